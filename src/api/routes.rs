@@ -1,0 +1,170 @@
+//! Every route the Worker serves, as one table: method, path template, who may call it.
+//!
+//! Matching is pure so that 404 vs 405, path parameters and the route template used in logs are
+//! all tested natively, and so that later the OpenAPI document can be checked against this table.
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No access token (health, register, login, refresh, signed blobs, shared links).
+    Public,
+    /// A valid access token.
+    User,
+}
+
+/// What a matched route does; the shell dispatches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    LogoutAll,
+    GetMe,
+    PatchMe,
+    ChangePassword,
+    Usage,
+}
+
+pub struct RouteDef {
+    pub method: &'static str,
+    pub template: &'static str,
+    pub endpoint: Endpoint,
+    pub access: Access,
+}
+
+const fn route(method: &'static str, template: &'static str, endpoint: Endpoint, access: Access) -> RouteDef {
+    RouteDef {
+        method,
+        template,
+        endpoint,
+        access,
+    }
+}
+
+/// The table. Templates use `{name}` for one path segment.
+pub const ROUTES: &[RouteDef] = &[
+    route("GET", "/health", Endpoint::Health, Access::Public),
+    route("POST", "/v1/auth/register", Endpoint::Register, Access::Public),
+    route("POST", "/v1/auth/login", Endpoint::Login, Access::Public),
+    route("POST", "/v1/auth/refresh", Endpoint::Refresh, Access::Public),
+    route("POST", "/v1/auth/logout", Endpoint::Logout, Access::User),
+    route("POST", "/v1/auth/logout_all", Endpoint::LogoutAll, Access::User),
+    route("GET", "/v1/me", Endpoint::GetMe, Access::User),
+    route("PATCH", "/v1/me", Endpoint::PatchMe, Access::User),
+    route("POST", "/v1/me/password", Endpoint::ChangePassword, Access::User),
+    route("GET", "/v1/me/usage", Endpoint::Usage, Access::User),
+];
+
+/// The outcome of matching a request line against [`ROUTES`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Match<'r> {
+    Found {
+        route: &'r RouteDef,
+        params: Vec<String>,
+    },
+    /// The path exists but not with this method.
+    MethodNotAllowed { allow: Vec<&'static str> },
+    NotFound,
+}
+
+impl std::fmt::Debug for RouteDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.template)
+    }
+}
+
+impl PartialEq for RouteDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method && self.template == other.template
+    }
+}
+
+impl Eq for RouteDef {}
+
+/// Matches `method` and `path` (no query string). `HEAD` matches `GET` routes.
+pub fn match_route(method: &str, path: &str) -> Match<'static> {
+    let mut allow = Vec::new();
+    for route in ROUTES {
+        let Some(params) = match_template(route.template, path) else {
+            continue;
+        };
+        if route.method == method || (method == "HEAD" && route.method == "GET") {
+            return Match::Found { route, params };
+        }
+        allow.push(route.method);
+    }
+    if allow.is_empty() {
+        Match::NotFound
+    } else {
+        if allow.contains(&"GET") {
+            allow.push("HEAD");
+        }
+        allow.push("OPTIONS");
+        Match::MethodNotAllowed { allow }
+    }
+}
+
+fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
+    // A trailing slash is a different resource; clients get 404 rather than a silent redirect.
+    let mut params = Vec::new();
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if ts.starts_with('{') => {
+                if ps.is_empty() {
+                    return None;
+                }
+                params.push(ps.to_owned());
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_routes_match_with_their_endpoint() {
+        let Match::Found { route, params } = match_route("POST", "/v1/auth/login") else { panic!() };
+        assert_eq!(route.endpoint, Endpoint::Login);
+        assert!(params.is_empty());
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_405_with_allow() {
+        let Match::MethodNotAllowed { allow } = match_route("DELETE", "/v1/me") else { panic!() };
+        assert_eq!(allow, vec!["GET", "PATCH", "HEAD", "OPTIONS"]);
+    }
+
+    #[test]
+    fn unknown_paths_are_404() {
+        assert_eq!(match_route("GET", "/v1/nope"), Match::NotFound);
+        assert_eq!(match_route("GET", "/v1/me/"), Match::NotFound);
+        assert_eq!(match_route("GET", "/"), Match::NotFound);
+    }
+
+    #[test]
+    fn head_is_served_by_get_routes() {
+        assert!(matches!(match_route("HEAD", "/health"), Match::Found { .. }));
+    }
+
+    #[test]
+    fn templates_capture_segments() {
+        assert_eq!(match_template("/v1/scores/{id}", "/v1/scores/sco_1"), Some(vec!["sco_1".to_owned()]));
+        assert_eq!(match_template("/v1/scores/{id}", "/v1/scores/"), None);
+        assert_eq!(match_template("/v1/scores/{id}", "/v1/scores/a/b"), None);
+    }
+
+    #[test]
+    fn only_the_documented_routes_are_public() {
+        let public: Vec<_> = ROUTES.iter().filter(|r| r.access == Access::Public).map(|r| r.template).collect();
+        assert_eq!(public, vec!["/health", "/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"]);
+    }
+}

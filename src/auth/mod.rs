@@ -1,0 +1,4 @@
+//! Credentials: password hashing and JWT sessions. Time, salts and secrets are passed in.
+
+pub mod jwt;
+pub mod password;

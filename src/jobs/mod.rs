@@ -1,0 +1,60 @@
+//! Background tasks carried by the Queue: their wire format and what each outcome means.
+//!
+//! Messages are JSON objects tagged by `task`. A message that does not parse can never succeed, so
+//! the consumer records it and acks it instead of retrying it forever.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Task {
+    /// A liveness probe: the consumer records that it ran. Used by tests and operators to see
+    /// the queue round trip work.
+    Ping { id: String },
+}
+
+impl Task {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ping { .. } => "ping",
+        }
+    }
+
+    /// The key under which the task's outcome is recorded; redelivery hits the same row.
+    pub fn record_id(&self) -> String {
+        match self {
+            Self::Ping { id } => format!("ping:{id}"),
+        }
+    }
+}
+
+/// Parses a message body.
+///
+/// # Errors
+/// Why the body is not a task (recorded on the poison-message row).
+pub fn parse(body: &serde_json::Value) -> Result<Task, String> {
+    serde_json::from_value(body.clone()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn ping_round_trips_as_tagged_json() {
+        let task = Task::Ping { id: "abc".into() };
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(wire, json!({"task": "ping", "id": "abc"}));
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn unknown_or_malformed_messages_are_refused_with_a_reason() {
+        assert!(parse(&json!({"task": "explode"})).is_err());
+        assert!(parse(&json!({"task": "ping"})).is_err());
+        assert!(parse(&json!("ping")).is_err());
+        assert!(parse(&json!({"task": "ping", "id": "a", "extra": 1})).is_err());
+    }
+}
