@@ -29,7 +29,9 @@ impl Config {
                 None => Ok(default),
                 Some(raw) => match raw.trim().parse::<i64>() {
                     Ok(v) if (min..=max).contains(&v) => Ok(v),
-                    _ => Err(format!("{name} must be an integer in {min}..={max}, got {raw:?}")),
+                    _ => Err(format!(
+                        "{name} must be an integer in {min}..={max}, got {raw:?}"
+                    )),
                 },
             }
         };
@@ -39,8 +41,18 @@ impl Config {
         };
         Ok(Self {
             jwt_key,
-            access_ttl_seconds: int("ACCESS_TTL_SECONDS", DEFAULT_ACCESS_TTL_SECONDS, 30, 24 * 3600)?,
-            refresh_ttl_seconds: int("REFRESH_TTL_SECONDS", DEFAULT_REFRESH_TTL_SECONDS, 60, 365 * 24 * 3600)?,
+            access_ttl_seconds: int(
+                "ACCESS_TTL_SECONDS",
+                DEFAULT_ACCESS_TTL_SECONDS,
+                30,
+                24 * 3600,
+            )?,
+            refresh_ttl_seconds: int(
+                "REFRESH_TTL_SECONDS",
+                DEFAULT_REFRESH_TTL_SECONDS,
+                60,
+                365 * 24 * 3600,
+            )?,
             default_quota_bytes: int("DEFAULT_QUOTA_BYTES", DEFAULT_QUOTA_BYTES, 0, i64::MAX / 4)?,
         })
     }
@@ -68,7 +80,10 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

@@ -14,7 +14,11 @@ pub const MAX_JSON_BODY_BYTES: u64 = 1024 * 1024;
 ///
 /// # Errors
 /// 413 when the declared length is over the limit, 415 when a body is not declared JSON.
-pub fn precheck(content_length: Option<u64>, content_type: Option<&str>, chunked: bool) -> ApiResult<()> {
+pub fn precheck(
+    content_length: Option<u64>,
+    content_type: Option<&str>,
+    chunked: bool,
+) -> ApiResult<()> {
     if let Some(len) = content_length {
         if len > MAX_JSON_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge {
@@ -64,9 +68,18 @@ mod tests {
 
     #[test]
     fn a_body_without_json_type_is_415() {
-        assert_eq!(precheck(Some(5), Some("text/plain"), false), Err(ApiError::UnsupportedMediaType));
-        assert_eq!(precheck(Some(5), None, false), Err(ApiError::UnsupportedMediaType));
-        assert_eq!(precheck(None, None, true), Err(ApiError::UnsupportedMediaType));
+        assert_eq!(
+            precheck(Some(5), Some("text/plain"), false),
+            Err(ApiError::UnsupportedMediaType)
+        );
+        assert_eq!(
+            precheck(Some(5), None, false),
+            Err(ApiError::UnsupportedMediaType)
+        );
+        assert_eq!(
+            precheck(None, None, true),
+            Err(ApiError::UnsupportedMediaType)
+        );
     }
 
     #[test]
@@ -83,7 +96,12 @@ mod tests {
 
     #[test]
     fn declared_oversize_is_413() {
-        let err = precheck(Some(MAX_JSON_BODY_BYTES + 1), Some("application/json"), false).unwrap_err();
+        let err = precheck(
+            Some(MAX_JSON_BODY_BYTES + 1),
+            Some("application/json"),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err.status(), 413);
     }
 

@@ -24,7 +24,9 @@ impl Fields {
     }
 
     pub fn error(&mut self, name: &str, message: impl Into<String>) {
-        self.errors.entry(name.to_owned()).or_insert_with(|| message.into());
+        self.errors
+            .entry(name.to_owned())
+            .or_insert_with(|| message.into());
     }
 
     /// Whether the client sent the field at all (even as `null`).
@@ -65,7 +67,12 @@ impl Fields {
     }
 
     /// Applies a parser to a value already read, recording its message on failure.
-    pub fn parse<T>(&mut self, name: &str, value: Option<String>, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    pub fn parse<T>(
+        &mut self,
+        name: &str,
+        value: Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let value = value?;
         match parse(&value) {
             Ok(v) => Some(v),
@@ -100,10 +107,15 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported_at_once() {
-        let mut f = Fields::new(obj(json!({"email": 3, "colour": "red"})), &["email", "password"]);
+        let mut f = Fields::new(
+            obj(json!({"email": 3, "colour": "red"})),
+            &["email", "password"],
+        );
         assert_eq!(f.string("email"), None);
         assert_eq!(f.string("password"), None);
-        let ApiError::Validation(errors) = f.finish().unwrap_err() else { panic!() };
+        let ApiError::Validation(errors) = f.finish().unwrap_err() else {
+            panic!()
+        };
         assert_eq!(errors["email"], "must be a string");
         assert_eq!(errors["password"], "is required");
         assert_eq!(errors["colour"], "unknown field");

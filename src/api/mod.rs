@@ -4,3 +4,4 @@
 pub mod body;
 pub mod fields;
 pub mod routes;
+pub mod views;

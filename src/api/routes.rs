@@ -34,7 +34,12 @@ pub struct RouteDef {
     pub access: Access,
 }
 
-const fn route(method: &'static str, template: &'static str, endpoint: Endpoint, access: Access) -> RouteDef {
+const fn route(
+    method: &'static str,
+    template: &'static str,
+    endpoint: Endpoint,
+    access: Access,
+) -> RouteDef {
     RouteDef {
         method,
         template,
@@ -46,14 +51,34 @@ const fn route(method: &'static str, template: &'static str, endpoint: Endpoint,
 /// The table. Templates use `{name}` for one path segment.
 pub const ROUTES: &[RouteDef] = &[
     route("GET", "/health", Endpoint::Health, Access::Public),
-    route("POST", "/v1/auth/register", Endpoint::Register, Access::Public),
+    route(
+        "POST",
+        "/v1/auth/register",
+        Endpoint::Register,
+        Access::Public,
+    ),
     route("POST", "/v1/auth/login", Endpoint::Login, Access::Public),
-    route("POST", "/v1/auth/refresh", Endpoint::Refresh, Access::Public),
+    route(
+        "POST",
+        "/v1/auth/refresh",
+        Endpoint::Refresh,
+        Access::Public,
+    ),
     route("POST", "/v1/auth/logout", Endpoint::Logout, Access::User),
-    route("POST", "/v1/auth/logout_all", Endpoint::LogoutAll, Access::User),
+    route(
+        "POST",
+        "/v1/auth/logout_all",
+        Endpoint::LogoutAll,
+        Access::User,
+    ),
     route("GET", "/v1/me", Endpoint::GetMe, Access::User),
     route("PATCH", "/v1/me", Endpoint::PatchMe, Access::User),
-    route("POST", "/v1/me/password", Endpoint::ChangePassword, Access::User),
+    route(
+        "POST",
+        "/v1/me/password",
+        Endpoint::ChangePassword,
+        Access::User,
+    ),
     route("GET", "/v1/me/usage", Endpoint::Usage, Access::User),
 ];
 
@@ -65,7 +90,9 @@ pub enum Match<'r> {
         params: Vec<String>,
     },
     /// The path exists but not with this method.
-    MethodNotAllowed { allow: Vec<&'static str> },
+    MethodNotAllowed {
+        allow: Vec<&'static str>,
+    },
     NotFound,
 }
 
@@ -132,14 +159,18 @@ mod tests {
 
     #[test]
     fn known_routes_match_with_their_endpoint() {
-        let Match::Found { route, params } = match_route("POST", "/v1/auth/login") else { panic!() };
+        let Match::Found { route, params } = match_route("POST", "/v1/auth/login") else {
+            panic!()
+        };
         assert_eq!(route.endpoint, Endpoint::Login);
         assert!(params.is_empty());
     }
 
     #[test]
     fn a_known_path_with_another_method_is_405_with_allow() {
-        let Match::MethodNotAllowed { allow } = match_route("DELETE", "/v1/me") else { panic!() };
+        let Match::MethodNotAllowed { allow } = match_route("DELETE", "/v1/me") else {
+            panic!()
+        };
         assert_eq!(allow, vec!["GET", "PATCH", "HEAD", "OPTIONS"]);
     }
 
@@ -152,19 +183,37 @@ mod tests {
 
     #[test]
     fn head_is_served_by_get_routes() {
-        assert!(matches!(match_route("HEAD", "/health"), Match::Found { .. }));
+        assert!(matches!(
+            match_route("HEAD", "/health"),
+            Match::Found { .. }
+        ));
     }
 
     #[test]
     fn templates_capture_segments() {
-        assert_eq!(match_template("/v1/scores/{id}", "/v1/scores/sco_1"), Some(vec!["sco_1".to_owned()]));
+        assert_eq!(
+            match_template("/v1/scores/{id}", "/v1/scores/sco_1"),
+            Some(vec!["sco_1".to_owned()])
+        );
         assert_eq!(match_template("/v1/scores/{id}", "/v1/scores/"), None);
         assert_eq!(match_template("/v1/scores/{id}", "/v1/scores/a/b"), None);
     }
 
     #[test]
     fn only_the_documented_routes_are_public() {
-        let public: Vec<_> = ROUTES.iter().filter(|r| r.access == Access::Public).map(|r| r.template).collect();
-        assert_eq!(public, vec!["/health", "/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"]);
+        let public: Vec<_> = ROUTES
+            .iter()
+            .filter(|r| r.access == Access::Public)
+            .map(|r| r.template)
+            .collect();
+        assert_eq!(
+            public,
+            vec![
+                "/health",
+                "/v1/auth/register",
+                "/v1/auth/login",
+                "/v1/auth/refresh"
+            ]
+        );
     }
 }

@@ -103,7 +103,12 @@ pub fn issue(key: &JwtKey, claims: SessionClaims, now: Millis, ttl_seconds: i64)
 ///
 /// # Errors
 /// The first check that failed.
-pub fn verify(key: &JwtKey, token: &str, expected: TokenType, now: Millis) -> Result<SessionClaims, TokenError> {
+pub fn verify(
+    key: &JwtKey,
+    token: &str,
+    expected: TokenType,
+    now: Millis,
+) -> Result<SessionClaims, TokenError> {
     let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
     let token = Hs256
         .validator::<SessionClaims>(&key.0)
@@ -182,7 +187,10 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_with_its_claims() {
         let token = issue(&key(), claims(TokenType::Access), NOW, 900);
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Ok(claims(TokenType::Access)));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Ok(claims(TokenType::Access))
+        );
     }
 
     #[test]
@@ -192,16 +200,23 @@ mod tests {
         let i = bytes.len() - 5;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         let token = String::from_utf8(bytes).unwrap();
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn a_tampered_payload_is_refused() {
         let token = issue(&key(), claims(TokenType::Access), NOW, 900);
         let parts: Vec<_> = token.split('.').collect();
-        let evil = URL_SAFE_NO_PAD.encode(payload(NOW.seconds()).to_string().replace("usr_1", "usr_2"));
+        let evil =
+            URL_SAFE_NO_PAD.encode(payload(NOW.seconds()).to_string().replace("usr_1", "usr_2"));
         let token = format!("{}.{}.{}", parts[0], evil, parts[2]);
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
@@ -209,34 +224,53 @@ mod tests {
         let h = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
         let p = URL_SAFE_NO_PAD.encode(payload(NOW.seconds()).to_string());
         for token in [format!("{h}.{p}."), format!("{h}.{p}")] {
-            assert!(verify(&key(), &token, TokenType::Access, NOW).is_err(), "{token}");
+            assert!(
+                verify(&key(), &token, TokenType::Access, NOW).is_err(),
+                "{token}"
+            );
         }
     }
 
     #[test]
     fn another_algorithm_in_the_header_is_refused_even_with_a_valid_mac() {
-        let token = forge(json!({"alg": "HS512"}), payload(NOW.seconds()), SECRET.as_bytes());
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::BadSignature));
+        let token = forge(
+            json!({"alg": "HS512"}),
+            payload(NOW.seconds()),
+            SECRET.as_bytes(),
+        );
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let other = JwtKey::from_secret("another-secret-0123456789abcdef012345").unwrap();
         let token = issue(&other, claims(TokenType::Access), NOW, 900);
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn an_expired_token_is_refused() {
         let token = issue(&key(), claims(TokenType::Access), NOW, 900);
         let later = NOW.plus_seconds(900 + LEEWAY_SECONDS + 1);
-        assert_eq!(verify(&key(), &token, TokenType::Access, later), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, later),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
     fn a_token_from_the_future_is_refused() {
         let token = issue(&key(), claims(TokenType::Access), NOW.plus_seconds(60), 900);
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::NotYetValid));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Err(TokenError::NotYetValid)
+        );
     }
 
     #[test]
@@ -244,7 +278,10 @@ mod tests {
         let mut p = payload(NOW.seconds());
         p["nbf"] = json!(NOW.seconds() + 60);
         let token = forge(json!({"alg": "HS256"}), p, SECRET.as_bytes());
-        assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::NotYetValid));
+        assert_eq!(
+            verify(&key(), &token, TokenType::Access, NOW),
+            Err(TokenError::NotYetValid)
+        );
     }
 
     #[test]
@@ -253,7 +290,11 @@ mod tests {
             let mut p = payload(NOW.seconds());
             p.as_object_mut().unwrap().remove(missing);
             let token = forge(json!({"alg": "HS256"}), p, SECRET.as_bytes());
-            assert_eq!(verify(&key(), &token, TokenType::Access, NOW), Err(TokenError::MissingClaim), "{missing}");
+            assert_eq!(
+                verify(&key(), &token, TokenType::Access, NOW),
+                Err(TokenError::MissingClaim),
+                "{missing}"
+            );
         }
     }
 
@@ -261,8 +302,14 @@ mod tests {
     fn access_and_refresh_tokens_are_not_interchangeable() {
         let access = issue(&key(), claims(TokenType::Access), NOW, 900);
         let refresh = issue(&key(), claims(TokenType::Refresh), NOW, 900);
-        assert_eq!(verify(&key(), &access, TokenType::Refresh, NOW), Err(TokenError::WrongType));
-        assert_eq!(verify(&key(), &refresh, TokenType::Access, NOW), Err(TokenError::WrongType));
+        assert_eq!(
+            verify(&key(), &access, TokenType::Refresh, NOW),
+            Err(TokenError::WrongType)
+        );
+        assert_eq!(
+            verify(&key(), &refresh, TokenType::Access, NOW),
+            Err(TokenError::WrongType)
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    hasher().verify_password(password.as_bytes(), &parsed).is_ok()
+    hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -57,7 +59,10 @@ mod tests {
 
     #[test]
     fn the_same_password_with_another_salt_hashes_differently() {
-        assert_ne!(hash("pw-123456789", &[1; SALT_BYTES]).unwrap(), hash("pw-123456789", &[2; SALT_BYTES]).unwrap());
+        assert_ne!(
+            hash("pw-123456789", &[1; SALT_BYTES]).unwrap(),
+            hash("pw-123456789", &[2; SALT_BYTES]).unwrap()
+        );
     }
 
     #[test]

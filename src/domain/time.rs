@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_millis() {
-        assert_eq!(Millis(1_700_000_000_123).rfc3339(), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            Millis(1_700_000_000_123).rfc3339(),
+            "2023-11-14T22:13:20.123Z"
+        );
         assert_eq!(Millis(0).plus_seconds(90).seconds(), 90);
     }
 }

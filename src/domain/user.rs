@@ -112,7 +112,9 @@ impl DisplayName {
             return Err("must not be empty".into());
         }
         if name.chars().count() > DISPLAY_NAME_MAX_CHARS {
-            return Err(format!("must be at most {DISPLAY_NAME_MAX_CHARS} characters"));
+            return Err(format!(
+                "must be at most {DISPLAY_NAME_MAX_CHARS} characters"
+            ));
         }
         if name.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
@@ -140,7 +142,9 @@ impl Preferences {
         }
         let text = value.to_string();
         if text.len() > PREFERENCES_MAX_BYTES {
-            return Err(format!("must be at most {PREFERENCES_MAX_BYTES} bytes of JSON"));
+            return Err(format!(
+                "must be at most {PREFERENCES_MAX_BYTES} bytes of JSON"
+            ));
         }
         Ok(Self(text))
     }
@@ -180,12 +184,25 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {
-        assert_eq!(Email::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        assert_eq!(
+            Email::parse("  Ana@Example.COM ").unwrap().as_str(),
+            "ana@example.com"
+        );
     }
 
     #[test]
     fn implausible_emails_are_refused() {
-        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a b@example.com", "ana@.com", "ana@example..com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@.com",
+            "ana@example..com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
@@ -199,7 +216,12 @@ mod tests {
 
     #[test]
     fn single_class_passwords_are_refused() {
-        for bad in ["abcdefghijkl", "ABCDEFGHIJKL", "123456789012", "!!!!!!!!!!!!"] {
+        for bad in [
+            "abcdefghijkl",
+            "ABCDEFGHIJKL",
+            "123456789012",
+            "!!!!!!!!!!!!",
+        ] {
             assert!(Password::parse(bad, None).is_err(), "{bad} was accepted");
         }
         assert!(Password::parse("abcdefghij1", None).is_ok());
@@ -208,7 +230,9 @@ mod tests {
     #[test]
     fn a_password_equal_to_the_email_is_refused() {
         let email = Email::parse("long.name1@example.com").unwrap();
-        let err = Password::parse("Long.Name1@example.com", Some(&email)).err().unwrap();
+        let err = Password::parse("Long.Name1@example.com", Some(&email))
+            .err()
+            .unwrap();
         assert!(err.contains("email"), "{err}");
     }
 

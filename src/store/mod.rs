@@ -3,4 +3,5 @@
 //! Keeping the text here (not in the shell) lets native tests run each statement on real SQLite
 //! against the real migrations; the shell only binds values and reads typed rows.
 
+pub mod rows;
 pub mod sql;

@@ -4,10 +4,12 @@
 pub const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.preferences, u.quota_bytes, u.used_bytes, u.reserved_bytes, u.created_at, u.updated_at";
 
 /// `?1` id, `?2` email, `?3` password_hash, `?4` display_name, `?5` quota_bytes, `?6` now.
-pub const INSERT_USER: &str = "insert into users (id, email, password_hash, display_name, quota_bytes, created_at, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+/// Changes no row when the email is taken (the caller answers 409).
+pub const INSERT_USER: &str = "insert into users (id, email, password_hash, display_name, quota_bytes, created_at, updated_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?6) on conflict (email) do nothing";
 
 /// `?1` email → id, password_hash, disabled_at.
-pub const USER_CREDENTIALS_BY_EMAIL: &str = "select id, password_hash, disabled_at from users where email = ?1";
+pub const USER_CREDENTIALS_BY_EMAIL: &str =
+    "select id, password_hash, disabled_at from users where email = ?1";
 
 /// `?1` user id → password_hash.
 pub const USER_PASSWORD_HASH: &str = "select password_hash from users where id = ?1";
@@ -33,23 +35,27 @@ pub const INSERT_SESSION: &str = "insert into sessions (id, user_id, created_at,
 pub const INSERT_REFRESH: &str = "insert into refresh_tokens (jti, session_id, user_id, issued_at, expires_at) values (?1, ?2, ?3, ?4, ?5)";
 
 /// State of a presented refresh token: `?1` jti, `?2` session id, `?3` user id.
-pub const REFRESH_STATE: &str = "select r.used_at, s.revoked_at as session_revoked_at, u.disabled_at \
+pub const REFRESH_STATE: &str =
+    "select r.used_at, s.revoked_at as session_revoked_at, u.disabled_at \
      from refresh_tokens r join sessions s on s.id = r.session_id join users u on u.id = r.user_id \
      where r.jti = ?1 and r.session_id = ?2 and r.user_id = ?3";
 
 /// Spends a refresh token, only if nobody spent it first: `?1` jti, `?2` now, `?3` successor jti.
 /// Exactly one of two racing rotations changes a row.
-pub const SPEND_REFRESH: &str = "update refresh_tokens set used_at = ?2, replaced_by = ?3 where jti = ?1 and used_at is null";
+pub const SPEND_REFRESH: &str =
+    "update refresh_tokens set used_at = ?2, replaced_by = ?3 where jti = ?1 and used_at is null";
 
 /// Issues the successor only if this rotation won the race and the session is still live:
 /// `?1` new jti, `?2` session id, `?3` user id, `?4` now, `?5` expires_at, `?6` old jti.
-pub const INSERT_SUCCESSOR: &str = "insert into refresh_tokens (jti, session_id, user_id, issued_at, expires_at) \
+pub const INSERT_SUCCESSOR: &str =
+    "insert into refresh_tokens (jti, session_id, user_id, issued_at, expires_at) \
      select ?1, ?2, ?3, ?4, ?5 \
      where exists (select 1 from refresh_tokens where jti = ?6 and replaced_by = ?1) \
        and exists (select 1 from sessions where id = ?2 and revoked_at is null)";
 
 /// `?1` session id, `?2` now, `?3` expires_at.
-pub const TOUCH_SESSION: &str = "update sessions set last_used_at = ?2, expires_at = ?3 where id = ?1 and revoked_at is null";
+pub const TOUCH_SESSION: &str =
+    "update sessions set last_used_at = ?2, expires_at = ?3 where id = ?1 and revoked_at is null";
 
 /// Revokes one session: `?1` session id, `?2` user id, `?3` now, `?4` reason.
 pub const REVOKE_SESSION: &str = "update sessions set revoked_at = ?3, revoked_reason = ?4 where id = ?1 and user_id = ?2 and revoked_at is null";
@@ -62,7 +68,8 @@ pub const REVOKE_OTHER_SESSIONS: &str = "update sessions set revoked_at = ?2, re
 pub const UPDATE_PROFILE: &str = "update users set display_name = coalesce(?2, display_name), preferences = coalesce(?3, preferences), updated_at = ?4 where id = ?1";
 
 /// `?1` user id, `?2` password_hash, `?3` now.
-pub const UPDATE_PASSWORD: &str = "update users set password_hash = ?2, updated_at = ?3 where id = ?1";
+pub const UPDATE_PASSWORD: &str =
+    "update users set password_hash = ?2, updated_at = ?3 where id = ?1";
 
 /// `?1` user id → quota_bytes, used_bytes, reserved_bytes.
 pub const USAGE: &str = "select quota_bytes, used_bytes, reserved_bytes from users where id = ?1";
@@ -71,7 +78,8 @@ pub const USAGE: &str = "select quota_bytes, used_bytes, reserved_bytes from use
 pub const PURGE_EXPIRED_REFRESH: &str = "delete from refresh_tokens where expires_at < ?1";
 
 /// Sweep: forgets sessions that expired or were revoked before `?1`.
-pub const PURGE_DEAD_SESSIONS: &str = "delete from sessions where expires_at < ?1 or revoked_at < ?1";
+pub const PURGE_DEAD_SESSIONS: &str =
+    "delete from sessions where expires_at < ?1 or revoked_at < ?1";
 
 /// Records a task outcome idempotently: `?1` id, `?2` task, `?3` state, `?4` detail,
 /// `?5` message id, `?6` now. Redelivery updates the row and counts the attempt.

@@ -1,0 +1,12 @@
+# Shared environment for ScoreMate's scripts: repo-local tools first, wrangler kept offline.
+# Sourced, not executed.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$ROOT/.tools/bin:$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false \
+  CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true NPM_CONFIG_LOGLEVEL=error \
+  NPM_CONFIG_UPDATE_NOTIFIER=false
+export WASM_BINDGEN_BIN="$ROOT/.tools/bin/wasm-bindgen" ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild" \
+  WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+# Pinned tool versions. wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock.
+WORKER_BUILD_VERSION=0.8.7
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")

@@ -1,0 +1,59 @@
+//! Per-invocation context: clock, randomness, settings and bindings, read once at the edge.
+
+use worker::Env;
+
+use crate::config::Config;
+use crate::domain::ids::{new_id, ID_RANDOM_BYTES};
+use crate::domain::time::Millis;
+use crate::error::{ApiError, ApiResult};
+
+use super::d1::Db;
+
+pub struct Ctx {
+    pub config: Config,
+    pub now: Millis,
+    pub db: Db,
+}
+
+impl Ctx {
+    /// # Errors
+    /// 500 when a setting is malformed or the D1 binding is missing.
+    pub fn new(env: &Env) -> ApiResult<Self> {
+        let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+            .map_err(ApiError::Misconfigured)?;
+        let db = Db::new(
+            env.d1("DB")
+                .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))?,
+        );
+        Ok(Self {
+            config,
+            now: now(),
+            db,
+        })
+    }
+
+    pub fn id(&self, prefix: &str) -> ApiResult<String> {
+        Ok(new_id(prefix, &random()?))
+    }
+}
+
+pub fn now() -> Millis {
+    // The clock is a float of milliseconds; truncation to whole milliseconds is intended.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "milliseconds fit an i64 for 292 million years"
+    )]
+    Millis(js_sys::Date::now() as i64)
+}
+
+/// Cryptographically secure random bytes (WebCrypto through `getrandom`).
+///
+/// # Errors
+/// 500 if the platform has no randomness, which a Worker always has.
+pub fn random<const N: usize>() -> ApiResult<[u8; N]> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| ApiError::internal(format!("getrandom: {e}")))?;
+    Ok(buf)
+}
+
+const _: () = assert!(ID_RANDOM_BYTES == 16);

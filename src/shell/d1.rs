@@ -1,0 +1,119 @@
+//! D1 adapter: binds typed arguments, maps every D1 failure to [`ApiError::Internal`] with its
+//! cause (logged, never shown), and returns typed rows.
+
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::error::{ApiError, ApiResult};
+
+/// One bound parameter.
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Null,
+}
+
+impl From<&Arg<'_>> for JsValue {
+    fn from(arg: &Arg<'_>) -> Self {
+        match arg {
+            Arg::Text(s) => JsValue::from_str(s),
+            // D1 numbers are JS doubles; every integer we store is far below 2^53.
+            #[expect(clippy::cast_precision_loss, reason = "values are below 2^53")]
+            Arg::Int(i) => JsValue::from_f64(*i as f64),
+            Arg::Null => JsValue::NULL,
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(i: i64) -> Self {
+        Arg::Int(i)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(s: Option<&'a str>) -> Self {
+        s.map_or(Arg::Null, Arg::Text)
+    }
+}
+
+fn db_err(context: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("D1 {context}: {e}"))
+}
+
+pub struct Db(D1Database);
+
+impl Db {
+    pub fn new(db: D1Database) -> Self {
+        Self(db)
+    }
+
+    /// Prepares and binds a statement (for [`Db::batch`] or a single call).
+    ///
+    /// # Errors
+    /// 500 if binding fails.
+    pub fn stmt(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1PreparedStatement> {
+        let values: Vec<JsValue> = args.iter().map(JsValue::from).collect();
+        self.0
+            .prepare(sql)
+            .bind(&values)
+            .map_err(|e| db_err("bind", e))
+    }
+
+    /// # Errors
+    /// 500 on any D1 failure.
+    pub async fn first<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> ApiResult<Option<T>> {
+        self.stmt(sql, args)?
+            .first::<T>(None)
+            .await
+            .map_err(|e| db_err(sql, e))
+    }
+
+    /// Runs a write and returns the number of rows it changed.
+    ///
+    /// # Errors
+    /// 500 on any D1 failure.
+    pub async fn run(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<usize> {
+        let result = self
+            .stmt(sql, args)?
+            .run()
+            .await
+            .map_err(|e| db_err(sql, e))?;
+        Ok(changes(&result))
+    }
+
+    /// Runs statements atomically (one implicit transaction) and returns each one's changes.
+    ///
+    /// # Errors
+    /// 500 on any D1 failure; nothing is applied then.
+    pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<usize>> {
+        let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
+        Ok(results.iter().map(changes).collect())
+    }
+}
+
+fn changes(result: &worker::D1Result) -> usize {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}

@@ -1,0 +1,297 @@
+//! HTTP plumbing: route, read the body within limits, authenticate, dispatch, and turn every
+//! outcome into a response with the envelope and security headers. One JSON log line per request.
+
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use worker::{console_error, console_log, Env, Headers, Request, Response};
+
+use crate::api::body::{self, MAX_JSON_BODY_BYTES};
+use crate::api::routes::{match_route, Access, Endpoint, Match, RouteDef};
+use crate::auth::jwt::{self, TokenType};
+use crate::error::{ApiError, ApiResult};
+use crate::store::rows::UserRow;
+use crate::store::sql;
+
+use super::accounts;
+use super::ctx::{self, Ctx};
+use super::d1::Db;
+
+/// What a handler answers on success.
+pub enum Reply {
+    Json(u16, Value),
+    NoContent,
+    /// Answer to `OPTIONS`: which methods the path supports.
+    Allow(Vec<&'static str>),
+}
+
+/// The authenticated caller.
+pub struct Caller {
+    pub user: UserRow,
+    pub session_id: String,
+}
+
+/// Everything a handler gets.
+pub struct Call {
+    pub ctx: Ctx,
+    pub body: Map<String, Value>,
+    pub caller: Option<Caller>,
+}
+
+impl Call {
+    /// The caller of a route declared [`Access::User`].
+    ///
+    /// # Errors
+    /// 401 if the route was wrongly declared public (a programming error caught loudly).
+    pub fn caller(&self) -> ApiResult<&Caller> {
+        self.caller
+            .as_ref()
+            .ok_or(ApiError::InvalidToken("missing bearer token"))
+    }
+}
+
+struct LogLine {
+    method: String,
+    route: &'static str,
+    user_id: Option<String>,
+}
+
+pub async fn serve(mut req: Request, env: Env) -> Response {
+    let started = ctx::now();
+    let mut log = LogLine {
+        method: req.method().to_string(),
+        route: "unmatched",
+        user_id: None,
+    };
+    let outcome = handle(&mut req, env, &mut log).await;
+    let (status, mut response) = match outcome {
+        Ok(reply) => reply_response(reply),
+        Err(err) => {
+            if err.is_server_fault() {
+                // The cause goes to the log only; the client sees the opaque envelope.
+                console_error!(
+                    "{}",
+                    json!({"level": "error", "route": log.route, "error": err.to_string()})
+                );
+            }
+            (err.status(), error_response(&err))
+        }
+    };
+    security_headers(response.headers_mut());
+    let duration_ms = ctx::now().0 - started.0;
+    console_log!(
+        "{}",
+        json!({
+            "level": "info",
+            "msg": "request",
+            "method": log.method,
+            "route": log.route,
+            "status": status,
+            "duration_ms": duration_ms,
+            "user_id": log.user_id,
+        })
+    );
+    response
+}
+
+async fn handle(req: &mut Request, env: Env, log: &mut LogLine) -> ApiResult<Reply> {
+    let method = req.method().to_string();
+    let path = req.path();
+    let route = match match_route(&method, &path) {
+        Match::Found { route, .. } => route,
+        Match::MethodNotAllowed { allow } if method == "OPTIONS" => {
+            return Ok(Reply::Allow(allow));
+        }
+        Match::MethodNotAllowed { allow } => return Err(ApiError::MethodNotAllowed { allow }),
+        Match::NotFound => return Err(ApiError::NotFound),
+    };
+    log.route = route.template;
+    if route.endpoint == Endpoint::Health {
+        return health(&env).await;
+    }
+    let body = read_json_body(req).await?;
+    let ctx = Ctx::new(&env)?;
+    let caller = match route.access {
+        Access::Public => None,
+        Access::User => Some(authenticate(req, &ctx).await?),
+    };
+    log.user_id = caller.as_ref().map(|c| c.user.id.clone());
+    dispatch(route, Call { ctx, body, caller }).await
+}
+
+async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
+    match route.endpoint {
+        Endpoint::Health => Err(ApiError::internal("health is served before dispatch")),
+        Endpoint::Register => accounts::register(call).await,
+        Endpoint::Login => accounts::login(call).await,
+        Endpoint::Refresh => accounts::refresh(call).await,
+        Endpoint::Logout => accounts::logout(call).await,
+        Endpoint::LogoutAll => accounts::logout_all(call).await,
+        Endpoint::GetMe => accounts::get_me(call),
+        Endpoint::PatchMe => accounts::patch_me(call).await,
+        Endpoint::ChangePassword => accounts::change_password(call).await,
+        Endpoint::Usage => accounts::usage(call).await,
+    }
+}
+
+/// `GET /health`: version, whether D1 answers, and configuration problems an operator must fix.
+async fn health(env: &Env) -> ApiResult<Reply> {
+    let mut problems =
+        match crate::config::Config::from_lookup(|n| env.var(n).ok().map(|v| v.to_string())) {
+            Ok(config) => config.problems(),
+            Err(why) => vec![why],
+        };
+    let d1 = match env.d1("DB") {
+        Ok(db) => match Db::new(db).first::<Value>(sql::PING, &[]).await {
+            Ok(Some(_)) => "ok",
+            Ok(None) | Err(_) => "error",
+        },
+        Err(_) => "missing",
+    };
+    if d1 != "ok" {
+        problems.push(format!("D1: {d1}"));
+    }
+    let status = if d1 == "ok" { 200 } else { 503 };
+    Ok(Reply::Json(
+        status,
+        json!({
+            "status": if problems.is_empty() { "ok" } else { "degraded" },
+            "version": crate::VERSION,
+            "d1": d1,
+            "problems": problems,
+        }),
+    ))
+}
+
+/// Reads a JSON object body within [`MAX_JSON_BODY_BYTES`]; a chunked body is bounded while it
+/// streams, so a huge upload is cut off early instead of buffered.
+async fn read_json_body(req: &mut Request) -> ApiResult<Map<String, Value>> {
+    let headers = req.headers();
+    let content_length = headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let chunked = headers
+        .get("transfer-encoding")
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let content_type = headers.get("content-type").ok().flatten();
+    let has_stream = req.inner().body().is_some();
+    body::precheck(
+        content_length,
+        content_type.as_deref(),
+        chunked || (has_stream && content_length.is_none()),
+    )?;
+    if !has_stream {
+        return Ok(Map::new());
+    }
+    let mut stream = req
+        .stream()
+        .map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
+        if (bytes.len() + chunk.len()) as u64 > MAX_JSON_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit_bytes: MAX_JSON_BODY_BYTES,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    body::parse_object(&bytes)
+}
+
+/// Verifies the bearer access token and that its session is live and its account enabled.
+async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
+    let header = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let token = bearer(&header).ok_or(ApiError::InvalidToken("missing bearer token"))?;
+    let key = ctx.config.jwt_key()?;
+    let claims = jwt::verify(key, token, TokenType::Access, ctx.now)
+        .map_err(|e| ApiError::InvalidToken(e.reason()))?;
+    let user = ctx
+        .db
+        .first::<UserRow>(
+            &sql::authenticate(),
+            &[(&claims.sid).into(), (&claims.sub).into()],
+        )
+        .await?
+        .ok_or(ApiError::InvalidToken("session revoked"))?;
+    Ok(Caller {
+        user,
+        session_id: claims.sid,
+    })
+}
+
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn reply_response(reply: Reply) -> (u16, Response) {
+    match reply {
+        Reply::Json(status, value) => (status, json_response(status, &value)),
+        Reply::NoContent => (
+            204,
+            Response::empty()
+                .unwrap_or_else(|_| fallback())
+                .with_status(204),
+        ),
+        Reply::Allow(allow) => {
+            let mut response = Response::empty()
+                .unwrap_or_else(|_| fallback())
+                .with_status(204);
+            let _ = response.headers_mut().set("allow", &allow.join(", "));
+            (204, response)
+        }
+    }
+}
+
+fn json_response(status: u16, value: &Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::from_bytes(body)
+        .unwrap_or_else(|_| fallback())
+        .with_status(status);
+    let _ = response
+        .headers_mut()
+        .set("content-type", "application/json; charset=utf-8");
+    response
+}
+
+fn error_response(err: &ApiError) -> Response {
+    let mut response = json_response(err.status(), &err.envelope());
+    for (name, value) in err.headers() {
+        let _ = response.headers_mut().set(name, &value);
+    }
+    response
+}
+
+fn fallback() -> Response {
+    Response::builder().with_status(500).fixed(Vec::new())
+}
+
+/// SPEC §6 headers on every response. The API serves JSON only, so its CSP forbids everything.
+fn security_headers(headers: &mut Headers) {
+    for (name, value) in [
+        (
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("cache-control", "no-store"),
+    ] {
+        let _ = headers.set(name, value);
+    }
+}

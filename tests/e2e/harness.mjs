@@ -1,0 +1,174 @@
+// End-to-end harness: runs the BUILT wasm Worker (build/) in workerd through Miniflare, with
+// real local D1, R2 and Queues configured from wrangler.toml and .dev.vars (one source of truth).
+// D1 starts from a template migrated by `wrangler d1 migrations apply --local` (wrangler's own
+// migration tracking), copied fresh for every test file.
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Miniflare } from "miniflare";
+import { parse as parseToml } from "smol-toml";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const config = parseToml(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+
+export function devVars() {
+  const vars = {};
+  for (const line of readFileSync(join(ROOT, ".dev.vars"), "utf8").split("\n")) {
+    const m = line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/);
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+export const wranglerEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+};
+
+/** Applies the migrations with wrangler into `persist` (a --persist-to folder). */
+export function applyMigrations(persist) {
+  return execFileSync(
+    join(ROOT, "node_modules/.bin/wrangler"),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+    { cwd: ROOT, env: { ...wranglerEnv, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+}
+
+function templateState() {
+  const template = process.env.E2E_TEMPLATE ?? join(ROOT, ".cache/e2e-template");
+  if (!existsSync(join(template, "v3/d1"))) applyMigrations(template);
+  return template;
+}
+
+/**
+ * Starts the Worker. `vars` override [vars]/.dev.vars (e.g. { JWT_SECRET: undefined }).
+ * Returns helpers bound to the instance; call `close()` when done.
+ */
+export async function startWorker({ vars = {} } = {}) {
+  const state = mkdtempSync(join(tmpdir(), "scoremate-e2e-"));
+  cpSync(templateState(), state, { recursive: true });
+  const bindings = { ...config.vars, ...devVars(), ...vars };
+  for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
+  const consumers = Object.fromEntries(
+    (config.queues?.consumers ?? []).map((c) => [
+      c.queue,
+      {
+        maxBatchSize: c.max_batch_size,
+        maxBatchTimeout: c.max_batch_timeout,
+        maxRetries: c.max_retries,
+        retryDelay: c.retry_delay,
+        deadLetterQueue: c.dead_letter_queue,
+      },
+    ]),
+  );
+  const logs = [];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(ROOT, config.main),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags ?? [],
+    bindings,
+    d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, d.database_id])),
+    r2Buckets: Object.fromEntries(config.r2_buckets.map((b) => [b.binding, b.bucket_name])),
+    queueProducers: Object.fromEntries(config.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
+    queueConsumers: consumers,
+    triggers: { crons: config.triggers?.crons ?? [] },
+    d1Persist: join(state, "v3/d1"),
+    r2Persist: join(state, "v3/r2"),
+    handleRuntimeStdio(stdout, stderr) {
+      for (const stream of [stdout, stderr]) stream.on("data", (b) => logs.push(b.toString()));
+    },
+  });
+  await mf.ready;
+  const base = "http://localhost";
+  const api = new Api(mf, base);
+  return {
+    mf,
+    api,
+    logs,
+    db: () => mf.getD1Database("DB"),
+    bucket: () => mf.getR2Bucket("FILES"),
+    queue: () => mf.getQueueProducer("JOBS"),
+    async close() {
+      await mf.dispose();
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Typed request helpers; each returns { status, headers, body } with body parsed when JSON. */
+export class Api {
+  constructor(mf, base) {
+    this.mf = mf;
+    this.base = base;
+  }
+
+  async raw(method, path, { body, headers = {}, token } = {}) {
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    const res = await this.mf.dispatchFetch(this.base + path, { method, headers: h, body });
+    const text = await res.text();
+    let parsed = text;
+    if ((res.headers.get("content-type") ?? "").includes("application/json")) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  json(method, path, body, token) {
+    return this.raw(method, path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      token,
+    });
+  }
+
+  get(path, token) {
+    return this.json("GET", path, undefined, token);
+  }
+
+  post(path, body, token) {
+    return this.json("POST", path, body, token);
+  }
+
+  patch(path, body, token) {
+    return this.json("PATCH", path, body, token);
+  }
+
+  async register(email, password = "Str0ng-pass-word", display_name = "Player") {
+    return this.post("/v1/auth/register", { email, password, display_name });
+  }
+
+  /** Registers and logs in; returns the login body plus the user. */
+  async signup(email, password = "Str0ng-pass-word") {
+    const reg = await this.register(email, password);
+    if (reg.status !== 201) throw new Error(`register ${email}: ${reg.status} ${JSON.stringify(reg.body)}`);
+    const login = await this.post("/v1/auth/login", { email, password });
+    if (login.status !== 200) throw new Error(`login ${email}: ${login.status} ${JSON.stringify(login.body)}`);
+    return { ...login.body, user: reg.body.user, password };
+  }
+}
+
+/** Asserts the SPEC §6 envelope. */
+export function assertEnvelope(assert, res, status, code) {
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.equal(typeof res.body, "object", `not JSON: ${res.body}`);
+  assert.equal(res.body.error?.code, code, JSON.stringify(res.body));
+  assert.match(res.body.error.id, /^E\d{3}$/);
+  assert.equal(typeof res.body.error.message, "string");
+  assert.equal(typeof res.body.error.fields, "object");
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function eventually(fn, { timeoutMs = 15000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
