@@ -111,7 +111,9 @@ export class Api {
   async raw(method, path, { body, headers = {}, token } = {}) {
     const h = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
-    const res = await this.mf.dispatchFetch(this.base + path, { method, headers: h, body });
+    const init = { method, headers: h, body };
+    if (body instanceof ReadableStream) init.duplex = "half";
+    const res = await this.mf.dispatchFetch(this.base + path, init);
     const text = await res.text();
     let parsed = text;
     if ((res.headers.get("content-type") ?? "").includes("application/json")) parsed = JSON.parse(text);

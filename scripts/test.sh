@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Command 2: set up and run every test: format, lints (native and wasm32), native unit and SQL
+# tests, then the end-to-end suite against the built wasm Worker in workerd (Miniflare) with
+# local D1, R2 and Queues. Exits non-zero if anything fails.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step setup
+bash scripts/setup.sh
+[ -f .tools/fallback.env ] && source .tools/fallback.env
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy (native)"
+cargo clippy --all-targets --locked -- -D warnings
+step "cargo clippy (wasm32)"
+cargo clippy --target wasm32-unknown-unknown --locked -- -D warnings
+step "cargo test (native unit + SQL on SQLite)"
+cargo test --locked
+step "build the Worker"
+bash scripts/build.sh
+step "end-to-end tests in workerd"
+export E2E_TEMPLATE="$ROOT/.cache/e2e-template"
+rm -rf "$E2E_TEMPLATE"
+node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
