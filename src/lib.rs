@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod storage;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

@@ -61,6 +61,27 @@ impl Fields {
         }
     }
 
+    /// A required integer (JSON number without a fraction).
+    pub fn int(&mut self, name: &str) -> Option<i64> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => {
+                self.error(name, "is required");
+                None
+            }
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) => Some(i),
+                None => {
+                    self.error(name, "must be an integer");
+                    None
+                }
+            },
+            Some(_) => {
+                self.error(name, "must be an integer");
+                None
+            }
+        }
+    }
+
     /// An optional raw JSON value.
     pub fn opt_value(&mut self, name: &str) -> Option<Value> {
         self.map.get(name).filter(|v| !v.is_null()).cloned()

@@ -2,5 +2,6 @@
 //! Nothing here imports `worker`; everything is tested natively.
 
 pub mod ids;
+pub mod score;
 pub mod time;
 pub mod user;

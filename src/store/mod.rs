@@ -4,4 +4,13 @@
 //! against the real migrations; the shell only binds values and reads typed rows.
 
 pub mod rows;
+pub mod search;
 pub mod sql;
+
+/// A value bound to a statement parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+    Null,
+}

@@ -90,3 +90,125 @@ pub const RECORD_TASK: &str = "insert into task_runs (id, task, state, attempts,
 
 /// Liveness of D1 for `/health`.
 pub const PING: &str = "select 1 as one";
+
+// ---- library: uploads and quota ----
+
+/// Dedupe: `?1` user id, `?2` sha256 → the existing score's id.
+pub const SCORE_ID_BY_HASH: &str = "select id from scores where user_id = ?1 and content_hash = ?2";
+
+/// Reserves quota and records the upload in ONE conditional statement: the row is inserted only
+/// if the user's usage plus reservations plus this size fits the quota. D1 runs statements one at
+/// a time, so concurrent reservations can never overshoot.
+/// `?1` id, `?2` user id, `?3` filename, `?4` size, `?5` mime, `?6` sha256, `?7` object key,
+/// `?8` expires_at, `?9` consumable_until, `?10` now.
+pub const RESERVE_UPLOAD: &str = "insert into uploads (id, user_id, filename, size_bytes, mime, sha256, object_key, state, expires_at, consumable_until, created_at, updated_at) \
+     select ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?10 from users \
+     where id = ?2 and disabled_at is null and used_bytes + reserved_bytes + ?4 <= quota_bytes";
+
+/// Charges the reservation made by [`RESERVE_UPLOAD`] (same batch, right after it).
+/// `?1` upload id, `?2` user id, `?3` now.
+pub const CHARGE_RESERVATION: &str = "update users set reserved_bytes = reserved_bytes + (select size_bytes from uploads where id = ?1), updated_at = ?3 \
+     where id = ?2 and exists (select 1 from uploads where id = ?1 and user_id = ?2 and state = 'reserved')";
+
+/// `?1` upload id, `?2` user id → the upload.
+pub const UPLOAD_BY_ID: &str = "select id, user_id, filename, size_bytes, mime, sha256, object_key, state, expires_at, consumable_until, score_id from uploads where id = ?1 and user_id = ?2";
+
+/// Worker-mode PUT landed and was verified: `?1` upload id, `?2` now.
+pub const MARK_UPLOAD_STORED: &str =
+    "update uploads set state = 'stored', updated_at = ?2 where id = ?1 and state = 'reserved'";
+
+/// The states from which an upload can still become a score or be released.
+const OPEN: &str = "state in ('reserved', 'stored')";
+
+/// Converts a reservation into usage: `?1` user id, `?2` upload id, `?3` now.
+/// First statement of the create-score batch; evaluated before the upload changes state.
+pub fn consume_charge() -> String {
+    format!(
+        "update users set reserved_bytes = reserved_bytes - (select size_bytes from uploads where id = ?2), \
+         used_bytes = used_bytes + (select size_bytes from uploads where id = ?2), updated_at = ?3 \
+         where id = ?1 and exists (select 1 from uploads where id = ?2 and user_id = ?1 and {OPEN} and consumable_until > ?3)"
+    )
+}
+
+/// `?1` user id, `?2` upload id, `?3` now, `?4` score id.
+pub fn consume_upload() -> String {
+    format!(
+        "update uploads set state = 'consumed', score_id = ?4, updated_at = ?3 \
+         where id = ?2 and user_id = ?1 and {OPEN} and consumable_until > ?3"
+    )
+}
+
+/// Creates the score from its consumed upload.
+/// `?1` score id, `?2` upload id, `?3` title, `?4` composer, `?5` arranger, `?6` instrumentation,
+/// `?7` key, `?8` notes, `?9` rating, `?10` difficulty, `?11` duration, `?12` now.
+pub const INSERT_SCORE: &str = "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, arranger, instrumentation, key, notes, rating, difficulty, duration, content_hash, size_bytes, created_at, updated_at) \
+     select ?1, u.user_id, u.id, u.object_key, u.filename, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, u.sha256, u.size_bytes, ?12, ?12 \
+     from uploads u where u.id = ?2 and u.state = 'consumed' and u.score_id = ?1";
+
+/// Replaces a score's tags: `?1` score id, `?2` JSON array of tags.
+pub const DELETE_TAGS: &str = "delete from score_tags where score_id = ?1";
+pub const INSERT_TAGS: &str = "insert or ignore into score_tags (score_id, tag) select ?1, value from json_each(?2) where exists (select 1 from scores where id = ?1)";
+
+/// Releases an open reservation (dedupe at create time, or the sweep): `?1` upload id,
+/// `?2` now, `?3` the state to record (`released` or `expired`). Quota first, then the state, in
+/// one batch; each is conditional on the upload still being open, so a second run does nothing.
+pub fn release_charge() -> String {
+    format!(
+        "update users set reserved_bytes = reserved_bytes - (select size_bytes from uploads where id = ?1), updated_at = ?2 \
+         where id = (select user_id from uploads where id = ?1) and exists (select 1 from uploads where id = ?1 and {OPEN})"
+    )
+}
+
+pub fn release_upload() -> String {
+    format!("update uploads set state = ?3, updated_at = ?2 where id = ?1 and {OPEN}")
+}
+
+/// Sweep: open uploads past their grace period. `?1` now, `?2` limit.
+pub fn expired_uploads() -> String {
+    format!("select id, object_key from uploads where {OPEN} and consumable_until <= ?1 limit ?2")
+}
+
+// ---- library: scores ----
+
+/// Score columns as the API needs them, with tags folded into a JSON array (no query per row).
+pub const SCORE_COLUMNS: &str = "s.id, s.title, s.composer, s.arranger, s.instrumentation, s.key, s.notes, s.rating, s.difficulty, s.duration, \
+     s.content_hash, s.size_bytes, s.pages, s.pdf_meta, s.suggestions, s.thumbnail_key, s.object_key, s.filename, \
+     s.pdf_info_state, s.pdf_info_reason, s.thumbnail_state, s.thumbnail_reason, s.created_at, s.updated_at, \
+     (select json_group_array(tag) from (select tag from score_tags t where t.score_id = s.id order by tag)) as tags";
+
+/// `?1` score id, `?2` owner id → the score.
+pub fn score_by_id() -> String {
+    format!("select {SCORE_COLUMNS} from scores s where s.id = ?1 and s.user_id = ?2")
+}
+
+/// PATCH: each column is replaced only when its "set" flag is 1, so absent fields keep their
+/// value and `null` clears. `?1` id, `?2` owner, `?3` now, then pairs (flag, value) from `?4`:
+/// title, composer, arranger, instrumentation, key, notes, rating, difficulty, duration.
+pub const UPDATE_SCORE: &str = "update scores set \
+     title = case when ?4 then ?5 else title end, \
+     composer = case when ?6 then ?7 else composer end, \
+     arranger = case when ?8 then ?9 else arranger end, \
+     instrumentation = case when ?10 then ?11 else instrumentation end, \
+     key = case when ?12 then ?13 else key end, \
+     notes = case when ?14 then ?15 else notes end, \
+     rating = case when ?16 then ?17 else rating end, \
+     difficulty = case when ?18 then ?19 else difficulty end, \
+     duration = case when ?20 then ?21 else duration end, \
+     updated_at = ?3 \
+     where id = ?1 and user_id = ?2";
+
+/// Delete batch, in order: release the bytes, queue the objects for deletion, delete the row.
+/// `?1` score id, `?2` owner id, `?3` now.
+pub const RELEASE_SCORE_BYTES: &str = "update users set used_bytes = used_bytes - (select size_bytes from scores where id = ?1 and user_id = ?2), updated_at = ?3 \
+     where id = ?2 and exists (select 1 from scores where id = ?1 and user_id = ?2)";
+pub const QUEUE_SCORE_DELETION: &str = "insert or ignore into deletions (object_key, requested_at) select object_key, ?3 from scores where id = ?1 and user_id = ?2";
+pub const DELETE_SCORE: &str = "delete from scores where id = ?1 and user_id = ?2";
+
+/// The object is gone: `?1` object key.
+pub const DELETION_DONE: &str = "delete from deletions where object_key = ?1";
+
+/// Sweep: deletions requested before `?1` and still pending. `?2` limit.
+pub const LINGERING_DELETIONS: &str = "update deletions set attempts = attempts + 1 where object_key in (select object_key from deletions where requested_at < ?1 order by requested_at limit ?2) returning object_key";
+
+/// Records a processing task's receipt on the score (the processor comes with issue 4).
+pub const SCORE_EXISTS: &str = "select 1 as one from scores where id = ?1";

@@ -1,0 +1,28 @@
+//! Object keys. Built by the server only, from ids it issued: never from client strings.
+
+use crate::domain::ids;
+
+/// `u/{user_id}/s/{upload_id}.pdf`.
+pub fn score_pdf(user_id: &str, upload_id: &str) -> String {
+    debug_assert!(ids::is_well_formed("usr", user_id) && ids::is_well_formed("upl", upload_id));
+    format!("u/{user_id}/s/{upload_id}.pdf")
+}
+
+/// Prefix of every object derived from one PDF (thumbnails, page renders).
+pub fn derived_prefix(pdf_key: &str) -> String {
+    format!("{}/", pdf_key.trim_end_matches(".pdf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_built_from_ids() {
+        let u = format!("usr_{}", "a".repeat(32));
+        let up = format!("upl_{}", "b".repeat(32));
+        let key = score_pdf(&u, &up);
+        assert_eq!(key, format!("u/{u}/s/{up}.pdf"));
+        assert_eq!(derived_prefix(&key), format!("u/{u}/s/{up}/"));
+    }
+}

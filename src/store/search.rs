@@ -1,0 +1,502 @@
+//! `GET /v1/scores`: query-string parsing, SQL building and cursors.
+//!
+//! Text search uses FTS5 (`scores_fts`, unicode61 with diacritics folded), so long queries never
+//! hit D1's 50-byte LIKE pattern limit. Pagination is keyset on `(ordering expression, id)`, with
+//! an opaque signed cursor bound to the ordering and filters: rows inserted or updated between
+//! pages never cause duplicates or gaps among the rest.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::SqlValue;
+use crate::domain::score;
+use crate::error::{ApiError, FieldErrors};
+use crate::storage::signed::{self, SigningKey};
+
+pub const CURSOR_PURPOSE: &str = "scoremate/list-cursor/v1";
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+pub const MAX_TAG_FILTERS: usize = 10;
+pub const MAX_QUERY_CHARS: usize = 200;
+pub const MAX_QUERY_TERMS: usize = 10;
+
+/// A whitelisted ordering field: its SQL expression and whether it sorts as text.
+struct OrderField {
+    name: &'static str,
+    expr: &'static str,
+    text: bool,
+}
+
+const ORDER_FIELDS: &[OrderField] = &[
+    OrderField {
+        name: "updated_at",
+        expr: "s.updated_at",
+        text: true,
+    },
+    OrderField {
+        name: "created_at",
+        expr: "s.created_at",
+        text: true,
+    },
+    OrderField {
+        name: "title",
+        expr: "s.title collate nocase",
+        text: true,
+    },
+    OrderField {
+        name: "composer",
+        expr: "coalesce(s.composer, '') collate nocase",
+        text: true,
+    },
+    OrderField {
+        name: "rating",
+        expr: "coalesce(s.rating, 0)",
+        text: false,
+    },
+    OrderField {
+        name: "difficulty",
+        expr: "coalesce(s.difficulty, 0)",
+        text: false,
+    },
+    OrderField {
+        name: "duration",
+        expr: "coalesce(s.duration, 0)",
+        text: false,
+    },
+    OrderField {
+        name: "size_bytes",
+        expr: "s.size_bytes",
+        text: false,
+    },
+    OrderField {
+        name: "pages",
+        expr: "coalesce(s.pages, 0)",
+        text: false,
+    },
+];
+
+/// The names accepted by `ordering` (each also with a leading `-`).
+pub fn ordering_names() -> Vec<&'static str> {
+    ORDER_FIELDS.iter().map(|f| f.name).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ordering {
+    field: usize,
+    pub descending: bool,
+}
+
+impl Ordering {
+    fn parse(raw: &str) -> Option<Self> {
+        let (descending, name) = raw.strip_prefix('-').map_or((false, raw), |n| (true, n));
+        ORDER_FIELDS
+            .iter()
+            .position(|f| f.name == name)
+            .map(|field| Self { field, descending })
+    }
+
+    fn spec(self) -> &'static OrderField {
+        &ORDER_FIELDS[self.field]
+    }
+
+    pub fn as_string(self) -> String {
+        format!(
+            "{}{}",
+            if self.descending { "-" } else { "" },
+            self.spec().name
+        )
+    }
+
+    /// The column of a score row that holds this ordering's value (for the next cursor).
+    pub fn row_key(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Ordering the cursor was made for.
+    pub o: String,
+    /// Fingerprint of the filters it was made for.
+    pub f: String,
+    /// Last row's ordering value and id.
+    pub v: Value,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    pub terms: Vec<String>,
+    pub tags: Vec<String>,
+    pub composer: Option<String>,
+    pub instrumentation: Option<String>,
+    pub ordering: Ordering,
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+const PARAMS: &[&str] = &[
+    "query",
+    "tag",
+    "composer",
+    "instrumentation",
+    "ordering",
+    "limit",
+    "cursor",
+];
+
+/// Splits free text into search terms: letters and digits only, so nothing reaches FTS5 syntax.
+pub fn terms(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .take(MAX_QUERY_TERMS)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl ListQuery {
+    /// Parses decoded query-string pairs.
+    ///
+    /// # Errors
+    /// 422 naming each bad parameter (unknown names, bad ordering, limit or cursor).
+    pub fn parse(pairs: &[(String, String)], cursor_key: &SigningKey) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::new();
+        let mut q = Self {
+            terms: Vec::new(),
+            tags: Vec::new(),
+            composer: None,
+            instrumentation: None,
+            ordering: Ordering {
+                field: 0,
+                descending: true,
+            },
+            limit: DEFAULT_LIMIT,
+            after: None,
+        };
+        let mut cursor = None;
+        let mut seen: Vec<&str> = Vec::new();
+        for (k, v) in pairs {
+            let Some(name) = PARAMS.iter().find(|p| **p == k.as_str()) else {
+                errors.insert(k.clone(), "unknown parameter".into());
+                continue;
+            };
+            if *name != "tag" && seen.contains(name) {
+                errors.insert(k.clone(), "must be given once".into());
+                continue;
+            }
+            seen.push(name);
+            match *name {
+                "query" if v.chars().count() > MAX_QUERY_CHARS => {
+                    errors.insert(
+                        k.clone(),
+                        format!("must be at most {MAX_QUERY_CHARS} characters"),
+                    );
+                }
+                "query" => q.terms = terms(v),
+                "tag" => match score::tag(v) {
+                    Ok(t) if !q.tags.contains(&t) => q.tags.push(t),
+                    Ok(_) => {}
+                    Err(message) => {
+                        errors.insert("tag".into(), message);
+                    }
+                },
+                "composer" | "instrumentation" => match score::text(v, score::TEXT_MAX_CHARS) {
+                    Ok(t) if *name == "composer" => q.composer = Some(t),
+                    Ok(t) => q.instrumentation = Some(t),
+                    Err(message) => {
+                        errors.insert(k.clone(), message);
+                    }
+                },
+                "ordering" => match Ordering::parse(v) {
+                    Some(o) => q.ordering = o,
+                    None => {
+                        errors.insert(
+                            k.clone(),
+                            format!(
+                                "must be one of {} (prefix - for descending)",
+                                ordering_names().join(", ")
+                            ),
+                        );
+                    }
+                },
+                "limit" => match v.parse::<i64>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
+                    _ => {
+                        errors.insert(
+                            k.clone(),
+                            format!("must be an integer from 1 to {MAX_LIMIT}"),
+                        );
+                    }
+                },
+                _ => cursor = Some(v.clone()),
+            }
+        }
+        if q.tags.len() > MAX_TAG_FILTERS {
+            errors.insert("tag".into(), format!("at most {MAX_TAG_FILTERS} tags"));
+        }
+        if let (Some(raw), true) = (cursor, errors.is_empty()) {
+            match signed::verify::<Cursor>(cursor_key, &raw) {
+                Ok(c) if c.o == q.ordering.as_string() && c.f == q.fingerprint() => {
+                    q.after = Some(c)
+                }
+                Ok(_) => {
+                    errors.insert(
+                        "cursor".into(),
+                        "does not belong to this ordering and these filters".into(),
+                    );
+                }
+                Err(_) => {
+                    errors.insert("cursor".into(), "is not a valid cursor".into());
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(q)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    /// A short digest of the filters, so a cursor cannot be replayed against another query.
+    fn fingerprint(&self) -> String {
+        let text = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            self.terms, self.tags, self.composer, self.instrumentation
+        );
+        crate::storage::sigv4::sha256_hex(text.as_bytes())[..16].to_owned()
+    }
+
+    /// The cursor that continues after `row` (a score row as JSON).
+    pub fn next_cursor(&self, key: &SigningKey, row: &serde_json::Map<String, Value>) -> String {
+        let spec = self.ordering.spec();
+        let raw = row
+            .get(self.ordering.row_key())
+            .cloned()
+            .unwrap_or(Value::Null);
+        // Nullable fields sort as their coalesced value; the cursor must carry the same.
+        let v = match (raw, spec.text) {
+            (Value::Null, true) => Value::String(String::new()),
+            (Value::Null, false) => Value::from(0),
+            (v, _) => v,
+        };
+        signed::sign(
+            key,
+            &Cursor {
+                o: self.ordering.as_string(),
+                f: self.fingerprint(),
+                v,
+                id: row
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+        )
+    }
+
+    /// `select …` of one page plus one row (to know whether another page follows).
+    /// `columns` is the score column list; `?1` is the user id.
+    pub fn sql(&self, columns: &str, user_id: &str) -> (String, Vec<SqlValue>) {
+        let mut params = vec![SqlValue::Text(user_id.to_owned())];
+        let mut bind = |v: SqlValue| {
+            params.push(v);
+            format!("?{}", params.len())
+        };
+        let mut clauses = vec!["s.user_id = ?1".to_owned()];
+        if !self.terms.is_empty() {
+            let matcher = self
+                .terms
+                .iter()
+                .map(|t| format!("\"{t}\"*"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let p = bind(SqlValue::Text(matcher));
+            clauses.push(format!(
+                "s.seq in (select rowid from scores_fts where scores_fts match {p})"
+            ));
+        }
+        for tag in &self.tags {
+            let p = bind(SqlValue::Text(tag.clone()));
+            clauses.push(format!(
+                "exists (select 1 from score_tags t where t.score_id = s.id and t.tag = {p})"
+            ));
+        }
+        if let Some(c) = &self.composer {
+            let p = bind(SqlValue::Text(c.clone()));
+            clauses.push(format!("s.composer = {p} collate nocase"));
+        }
+        if let Some(i) = &self.instrumentation {
+            let p = bind(SqlValue::Text(i.clone()));
+            clauses.push(format!("s.instrumentation = {p} collate nocase"));
+        }
+        let spec = self.ordering.spec();
+        let (cmp, dir) = if self.ordering.descending {
+            ("<", "desc")
+        } else {
+            (">", "asc")
+        };
+        if let Some(after) = &self.after {
+            let v = match &after.v {
+                Value::Number(n) => SqlValue::Int(n.as_i64().unwrap_or(0)),
+                other => SqlValue::Text(other.as_str().unwrap_or_default().to_owned()),
+            };
+            let pv = bind(v);
+            let pid = bind(SqlValue::Text(after.id.clone()));
+            clauses.push(format!(
+                "({expr} {cmp} {pv} or ({expr} = {pv} and s.id {cmp} {pid}))",
+                expr = spec.expr
+            ));
+        }
+        let limit = bind(SqlValue::Int(self.limit + 1));
+        let sql = format!(
+            "select {columns} from scores s where {} order by {} {dir}, s.id {dir} limit {limit}",
+            clauses.join(" and "),
+            spec.expr
+        );
+        (sql, params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::derive(b"secret", CURSOR_PURPOSE)
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<ListQuery, ApiError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        ListQuery::parse(&pairs, &key())
+    }
+
+    fn field_errors(r: Result<ListQuery, ApiError>) -> FieldErrors {
+        match r {
+            Err(ApiError::Validation(e)) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_default_is_newest_update_first_twenty_rows() {
+        let (sql, params) = parse(&[]).unwrap().sql("s.id", "usr_1");
+        assert_eq!(
+            sql,
+            "select s.id from scores s where s.user_id = ?1 order by s.updated_at desc, s.id desc limit ?2"
+        );
+        assert_eq!(
+            params,
+            vec![SqlValue::Text("usr_1".into()), SqlValue::Int(21)]
+        );
+    }
+
+    #[test]
+    fn every_filter_combines_into_one_statement() {
+        let q = parse(&[
+            ("query", "Dvořák: Humoresque!"),
+            ("tag", "Gig"),
+            ("tag", "romantic"),
+            ("composer", "A. Dvorak"),
+            ("instrumentation", "violin and piano"),
+            ("ordering", "title"),
+            ("limit", "5"),
+        ])
+        .unwrap();
+        let (sql, params) = q.sql("s.id", "usr_1");
+        assert_eq!(
+            sql,
+            "select s.id from scores s where s.user_id = ?1 \
+             and s.seq in (select rowid from scores_fts where scores_fts match ?2) \
+             and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?3) \
+             and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?4) \
+             and s.composer = ?5 collate nocase and s.instrumentation = ?6 collate nocase \
+             order by s.title collate nocase asc, s.id asc limit ?7"
+        );
+        assert_eq!(
+            params[1],
+            SqlValue::Text("\"dvořák\"* \"humoresque\"*".into())
+        );
+        assert_eq!(params[2], SqlValue::Text("gig".into()));
+        assert_eq!(params[6], SqlValue::Int(6));
+    }
+
+    #[test]
+    fn search_terms_cannot_inject_fts_syntax() {
+        assert_eq!(
+            terms("\"a\" OR b* NEAR(c) -d ^e"),
+            vec!["a", "or", "b", "near", "c", "d", "e"]
+        );
+        assert_eq!(terms(&"word ".repeat(50)).len(), MAX_QUERY_TERMS);
+    }
+
+    #[test]
+    fn an_unknown_ordering_and_other_bad_parameters_are_422() {
+        let e = field_errors(parse(&[
+            ("ordering", "password_hash"),
+            ("limit", "0"),
+            ("tags", "x"),
+            ("query", &"q".repeat(201)),
+        ]));
+        assert!(e["ordering"].contains("title"), "{e:?}");
+        assert!(e.contains_key("limit") && e.contains_key("tags") && e.contains_key("query"));
+        let e = field_errors(parse(&[("limit", "101")]));
+        assert!(e.contains_key("limit"));
+    }
+
+    #[test]
+    fn a_cursor_continues_after_the_last_row() {
+        let q = parse(&[("ordering", "-updated_at")]).unwrap();
+        let row = serde_json::json!({"id": "sco_9", "updated_at": "2026-01-01T00:00:00.000Z"});
+        let cursor = q.next_cursor(&key(), row.as_object().unwrap());
+        assert!(
+            cursor
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)),
+            "not URL-safe"
+        );
+        let q2 = parse(&[("ordering", "-updated_at"), ("cursor", &cursor)]).unwrap();
+        let (sql, params) = q2.sql("s.id", "usr_1");
+        assert!(
+            sql.contains("and (s.updated_at < ?2 or (s.updated_at = ?2 and s.id < ?3))"),
+            "{sql}"
+        );
+        assert_eq!(params[1], SqlValue::Text("2026-01-01T00:00:00.000Z".into()));
+        assert_eq!(params[2], SqlValue::Text("sco_9".into()));
+    }
+
+    #[test]
+    fn nullable_orderings_carry_the_coalesced_value() {
+        let q = parse(&[("ordering", "rating")]).unwrap();
+        let row = serde_json::json!({"id": "sco_1", "rating": null});
+        let c = q.next_cursor(&key(), row.as_object().unwrap());
+        let q2 = parse(&[("ordering", "rating"), ("cursor", &c)]).unwrap();
+        assert_eq!(q2.after.unwrap().v, Value::from(0));
+    }
+
+    #[test]
+    fn a_tampered_cursor_is_refused() {
+        let q = parse(&[]).unwrap();
+        let row = serde_json::json!({"id": "sco_9", "updated_at": "2026"});
+        let cursor = q.next_cursor(&key(), row.as_object().unwrap());
+        let mut forged = cursor.clone().into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        let e = field_errors(parse(&[("cursor", &String::from_utf8(forged).unwrap())]));
+        assert_eq!(e["cursor"], "is not a valid cursor");
+        assert!(parse(&[("cursor", "not-a-cursor")]).is_err());
+    }
+
+    #[test]
+    fn a_cursor_cannot_be_replayed_against_other_filters_or_orderings() {
+        let q = parse(&[("tag", "gig")]).unwrap();
+        let row = serde_json::json!({"id": "sco_9", "updated_at": "2026"});
+        let cursor = q.next_cursor(&key(), row.as_object().unwrap());
+        assert!(parse(&[("tag", "gig"), ("cursor", &cursor)]).is_ok());
+        assert!(parse(&[("tag", "exam"), ("cursor", &cursor)]).is_err());
+        assert!(parse(&[("tag", "gig"), ("ordering", "title"), ("cursor", &cursor)]).is_err());
+    }
+}

@@ -1,0 +1,364 @@
+//! Library SQL (uploads, quota ledger, scores, search, deletion) on real SQLite with the real
+//! migrations. D1 batches are transactions; here each "batch" runs in one transaction too.
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use scoremate::storage::signed::SigningKey;
+use scoremate::store::search::{ListQuery, CURSOR_PURPOSE};
+use scoremate::store::{sql, SqlValue};
+
+fn migrated() -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("pragma foreign_keys = on;").unwrap();
+    let mut files: Vec<_> = std::fs::read_dir("migrations")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    conn
+}
+
+const T0: &str = "2026-01-01T00:00:00.000Z";
+const T1: &str = "2026-01-01T00:10:00.000Z";
+const EXP: &str = "2026-01-01T00:15:00.000Z";
+const GRACE: &str = "2026-01-01T01:15:00.000Z";
+const LATE: &str = "2026-01-01T02:00:00.000Z";
+
+fn user(c: &Connection, id: &str, quota: i64) {
+    c.execute(
+        sql::INSERT_USER,
+        params![id, format!("{id}@example.com"), "h", "U", quota, T0],
+    )
+    .unwrap();
+}
+
+fn usage(c: &Connection, id: &str) -> (i64, i64) {
+    c.query_row(
+        "select used_bytes, reserved_bytes from users where id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// The reservation batch; returns whether the upload was created.
+fn reserve(c: &mut Connection, user_id: &str, upload_id: &str, size: i64, hash: &str) -> bool {
+    let tx = c.transaction().unwrap();
+    let inserted = tx
+        .execute(
+            sql::RESERVE_UPLOAD,
+            params![
+                upload_id,
+                user_id,
+                "f.pdf",
+                size,
+                "application/pdf",
+                hash,
+                format!("k/{upload_id}"),
+                EXP,
+                GRACE,
+                T0
+            ],
+        )
+        .unwrap();
+    let charged = tx
+        .execute(sql::CHARGE_RESERVATION, params![upload_id, user_id, T0])
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(inserted, charged, "insert and charge must agree");
+    inserted == 1
+}
+
+/// The create-score batch; returns each statement's changes.
+fn consume(
+    c: &mut Connection,
+    user_id: &str,
+    upload_id: &str,
+    score_id: &str,
+    now: &str,
+    tags: &str,
+) -> Vec<usize> {
+    let tx = c.transaction().unwrap();
+    let out = vec![
+        tx.execute(&sql::consume_charge(), params![user_id, upload_id, now])
+            .unwrap(),
+        tx.execute(
+            &sql::consume_upload(),
+            params![user_id, upload_id, now, score_id],
+        )
+        .unwrap(),
+        tx.execute(
+            sql::INSERT_SCORE,
+            params![
+                score_id,
+                upload_id,
+                "Humoresque",
+                "Antonín Dvořák",
+                None::<String>,
+                "violin and piano",
+                None::<String>,
+                "gig notes",
+                None::<i64>,
+                None::<i64>,
+                None::<i64>,
+                now
+            ],
+        )
+        .unwrap(),
+        tx.execute(sql::INSERT_TAGS, params![score_id, tags])
+            .unwrap(),
+    ];
+    tx.commit().unwrap();
+    out
+}
+
+#[test]
+fn a_reservation_within_quota_is_charged_once() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    assert!(reserve(&mut c, "u1", "up1", 60, "h1"));
+    assert_eq!(usage(&c, "u1"), (0, 60));
+}
+
+#[test]
+fn reservations_never_exceed_the_quota() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    let granted = (0..20)
+        .filter(|i| reserve(&mut c, "u1", &format!("up{i}"), 10, &format!("h{i}")))
+        .count();
+    assert_eq!(granted, 10);
+    assert_eq!(usage(&c, "u1"), (0, 100));
+    let rows: i64 = c
+        .query_row("select count(*) from uploads", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 10);
+}
+
+#[test]
+fn a_disabled_user_cannot_reserve() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    c.execute("update users set disabled_at = ?1", [T0])
+        .unwrap();
+    assert!(!reserve(&mut c, "u1", "up1", 1, "h"));
+}
+
+#[test]
+fn consuming_converts_the_reservation_and_creates_the_score_once() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 60, "h1");
+    assert_eq!(
+        consume(&mut c, "u1", "up1", "s1", T1, r#"["gig","romantic"]"#),
+        vec![1, 1, 1, 2]
+    );
+    assert_eq!(usage(&c, "u1"), (60, 0));
+    // A second create with the same upload changes nothing.
+    assert_eq!(
+        consume(&mut c, "u1", "up1", "s2", T1, "[]"),
+        vec![0, 0, 0, 0]
+    );
+    assert_eq!(usage(&c, "u1"), (60, 0));
+    let scores: i64 = c
+        .query_row("select count(*) from scores", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(scores, 1);
+}
+
+#[test]
+fn another_users_upload_cannot_be_consumed() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    user(&c, "u2", 100);
+    reserve(&mut c, "u1", "up1", 60, "h1");
+    assert_eq!(
+        consume(&mut c, "u2", "up1", "s1", T1, "[]"),
+        vec![0, 0, 0, 0]
+    );
+    assert_eq!(usage(&c, "u1"), (0, 60));
+    assert_eq!(usage(&c, "u2"), (0, 0));
+}
+
+#[test]
+fn an_upload_past_its_grace_cannot_be_consumed_and_the_sweep_releases_it_once() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 60, "h1");
+    assert_eq!(
+        consume(&mut c, "u1", "up1", "s1", LATE, "[]"),
+        vec![0, 0, 0, 0]
+    );
+    let expired: Vec<String> = c
+        .prepare(&sql::expired_uploads())
+        .unwrap()
+        .query_map(params![LATE, 100], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(expired, vec!["up1".to_owned()]);
+    for _ in 0..2 {
+        let tx = c.transaction().unwrap();
+        tx.execute(&sql::release_charge(), params!["up1", LATE])
+            .unwrap();
+        tx.execute(&sql::release_upload(), params!["up1", LATE, "expired"])
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(usage(&c, "u1"), (0, 0));
+}
+
+#[test]
+fn the_same_content_cannot_become_two_scores_of_one_user() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 10, "same");
+    reserve(&mut c, "u1", "up2", 10, "same");
+    consume(&mut c, "u1", "up1", "s1", T1, "[]");
+    let tx = c.transaction().unwrap();
+    tx.execute(&sql::consume_charge(), params!["u1", "up2", T1])
+        .unwrap();
+    tx.execute(&sql::consume_upload(), params!["u1", "up2", T1, "s2"])
+        .unwrap();
+    let err = tx
+        .execute(
+            sql::INSERT_SCORE,
+            params![
+                "s2",
+                "up2",
+                "t",
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<i64>,
+                None::<i64>,
+                None::<i64>,
+                T1
+            ],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    drop(tx); // rolled back, as a failed D1 batch is
+    assert_eq!(usage(&c, "u1"), (10, 10));
+    let found: Option<String> = c
+        .query_row(sql::SCORE_ID_BY_HASH, params!["u1", "same"], |r| r.get(0))
+        .optional()
+        .unwrap();
+    assert_eq!(found.as_deref(), Some("s1"));
+}
+
+#[test]
+fn deleting_a_score_releases_its_bytes_and_queues_its_objects() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 60, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, r#"["a"]"#);
+    // Another user cannot delete it.
+    assert_eq!(
+        c.execute(sql::DELETE_SCORE, params!["s1", "u2"]).unwrap(),
+        0
+    );
+    for _ in 0..2 {
+        let tx = c.transaction().unwrap();
+        tx.execute(sql::RELEASE_SCORE_BYTES, params!["s1", "u1", T1])
+            .unwrap();
+        tx.execute(sql::QUEUE_SCORE_DELETION, params!["s1", "u1", T1])
+            .unwrap();
+        tx.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(usage(&c, "u1"), (0, 0));
+    let (tags, outbox): (i64, i64) = c
+        .query_row(
+            "select (select count(*) from score_tags), (select count(*) from deletions)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((tags, outbox), (0, 1));
+    let lingering: Vec<String> = c
+        .prepare(sql::LINGERING_DELETIONS)
+        .unwrap()
+        .query_map(params![LATE, 10], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(lingering, vec!["k/up1".to_owned()]);
+    c.execute(sql::DELETION_DONE, ["k/up1"]).unwrap();
+}
+
+fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    let q = ListQuery::parse(&pairs, &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
+    let (text, params) = q.sql(sql::SCORE_COLUMNS, "u1");
+    let params = params.into_iter().map(|p| match p {
+        SqlValue::Text(s) => rusqlite::types::Value::Text(s),
+        SqlValue::Int(i) => rusqlite::types::Value::Integer(i),
+        SqlValue::Null => rusqlite::types::Value::Null,
+    });
+    c.prepare(&text)
+        .unwrap()
+        .query_map(params_from_iter(params), |r| {
+            Ok((r.get::<_, String>("id")?, r.get::<_, String>("tags")?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn full_text_search_folds_case_and_diacritics_and_follows_updates_and_deletes() {
+    let mut c = migrated();
+    user(&c, "u1", 1000);
+    reserve(&mut c, "u1", "up1", 1, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, r#"["gig"]"#);
+    assert_eq!(list(&c, &[("query", "dvorak")]).len(), 1);
+    assert_eq!(list(&c, &[("query", "HUMOR")]).len(), 1);
+    assert_eq!(list(&c, &[("query", "gig notes")]).len(), 1);
+    assert_eq!(list(&c, &[("query", "mozart")]).len(), 0);
+    // A query longer than D1's 50-byte LIKE limit works.
+    assert_eq!(
+        list(
+            &c,
+            &[(
+                "query",
+                "Humoresque Antonín Dvořák gig notes humoresque dvorak"
+            )]
+        )
+        .len(),
+        1
+    );
+    c.execute(
+        "update scores set title = 'Slavonic Dance' where id = 's1'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(list(&c, &[("query", "humoresque")]).len(), 0);
+    assert_eq!(list(&c, &[("query", "slavonic")]).len(), 1);
+    c.execute("delete from scores where id = 's1'", []).unwrap();
+    assert_eq!(list(&c, &[("query", "slavonic")]).len(), 0);
+}
+
+#[test]
+fn tag_filters_are_and_and_tags_come_back_sorted() {
+    let mut c = migrated();
+    user(&c, "u1", 1000);
+    reserve(&mut c, "u1", "up1", 1, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, r#"["gig","baroque"]"#);
+    reserve(&mut c, "u1", "up2", 1, "h2");
+    consume(&mut c, "u1", "up2", "s2", T1, r#"["gig"]"#);
+    assert_eq!(list(&c, &[("tag", "gig")]).len(), 2);
+    let both = list(&c, &[("tag", "gig"), ("tag", "baroque")]);
+    assert_eq!(
+        both,
+        vec![("s1".to_owned(), r#"["baroque","gig"]"#.to_owned())]
+    );
+}
