@@ -5,10 +5,15 @@
 
 use crate::auth::jwt::JwtKey;
 use crate::error::{ApiError, ApiResult};
+use crate::storage::presign::{Mode, BLOB_PURPOSE};
+use crate::storage::signed::SigningKey;
+use crate::storage::sigv4::Credentials;
+use crate::store::search::CURSOR_PURPOSE;
 
 pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 14 * 24 * 3600;
 pub const DEFAULT_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
+pub const DEFAULT_MAX_UPLOAD_BYTES: i64 = 100 * 1024 * 1024;
 
 pub struct Config {
     /// `Err` holds the operator-facing reason the JWT secret is unusable.
@@ -16,6 +21,19 @@ pub struct Config {
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
     pub default_quota_bytes: i64,
+    pub max_upload_bytes: i64,
+    /// How long an upload URL works.
+    pub upload_url_ttl_seconds: u32,
+    /// After the URL expires, how long `POST /v1/scores` still accepts the upload before the
+    /// sweep releases its reservation.
+    pub upload_grace_seconds: i64,
+    pub download_url_ttl_seconds: u32,
+    /// Public origin of the Worker for Worker-mode blob URLs; the request's origin when unset.
+    pub public_base_url: Option<String>,
+    pub presign: Mode,
+    /// HMAC keys derived from the JWT secret, one per purpose.
+    pub blob_key: Option<SigningKey>,
+    pub cursor_key: Option<SigningKey>,
 }
 
 impl Config {
@@ -35,11 +53,61 @@ impl Config {
                 },
             }
         };
-        let jwt_key = match lookup("JWT_SECRET") {
+        let secret = lookup("JWT_SECRET");
+        let jwt_key = match &secret {
             None => Err("JWT_SECRET is not set".to_owned()),
-            Some(secret) => JwtKey::from_secret(&secret),
+            Some(secret) => JwtKey::from_secret(secret),
+        };
+        let derived = |purpose: &str| {
+            secret
+                .as_ref()
+                .filter(|_| jwt_key.is_ok())
+                .map(|s| SigningKey::derive(s.as_bytes(), purpose))
+        };
+        let presign = match lookup("PRESIGN_MODE").as_deref().map(str::trim) {
+            None | Some("" | "worker") => Mode::Worker,
+            Some("s3") => {
+                let need = |name: &str| {
+                    lookup(name)
+                        .filter(|v| !v.trim().is_empty())
+                        .ok_or_else(|| format!("PRESIGN_MODE=s3 needs {name}"))
+                };
+                let endpoint = match lookup("S3_ENDPOINT").filter(|v| !v.trim().is_empty()) {
+                    Some(e) => e.trim().trim_end_matches('/').to_owned(),
+                    None => format!(
+                        "https://{}.r2.cloudflarestorage.com",
+                        need("R2_ACCOUNT_ID")?.trim()
+                    ),
+                };
+                Mode::S3 {
+                    endpoint,
+                    bucket: lookup("S3_BUCKET").unwrap_or_else(|| "scoremate-files".to_owned()),
+                    region: lookup("S3_REGION").unwrap_or_else(|| "auto".to_owned()),
+                    credentials: Credentials {
+                        access_key_id: need("S3_ACCESS_KEY_ID")?,
+                        secret_access_key: need("S3_SECRET_ACCESS_KEY")?,
+                    },
+                }
+            }
+            Some(other) => return Err(format!("PRESIGN_MODE must be worker or s3, got {other:?}")),
+        };
+        let ttl = |name: &str, default: i64| {
+            int(name, default, 10, 7 * 24 * 3600).map(|v| u32::try_from(v).unwrap_or(u32::MAX))
         };
         Ok(Self {
+            max_upload_bytes: int(
+                "MAX_UPLOAD_BYTES",
+                DEFAULT_MAX_UPLOAD_BYTES,
+                1,
+                5 * 1024 * 1024 * 1024,
+            )?,
+            upload_url_ttl_seconds: ttl("UPLOAD_URL_TTL_SECONDS", 900)?,
+            upload_grace_seconds: int("UPLOAD_GRACE_SECONDS", 3600, 0, 7 * 24 * 3600)?,
+            download_url_ttl_seconds: ttl("DOWNLOAD_URL_TTL_SECONDS", 300)?,
+            public_base_url: lookup("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty()),
+            presign,
+            blob_key: derived(BLOB_PURPOSE),
+            cursor_key: derived(CURSOR_PURPOSE),
             jwt_key,
             access_ttl_seconds: int(
                 "ACCESS_TTL_SECONDS",
@@ -65,6 +133,28 @@ impl Config {
         self.jwt_key
             .as_ref()
             .map_err(|why| ApiError::Misconfigured(why.clone()))
+    }
+
+    /// The key for Worker-mode blob tokens.
+    ///
+    /// # Errors
+    /// 500 when the secret is unusable.
+    pub fn blob_key(&self) -> ApiResult<&SigningKey> {
+        self.jwt_key()?;
+        self.blob_key
+            .as_ref()
+            .ok_or_else(|| ApiError::Misconfigured("no blob key".into()))
+    }
+
+    /// The key for list cursors.
+    ///
+    /// # Errors
+    /// 500 when the secret is unusable.
+    pub fn cursor_key(&self) -> ApiResult<&SigningKey> {
+        self.jwt_key()?;
+        self.cursor_key
+            .as_ref()
+            .ok_or_else(|| ApiError::Misconfigured("no cursor key".into()))
     }
 
     /// Operator-facing problems to surface in `/health` and the log.
@@ -108,5 +198,39 @@ mod tests {
         let err = config(&[("ACCESS_TTL_SECONDS", "fifteen")]).err().unwrap();
         assert!(err.contains("ACCESS_TTL_SECONDS"), "{err}");
         assert!(config(&[("DEFAULT_QUOTA_BYTES", "-1")]).is_err());
+    }
+
+    #[test]
+    fn presign_mode_defaults_to_worker_and_s3_needs_credentials() {
+        assert!(matches!(config(&[]).unwrap().presign, Mode::Worker));
+        let err = config(&[("PRESIGN_MODE", "s3"), ("R2_ACCOUNT_ID", "abc")])
+            .err()
+            .unwrap();
+        assert!(err.contains("S3_ACCESS_KEY_ID"), "{err}");
+        let c = config(&[
+            ("PRESIGN_MODE", "s3"),
+            ("R2_ACCOUNT_ID", "abc"),
+            ("S3_ACCESS_KEY_ID", "k"),
+            ("S3_SECRET_ACCESS_KEY", "s"),
+        ])
+        .unwrap();
+        let Mode::S3 {
+            endpoint, region, ..
+        } = c.presign
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (endpoint.as_str(), region.as_str()),
+            ("https://abc.r2.cloudflarestorage.com", "auto")
+        );
+        assert!(config(&[("PRESIGN_MODE", "ftp")]).is_err());
+    }
+
+    #[test]
+    fn derived_keys_exist_only_with_a_good_secret() {
+        assert!(config(&[]).unwrap().blob_key().is_err());
+        let c = config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(c.blob_key().is_ok() && c.cursor_key().is_ok());
     }
 }

@@ -29,9 +29,9 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("not found")]
     NotFound,
-    /// The request body's media type is not the one required (E004, 415).
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
+    /// The request body's media type is not the one required (E004, 415); the text says what is.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(&'static str),
     /// Uploaded bytes differ from what was declared (E004, 400).
     #[error("content mismatch: {0}")]
     ContentMismatch(String),
@@ -57,6 +57,9 @@ pub enum ApiError {
     MethodNotAllowed { allow: Vec<&'static str> },
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: u64 },
+    /// An HTTP Range beyond the object (416, with `Content-Range: bytes */size`).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     /// The deployment is missing a setting it needs (for example the JWT secret).
     #[error("server misconfigured: {0}")]
     Misconfigured(String),
@@ -90,7 +93,7 @@ impl ApiError {
             Self::QuotaExceeded { .. } | Self::PayloadTooLarge { .. } => 413,
             Self::InvalidToken(_) | Self::InvalidCredentials => 401,
             Self::NotFound => 404,
-            Self::UnsupportedMediaType => 415,
+            Self::UnsupportedMediaType(_) => 415,
             Self::ContentMismatch(_) | Self::BadRequest(_) => 400,
             Self::Storage(_) => 502,
             Self::Forbidden(_) => 403,
@@ -98,6 +101,7 @@ impl ApiError {
             Self::Conflict { .. } => 409,
             Self::RateLimited { .. } => 429,
             Self::MethodNotAllowed { .. } => 405,
+            Self::RangeNotSatisfiable { .. } => 416,
             Self::Misconfigured(_) | Self::Internal(_) => 500,
         }
     }
@@ -109,7 +113,7 @@ impl ApiError {
             Self::InvalidToken(_) => ("INVALID_TOKEN", "E002"),
             Self::InvalidCredentials => ("INVALID_CREDENTIALS", "E002"),
             Self::NotFound => ("NOT_FOUND", "E003"),
-            Self::UnsupportedMediaType => ("UNSUPPORTED_MEDIA_TYPE", "E004"),
+            Self::UnsupportedMediaType(_) => ("UNSUPPORTED_MEDIA_TYPE", "E004"),
             Self::ContentMismatch(_) => ("CONTENT_MISMATCH", "E004"),
             Self::Storage(_) => ("STORAGE_FAILURE", "E005"),
             Self::Forbidden(_) => ("FORBIDDEN", "E006"),
@@ -119,6 +123,7 @@ impl ApiError {
             Self::BadRequest(_) => ("BAD_REQUEST", "E010"),
             Self::MethodNotAllowed { .. } => ("METHOD_NOT_ALLOWED", "E011"),
             Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "E012"),
+            Self::RangeNotSatisfiable { .. } => ("RANGE_NOT_SATISFIABLE", "E013"),
             Self::Misconfigured(_) => ("SERVER_MISCONFIGURED", "E000"),
             Self::Internal(_) => ("INTERNAL", "E000"),
         }
@@ -131,7 +136,7 @@ impl ApiError {
             Self::InvalidToken(why) => format!("invalid or expired token: {why}"),
             Self::InvalidCredentials => "invalid email or password".into(),
             Self::NotFound => "not found".into(),
-            Self::UnsupportedMediaType => "request bodies must be application/json".into(),
+            Self::UnsupportedMediaType(what) => (*what).into(),
             Self::ContentMismatch(why) => why.clone(),
             Self::Storage(_) => "storage is unavailable, try again".into(),
             Self::Forbidden(why) => (*why).into(),
@@ -142,6 +147,9 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "method not allowed on this resource".into(),
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("request body exceeds {limit_bytes} bytes")
+            }
+            Self::RangeNotSatisfiable { size } => {
+                format!("the range is outside the {size}-byte object")
             }
             Self::Misconfigured(_) => "the server is misconfigured".into(),
             Self::Internal(_) => "internal error".into(),
@@ -160,6 +168,9 @@ impl ApiError {
                 retry_after_seconds,
             } => vec![("retry-after", retry_after_seconds.to_string())],
             Self::MethodNotAllowed { allow } => vec![("allow", allow.join(", "))],
+            Self::RangeNotSatisfiable { size } => {
+                vec![("content-range", format!("bytes */{size}"))]
+            }
             _ => Vec::new(),
         }
     }
@@ -274,7 +285,7 @@ mod tests {
             ),
             (ApiError::InvalidToken("expired"), "E002", 401),
             (ApiError::NotFound, "E003", 404),
-            (ApiError::UnsupportedMediaType, "E004", 415),
+            (ApiError::UnsupportedMediaType("x"), "E004", 415),
             (ApiError::ContentMismatch("x".into()), "E004", 400),
             (ApiError::Storage("x".into()), "E005", 502),
             (ApiError::Forbidden("x"), "E006", 403),

@@ -28,7 +28,9 @@ pub fn precheck(
     }
     let has_body = chunked || content_length.is_some_and(|len| len > 0);
     if has_body && !is_json(content_type) {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType(
+            "request bodies must be application/json",
+        ));
     }
     Ok(())
 }
@@ -70,15 +72,21 @@ mod tests {
     fn a_body_without_json_type_is_415() {
         assert_eq!(
             precheck(Some(5), Some("text/plain"), false),
-            Err(ApiError::UnsupportedMediaType)
+            Err(ApiError::UnsupportedMediaType(
+                "request bodies must be application/json"
+            ))
         );
         assert_eq!(
             precheck(Some(5), None, false),
-            Err(ApiError::UnsupportedMediaType)
+            Err(ApiError::UnsupportedMediaType(
+                "request bodies must be application/json"
+            ))
         );
         assert_eq!(
             precheck(None, None, true),
-            Err(ApiError::UnsupportedMediaType)
+            Err(ApiError::UnsupportedMediaType(
+                "request bodies must be application/json"
+            ))
         );
     }
 

@@ -8,8 +8,20 @@
 pub enum Access {
     /// No access token (health, register, login, refresh, signed blobs, shared links).
     Public,
-    /// A valid access token.
+    /// A valid access token; the shell checks the session in its own query.
     User,
+    /// A valid access token whose session check the handler batches with its own query (one D1
+    /// round trip on hot routes). The handler must not answer before that check passes.
+    UserBatched,
+}
+
+/// How the request body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A JSON object (SPEC §6 rules: JSON only, at most 1 MiB).
+    Json,
+    /// Raw bytes streamed by the handler (blob uploads).
+    Raw,
 }
 
 /// What a matched route does; the shell dispatches on it.
@@ -25,6 +37,15 @@ pub enum Endpoint {
     PatchMe,
     ChangePassword,
     Usage,
+    CreateUpload,
+    PutBlob,
+    GetBlob,
+    CreateScore,
+    ListScores,
+    GetScore,
+    PatchScore,
+    DeleteScore,
+    DownloadUrl,
 }
 
 pub struct RouteDef {
@@ -32,6 +53,7 @@ pub struct RouteDef {
     pub template: &'static str,
     pub endpoint: Endpoint,
     pub access: Access,
+    pub body: BodyKind,
 }
 
 const fn route(
@@ -45,6 +67,17 @@ const fn route(
         template,
         endpoint,
         access,
+        body: BodyKind::Json,
+    }
+}
+
+const fn raw(method: &'static str, template: &'static str, endpoint: Endpoint) -> RouteDef {
+    RouteDef {
+        method,
+        template,
+        endpoint,
+        access: Access::Public,
+        body: BodyKind::Raw,
     }
 }
 
@@ -80,6 +113,36 @@ pub const ROUTES: &[RouteDef] = &[
         Access::User,
     ),
     route("GET", "/v1/me/usage", Endpoint::Usage, Access::User),
+    route("POST", "/v1/uploads", Endpoint::CreateUpload, Access::User),
+    // The signed token in the path is the credential.
+    raw("PUT", "/v1/blobs/{token}", Endpoint::PutBlob),
+    raw("GET", "/v1/blobs/{token}", Endpoint::GetBlob),
+    route("POST", "/v1/scores", Endpoint::CreateScore, Access::User),
+    route(
+        "GET",
+        "/v1/scores",
+        Endpoint::ListScores,
+        Access::UserBatched,
+    ),
+    route("GET", "/v1/scores/{id}", Endpoint::GetScore, Access::User),
+    route(
+        "PATCH",
+        "/v1/scores/{id}",
+        Endpoint::PatchScore,
+        Access::User,
+    ),
+    route(
+        "DELETE",
+        "/v1/scores/{id}",
+        Endpoint::DeleteScore,
+        Access::User,
+    ),
+    route(
+        "GET",
+        "/v1/scores/{id}/download-url",
+        Endpoint::DownloadUrl,
+        Access::User,
+    ),
 ];
 
 /// The outcome of matching a request line against [`ROUTES`].
@@ -212,7 +275,9 @@ mod tests {
                 "/health",
                 "/v1/auth/register",
                 "/v1/auth/login",
-                "/v1/auth/refresh"
+                "/v1/auth/refresh",
+                "/v1/blobs/{token}",
+                "/v1/blobs/{token}",
             ]
         );
     }

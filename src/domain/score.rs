@@ -152,7 +152,7 @@ impl ScoreFields {
         } else {
             None
         };
-        let mut opt_text = |f: &mut Fields, name: &str, max: usize| -> Option<Option<String>> {
+        let opt_text = |f: &mut Fields, name: &str, max: usize| -> Option<Option<String>> {
             if !f.present(name) {
                 return None;
             }

@@ -11,12 +11,21 @@ pub enum Task {
     /// A liveness probe: the consumer records that it ran. Used by tests and operators to see
     /// the queue round trip work.
     Ping { id: String },
+    /// Page count, sizes, Info metadata, encryption → the score row.
+    PdfInfo { score_id: String },
+    /// First page rendered to a small image in R2.
+    Thumbnail { score_id: String },
+    /// Removes an object and everything derived from it.
+    DeleteFile { key: String },
 }
 
 impl Task {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Ping { .. } => "ping",
+            Self::PdfInfo { .. } => "pdf_info",
+            Self::Thumbnail { .. } => "thumbnail",
+            Self::DeleteFile { .. } => "delete_file",
         }
     }
 
@@ -24,6 +33,9 @@ impl Task {
     pub fn record_id(&self) -> String {
         match self {
             Self::Ping { id } => format!("ping:{id}"),
+            Self::PdfInfo { score_id } => format!("pdf_info:{score_id}"),
+            Self::Thumbnail { score_id } => format!("thumbnail:{score_id}"),
+            Self::DeleteFile { key } => format!("delete_file:{key}"),
         }
     }
 }

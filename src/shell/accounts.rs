@@ -13,7 +13,7 @@ use crate::store::rows::{CredentialsRow, RefreshStateRow, UsageRow, UserRow};
 use crate::store::sql;
 
 use super::ctx::{random, Ctx};
-use super::d1::Arg;
+use super::d1::{self, Arg};
 use super::http::{Call, Reply};
 
 pub async fn register(call: Call) -> ApiResult<Reply> {
@@ -241,12 +241,12 @@ pub async fn refresh(call: Call) -> ApiResult<Reply> {
             )?,
         ])
         .await?;
-    match changes.as_slice() {
-        [1, 1, _] => Ok(Reply::Json(
+    match (d1::changed(&changes, 0), d1::changed(&changes, 1)) {
+        (true, true) => Ok(Reply::Json(
             200,
             issue_tokens(&ctx, &claims.sub, &claims.sid, new_jti)?,
         )),
-        [0, ..] => {
+        (false, _) => {
             // Someone spent it between our read and our write: a concurrent reuse.
             revoke_family(&ctx, &claims, "refresh_reuse").await?;
             Err(ApiError::InvalidToken(

@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use super::d1::Db;
 
 pub struct Ctx {
+    pub env: Env,
     pub config: Config,
     pub now: Millis,
     pub db: Db,
@@ -26,10 +27,30 @@ impl Ctx {
                 .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))?,
         );
         Ok(Self {
+            env: env.clone(),
             config,
             now: now(),
             db,
         })
+    }
+
+    pub fn files(&self) -> ApiResult<super::r2::Files> {
+        super::r2::Files::new(&self.env)
+    }
+
+    /// Sends tasks to the queue in one call.
+    ///
+    /// # Errors
+    /// 502 when the queue refuses them.
+    pub async fn enqueue(&self, tasks: Vec<crate::jobs::Task>) -> ApiResult<()> {
+        let queue = self
+            .env
+            .queue("JOBS")
+            .map_err(|e| ApiError::Misconfigured(format!("queue binding JOBS: {e}")))?;
+        queue
+            .send_batch(tasks)
+            .await
+            .map_err(|e| ApiError::Storage(format!("queue send: {e}")))
     }
 
     pub fn id(&self, prefix: &str) -> ApiResult<String> {

@@ -6,6 +6,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::{ApiError, ApiResult};
+use crate::store::SqlValue;
 
 /// One bound parameter.
 pub enum Arg<'a> {
@@ -23,6 +24,34 @@ impl From<&Arg<'_>> for JsValue {
             Arg::Int(i) => JsValue::from_f64(*i as f64),
             Arg::Null => JsValue::NULL,
         }
+    }
+}
+
+impl<'a> From<&'a SqlValue> for Arg<'a> {
+    fn from(v: &'a SqlValue) -> Self {
+        match v {
+            SqlValue::Text(s) => Arg::Text(s),
+            SqlValue::Int(i) => Arg::Int(*i),
+            SqlValue::Null => Arg::Null,
+        }
+    }
+}
+
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::Null, Arg::Int)
+    }
+}
+
+impl<'a> From<Option<&'a String>> for Arg<'a> {
+    fn from(v: Option<&'a String>) -> Self {
+        v.map_or(Arg::Null, |s| Arg::Text(s))
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(b: bool) -> Self {
+        Arg::Int(i64::from(b))
     }
 }
 
@@ -86,6 +115,28 @@ impl Db {
             .map_err(|e| db_err(sql, e))
     }
 
+    /// # Errors
+    /// 500 on any D1 failure.
+    pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {
+        let result = self
+            .stmt(sql, args)?
+            .all()
+            .await
+            .map_err(|e| db_err(sql, e))?;
+        result.results::<T>().map_err(|e| db_err(sql, e))
+    }
+
+    /// Runs statements atomically and returns each one's result rows and changes.
+    ///
+    /// # Errors
+    /// 500 on any D1 failure; nothing is applied then.
+    pub async fn batch_results(
+        &self,
+        stmts: Vec<D1PreparedStatement>,
+    ) -> ApiResult<Vec<worker::D1Result>> {
+        self.0.batch(stmts).await.map_err(|e| db_err("batch", e))
+    }
+
     /// Runs a write and returns the number of rows it changed.
     ///
     /// # Errors
@@ -109,7 +160,21 @@ impl Db {
     }
 }
 
-fn changes(result: &worker::D1Result) -> usize {
+/// Typed rows of one batch result.
+///
+/// # Errors
+/// 500 when rows do not deserialize.
+pub fn rows<T: DeserializeOwned>(result: &worker::D1Result) -> ApiResult<Vec<T>> {
+    result.results::<T>().map_err(|e| db_err("rows", e))
+}
+
+/// Whether statement `i` of a batch changed any row. D1's `changes` also counts work done by
+/// triggers (the FTS index), so only "zero or not" is meaningful, never the exact number.
+pub fn changed(changes: &[usize], i: usize) -> bool {
+    changes.get(i).is_some_and(|c| *c > 0)
+}
+
+pub fn changes(result: &worker::D1Result) -> usize {
     result
         .meta()
         .ok()

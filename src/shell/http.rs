@@ -6,19 +6,21 @@ use serde_json::{json, Map, Value};
 use worker::{console_error, console_log, Env, Headers, Request, Response};
 
 use crate::api::body::{self, MAX_JSON_BODY_BYTES};
-use crate::api::routes::{match_route, Access, Endpoint, Match, RouteDef};
-use crate::auth::jwt::{self, TokenType};
+use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
+use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::error::{ApiError, ApiResult};
 use crate::store::rows::UserRow;
 use crate::store::sql;
 
-use super::accounts;
 use super::ctx::{self, Ctx};
 use super::d1::Db;
+use super::{accounts, blobs, library};
 
 /// What a handler answers on success.
 pub enum Reply {
     Json(u16, Value),
+    /// A response built by the handler (blob downloads); security headers are still added.
+    Raw(u16, Response),
     NoContent,
     /// Answer to `OPTIONS`: which methods the path supports.
     Allow(Vec<&'static str>),
@@ -33,8 +35,18 @@ pub struct Caller {
 /// Everything a handler gets.
 pub struct Call {
     pub ctx: Ctx,
+    pub req: Request,
+    /// Path parameters in template order.
+    pub params: Vec<String>,
+    /// Decoded query-string pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// `scheme://host[:port]` the request came to.
+    pub origin: String,
     pub body: Map<String, Value>,
+    /// The checked caller, for [`Access::User`] routes.
     pub caller: Option<Caller>,
+    /// Verified access-token claims, for [`Access::UserBatched`] routes (session not yet checked).
+    pub claims: Option<SessionClaims>,
 }
 
 impl Call {
@@ -55,14 +67,14 @@ struct LogLine {
     user_id: Option<String>,
 }
 
-pub async fn serve(mut req: Request, env: Env) -> Response {
+pub async fn serve(req: Request, env: Env) -> Response {
     let started = ctx::now();
     let mut log = LogLine {
         method: req.method().to_string(),
         route: "unmatched",
         user_id: None,
     };
-    let outcome = handle(&mut req, env, &mut log).await;
+    let outcome = handle(req, env, &mut log).await;
     let (status, mut response) = match outcome {
         Ok(reply) => reply_response(reply),
         Err(err) => {
@@ -93,11 +105,11 @@ pub async fn serve(mut req: Request, env: Env) -> Response {
     response
 }
 
-async fn handle(req: &mut Request, env: Env, log: &mut LogLine) -> ApiResult<Reply> {
+async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Reply> {
     let method = req.method().to_string();
     let path = req.path();
-    let route = match match_route(&method, &path) {
-        Match::Found { route, .. } => route,
+    let (route, params) = match match_route(&method, &path) {
+        Match::Found { route, params } => (route, params),
         Match::MethodNotAllowed { allow } if method == "OPTIONS" => {
             return Ok(Reply::Allow(allow));
         }
@@ -108,14 +120,42 @@ async fn handle(req: &mut Request, env: Env, log: &mut LogLine) -> ApiResult<Rep
     if route.endpoint == Endpoint::Health {
         return health(&env).await;
     }
-    let body = read_json_body(req).await?;
-    let ctx = Ctx::new(&env)?;
-    let caller = match route.access {
-        Access::Public => None,
-        Access::User => Some(authenticate(req, &ctx).await?),
+    let body = match route.body {
+        BodyKind::Json => read_json_body(&mut req).await?,
+        BodyKind::Raw => Map::new(),
     };
-    log.user_id = caller.as_ref().map(|c| c.user.id.clone());
-    dispatch(route, Call { ctx, body, caller }).await
+    let ctx = Ctx::new(&env)?;
+    let (caller, claims) = match route.access {
+        Access::Public => (None, None),
+        Access::User => (Some(authenticate(&req, &ctx).await?), None),
+        Access::UserBatched => (None, Some(access_claims(&req, &ctx)?)),
+    };
+    log.user_id = caller
+        .as_ref()
+        .map(|c| c.user.id.clone())
+        .or_else(|| claims.as_ref().map(|c| c.sub.clone()));
+    let url = req
+        .url()
+        .map_err(|e| ApiError::BadRequest(format!("bad URL: {e}")))?;
+    let query = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let origin = url.origin().ascii_serialization();
+    dispatch(
+        route,
+        Call {
+            ctx,
+            req,
+            params,
+            query,
+            origin,
+            body,
+            caller,
+            claims,
+        },
+    )
+    .await
 }
 
 async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
@@ -130,6 +170,15 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::PatchMe => accounts::patch_me(call).await,
         Endpoint::ChangePassword => accounts::change_password(call).await,
         Endpoint::Usage => accounts::usage(call).await,
+        Endpoint::CreateUpload => library::create_upload(call).await,
+        Endpoint::PutBlob => blobs::put(call).await,
+        Endpoint::GetBlob => blobs::get(call).await,
+        Endpoint::CreateScore => library::create_score(call).await,
+        Endpoint::ListScores => library::list_scores(call).await,
+        Endpoint::GetScore => library::get_score(call).await,
+        Endpoint::PatchScore => library::patch_score(call).await,
+        Endpoint::DeleteScore => library::delete_score(call).await,
+        Endpoint::DownloadUrl => library::download_url(call).await,
     }
 }
 
@@ -202,8 +251,8 @@ async fn read_json_body(req: &mut Request) -> ApiResult<Map<String, Value>> {
     body::parse_object(&bytes)
 }
 
-/// Verifies the bearer access token and that its session is live and its account enabled.
-async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
+/// Verifies the bearer access token's signature, type and times (not yet its session).
+fn access_claims(req: &Request, ctx: &Ctx) -> ApiResult<SessionClaims> {
     let header = req
         .headers()
         .get("authorization")
@@ -212,8 +261,13 @@ async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
         .unwrap_or_default();
     let token = bearer(&header).ok_or(ApiError::InvalidToken("missing bearer token"))?;
     let key = ctx.config.jwt_key()?;
-    let claims = jwt::verify(key, token, TokenType::Access, ctx.now)
-        .map_err(|e| ApiError::InvalidToken(e.reason()))?;
+    jwt::verify(key, token, TokenType::Access, ctx.now)
+        .map_err(|e| ApiError::InvalidToken(e.reason()))
+}
+
+/// Verifies the bearer access token and that its session is live and its account enabled.
+async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
+    let claims = access_claims(req, ctx)?;
     let user = ctx
         .db
         .first::<UserRow>(
@@ -237,6 +291,7 @@ fn bearer(header: &str) -> Option<&str> {
 fn reply_response(reply: Reply) -> (u16, Response) {
     match reply {
         Reply::Json(status, value) => (status, json_response(status, &value)),
+        Reply::Raw(status, response) => (status, response),
         Reply::NoContent => (
             204,
             Response::empty()
@@ -253,7 +308,7 @@ fn reply_response(reply: Reply) -> (u16, Response) {
     }
 }
 
-fn json_response(status: u16, value: &Value) -> Response {
+pub fn json_response(status: u16, value: &Value) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let mut response = Response::from_bytes(body)
         .unwrap_or_else(|_| fallback())

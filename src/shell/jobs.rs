@@ -11,6 +11,9 @@ use crate::store::sql;
 
 use super::ctx::now;
 use super::d1::{Arg, Db};
+use super::r2::Files;
+use crate::storage::keys;
+use crate::store::rows::UploadKeyRow;
 
 /// Queue names ending in this suffix are dead-letter queues.
 const DLQ_SUFFIX: &str = "-dlq";
@@ -45,7 +48,7 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
             .await
         } else {
             match jobs::parse(&body) {
-                Ok(task) => run(&db, &task, &id).await,
+                Ok(task) => run(&env, &db, &task, &id).await,
                 // Poison: it will never parse, so retrying is pointless. Record and ack.
                 Err(why) => {
                     record(
@@ -90,9 +93,38 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
     }
 }
 
-async fn run(db: &Db, task: &Task, message_id: &str) -> ApiResult<()> {
+async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()> {
     match task {
         Task::Ping { .. } => {
+            record(db, &task.record_id(), task.name(), "ok", None, message_id).await
+        }
+        // The processors arrive with the processing issue; until then receipt is recorded so
+        // the queue round trip is observable and idempotent.
+        Task::PdfInfo { score_id } | Task::Thumbnail { score_id } => {
+            let exists = db
+                .first::<serde_json::Value>(sql::SCORE_EXISTS, &[score_id.into()])
+                .await?
+                .is_some();
+            let detail = if exists {
+                "received"
+            } else {
+                "score no longer exists"
+            };
+            record(
+                db,
+                &task.record_id(),
+                task.name(),
+                "pending",
+                Some(detail),
+                message_id,
+            )
+            .await
+        }
+        Task::DeleteFile { key } => {
+            let files = Files::new(env)?;
+            files.delete(key).await?;
+            files.delete_prefix(&keys::derived_prefix(key)).await?;
+            db.run(sql::DELETION_DONE, &[key.into()]).await?;
             record(db, &task.record_id(), task.name(), "ok", None, message_id).await
         }
     }
@@ -122,32 +154,95 @@ async fn record(
     .map(|_| ())
 }
 
-/// The Cron Trigger: forgets refresh tokens and sessions dead for more than a day.
+/// Most uploads released and deletions re-enqueued per sweep (bounded work per invocation).
+const SWEEP_BATCH: i64 = 100;
+/// A deletion still in the outbox after this long is enqueued again.
+const DELETION_RETRY_SECONDS: i64 = 5 * 60;
+
+/// The Cron Trigger: releases reservations past their grace period (and deletes their objects),
+/// re-enqueues lingering deletions, and forgets refresh tokens and sessions dead for a day.
 pub async fn sweep(cron: &str, env: Env) {
     let started = now();
-    let cutoff = started.plus_seconds(-24 * 3600).rfc3339();
-    let result = async {
-        let db = Db::new(
-            env.d1("DB")
-                .map_err(|e| crate::error::ApiError::internal(e.to_string()))?,
-        );
-        let tokens = db
-            .run(sql::PURGE_EXPIRED_REFRESH, &[Arg::Text(&cutoff)])
-            .await?;
-        let sessions = db
-            .run(sql::PURGE_DEAD_SESSIONS, &[Arg::Text(&cutoff)])
-            .await?;
-        ApiResult::Ok((tokens, sessions))
-    }
-    .await;
+    let result = sweep_once(&env, started).await;
     match result {
-        Ok((tokens, sessions)) => console_log!(
+        Ok(report) => console_log!(
             "{}",
-            json!({"level": "info", "msg": "sweep", "cron": cron, "refresh_tokens_purged": tokens, "sessions_purged": sessions, "duration_ms": now().0 - started.0})
+            json!({"level": "info", "msg": "sweep", "cron": cron, "report": report, "duration_ms": now().0 - started.0})
         ),
         Err(e) => console_error!(
             "{}",
             json!({"level": "error", "msg": "sweep failed", "cron": cron, "error": e.to_string()})
         ),
     }
+}
+
+async fn sweep_once(
+    env: &Env,
+    started: crate::domain::time::Millis,
+) -> ApiResult<serde_json::Value> {
+    let db = Db::new(
+        env.d1("DB")
+            .map_err(|e| crate::error::ApiError::internal(e.to_string()))?,
+    );
+    let files = Files::new(env)?;
+    let now_text = started.rfc3339();
+    let expired = db
+        .all::<UploadKeyRow>(
+            &sql::expired_uploads(),
+            &[Arg::Text(&now_text), SWEEP_BATCH.into()],
+        )
+        .await?;
+    let mut released = 0;
+    for upload in &expired {
+        let changes = db
+            .batch(vec![
+                db.stmt(
+                    &sql::release_charge(),
+                    &[(&upload.id).into(), Arg::Text(&now_text)],
+                )?,
+                db.stmt(
+                    &sql::release_upload(),
+                    &[(&upload.id).into(), Arg::Text(&now_text), "expired".into()],
+                )?,
+            ])
+            .await?;
+        released += changes.get(1).copied().unwrap_or(0);
+        files.delete(&upload.object_key).await?;
+    }
+    let retry_before = started.plus_seconds(-DELETION_RETRY_SECONDS).rfc3339();
+    let lingering = db
+        .all::<serde_json::Value>(
+            sql::LINGERING_DELETIONS,
+            &[Arg::Text(&retry_before), SWEEP_BATCH.into()],
+        )
+        .await?;
+    let tasks: Vec<Task> = lingering
+        .iter()
+        .filter_map(|row| row["object_key"].as_str())
+        .map(|key| Task::DeleteFile {
+            key: key.to_owned(),
+        })
+        .collect();
+    if !tasks.is_empty() {
+        let queue = env
+            .queue("JOBS")
+            .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
+        queue
+            .send_batch(tasks.clone())
+            .await
+            .map_err(|e| crate::error::ApiError::Storage(e.to_string()))?;
+    }
+    let cutoff = started.plus_seconds(-24 * 3600).rfc3339();
+    let tokens = db
+        .run(sql::PURGE_EXPIRED_REFRESH, &[Arg::Text(&cutoff)])
+        .await?;
+    let sessions = db
+        .run(sql::PURGE_DEAD_SESSIONS, &[Arg::Text(&cutoff)])
+        .await?;
+    Ok(json!({
+        "uploads_released": released,
+        "deletions_requeued": tasks.len(),
+        "refresh_tokens_purged": tokens,
+        "sessions_purged": sessions,
+    }))
 }

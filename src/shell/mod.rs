@@ -4,10 +4,13 @@
 //! and talks to D1, R2 and the Queue.
 
 mod accounts;
+mod blobs;
 mod ctx;
 mod d1;
 mod http;
 mod jobs;
+mod library;
+mod r2;
 
 use worker::{
     event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent,

@@ -9,7 +9,7 @@ pub struct ByteRange {
 }
 
 impl ByteRange {
-    pub fn len(self) -> u64 {
+    pub fn length(self) -> u64 {
         self.end - self.start + 1
     }
 
@@ -126,6 +126,6 @@ mod tests {
             ByteRange { start: 0, end: 9 }.content_range(100),
             "bytes 0-9/100"
         );
-        assert_eq!(ByteRange { start: 0, end: 9 }.len(), 10);
+        assert_eq!(ByteRange { start: 0, end: 9 }.length(), 10);
     }
 }

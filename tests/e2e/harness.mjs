@@ -3,7 +3,8 @@
 // D1 starts from a template migrated by `wrangler d1 migrations apply --local` (wrangler's own
 // migration tracking), copied fresh for every test file.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
@@ -38,8 +39,13 @@ export function applyMigrations(persist) {
   );
 }
 
+/** A D1 state migrated by wrangler, cached per content of migrations/ (so it is never stale). */
 function templateState() {
-  const template = process.env.E2E_TEMPLATE ?? join(ROOT, ".cache/e2e-template");
+  const hash = createHash("sha256");
+  for (const f of readdirSync(join(ROOT, "migrations")).sort()) {
+    hash.update(f).update(readFileSync(join(ROOT, "migrations", f)));
+  }
+  const template = join(process.env.E2E_TEMPLATE ?? join(ROOT, ".cache/e2e-template"), hash.digest("hex").slice(0, 16));
   if (!existsSync(join(template, "v3/d1"))) applyMigrations(template);
   return template;
 }

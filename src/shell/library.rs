@@ -1,0 +1,562 @@
+//! Uploads and scores (SPEC §2, §3): quota reservation, score creation from a verified upload,
+//! list/search, read, edit, delete, and download URLs.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::fields::Fields;
+use crate::api::views;
+use crate::domain::ids;
+use crate::domain::score::{ScoreFields, UploadRequest, PDF_MIME, SCORE_FIELDS};
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::Task;
+use crate::storage::keys;
+use crate::storage::presign::{self, UploadSpec};
+use crate::store::rows::{IdRow, ScoreRow, UploadRow, UsageRow, UserRow};
+use crate::store::search::ListQuery;
+use crate::store::sql;
+
+use super::blobs::PDF_MAGIC;
+use super::ctx::Ctx;
+use super::d1::{self, Arg};
+use super::http::{Call, Reply};
+
+fn base_url<'a>(ctx: &'a Ctx, origin: &'a str) -> &'a str {
+    ctx.config.public_base_url.as_deref().unwrap_or(origin)
+}
+
+fn duplicate(score_id: String) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("score_id".into(), Value::String(score_id));
+    ApiError::Conflict {
+        code: "DUPLICATE_SCORE",
+        message: "you already have a score with this file".into(),
+        extra,
+    }
+}
+
+async fn existing_score_with_hash(
+    ctx: &Ctx,
+    user_id: &str,
+    sha256: &str,
+) -> ApiResult<Option<String>> {
+    Ok(ctx
+        .db
+        .first::<IdRow>(sql::SCORE_ID_BY_HASH, &[user_id.into(), sha256.into()])
+        .await?
+        .map(|r| r.id))
+}
+
+/// `POST /v1/uploads`: validate, dedupe, reserve quota atomically, presign.
+pub async fn create_upload(call: Call) -> ApiResult<Reply> {
+    let user = call.caller()?.user.clone();
+    let Call {
+        ctx, body, origin, ..
+    } = call;
+    let mut f = Fields::new(body, &["filename", "size", "mime", "sha256"]);
+    let request = UploadRequest::parse(&mut f, ctx.config.max_upload_bytes);
+    f.finish()?;
+    let request =
+        request.ok_or_else(|| ApiError::internal("upload fields reported valid but missing"))?;
+    if let Some(score_id) = existing_score_with_hash(&ctx, &user.id, &request.sha256).await? {
+        return Err(duplicate(score_id));
+    }
+    let upload_id = ctx.id("upl")?;
+    let key = keys::score_pdf(&user.id, &upload_id);
+    let now = ctx.now.rfc3339();
+    let expires = ctx
+        .now
+        .plus_seconds(i64::from(ctx.config.upload_url_ttl_seconds));
+    let consumable_until = expires
+        .plus_seconds(ctx.config.upload_grace_seconds)
+        .rfc3339();
+    let expires_text = expires.rfc3339();
+    let changes = ctx
+        .db
+        .batch(vec![
+            ctx.db.stmt(
+                sql::RESERVE_UPLOAD,
+                &[
+                    (&upload_id).into(),
+                    (&user.id).into(),
+                    (&request.filename).into(),
+                    request.size.into(),
+                    (&request.mime).into(),
+                    (&request.sha256).into(),
+                    (&key).into(),
+                    (&expires_text).into(),
+                    (&consumable_until).into(),
+                    (&now).into(),
+                ],
+            )?,
+            ctx.db.stmt(
+                sql::CHARGE_RESERVATION,
+                &[(&upload_id).into(), (&user.id).into(), (&now).into()],
+            )?,
+        ])
+        .await?;
+    if !d1::changed(&changes, 0) {
+        let usage = ctx
+            .db
+            .first::<UsageRow>(sql::USAGE, &[(&user.id).into()])
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Err(ApiError::QuotaExceeded {
+            quota_bytes: usage.quota_bytes,
+            used_bytes: usage.used_bytes,
+            reserved_bytes: usage.reserved_bytes,
+            requested_bytes: request.size,
+        });
+    }
+    let presigned = presign::upload(
+        &ctx.config.presign,
+        ctx.config.blob_key()?,
+        base_url(&ctx, &origin),
+        &UploadSpec {
+            key: &key,
+            upload_id: &upload_id,
+            size: u64::try_from(request.size).unwrap_or(0),
+            sha256_hex: &request.sha256,
+            mime: PDF_MIME,
+        },
+        ctx.now,
+        ctx.config.upload_url_ttl_seconds,
+    );
+    Ok(Reply::Json(201, views::upload(&upload_id, &presigned)))
+}
+
+/// Releases an open upload's reservation and its object (dedupe at create time, a non-PDF).
+async fn release(ctx: &Ctx, upload: &UploadRow, state: &str) -> ApiResult<()> {
+    let now = ctx.now.rfc3339();
+    ctx.db
+        .batch(vec![
+            ctx.db.stmt(
+                &sql::release_charge(),
+                &[(&upload.id).into(), (&now).into()],
+            )?,
+            ctx.db.stmt(
+                &sql::release_upload(),
+                &[(&upload.id).into(), (&now).into(), state.into()],
+            )?,
+        ])
+        .await?;
+    ctx.files()?.delete(&upload.object_key).await
+}
+
+/// Checks that the stored object is the declared one (size, sha256, PDF magic).
+async fn verify_object(ctx: &Ctx, upload: &UploadRow) -> ApiResult<()> {
+    let files = ctx.files()?;
+    let info = files
+        .head(&upload.object_key)
+        .await?
+        .ok_or_else(|| ApiError::ContentMismatch("the file has not been uploaded yet".into()))?;
+    if i64::try_from(info.size).ok() != Some(upload.size_bytes) {
+        return Err(ApiError::ContentMismatch(format!(
+            "the stored file has {} bytes, not the {} declared",
+            info.size, upload.size_bytes
+        )));
+    }
+    let hash = match info.sha256 {
+        Some(h) => Some(h),
+        None => files.sha256_of(&upload.object_key).await?,
+    };
+    if hash.map(|h| crate::storage::sigv4::hex(&h)).as_deref() != Some(upload.sha256.as_str()) {
+        return Err(ApiError::ContentMismatch(
+            "the stored file does not match the declared sha256".into(),
+        ));
+    }
+    if upload.state == "reserved"
+        && files
+            .prefix(&upload.object_key, PDF_MAGIC.len() as u64)
+            .await?
+            != PDF_MAGIC
+    {
+        release(ctx, upload, "released").await?;
+        return Err(ApiError::UnsupportedMediaType(
+            "the file is not a PDF (it must start with %PDF-)",
+        ));
+    }
+    Ok(())
+}
+
+fn upload_state_error(upload: &UploadRow) -> ApiError {
+    if upload.state == "consumed" {
+        let mut extra = Map::new();
+        extra.insert("score_id".into(), json!(upload.score_id));
+        ApiError::Conflict {
+            code: "UPLOAD_CONSUMED",
+            message: "this upload already became a score".into(),
+            extra,
+        }
+    } else {
+        ApiError::conflict(
+            "UPLOAD_EXPIRED",
+            "this upload has expired; request a new upload URL",
+        )
+    }
+}
+
+/// `POST /v1/scores`: turn a verified upload into a score; reservation → usage in the same batch.
+pub async fn create_score(call: Call) -> ApiResult<Reply> {
+    let user = call.caller()?.user.clone();
+    let Call { ctx, body, .. } = call;
+    let mut allowed = SCORE_FIELDS.to_vec();
+    allowed.push("upload_id");
+    let mut f = Fields::new(body, &allowed);
+    let upload_id = f.string("upload_id");
+    let fields = ScoreFields::parse(&mut f, true);
+    f.finish()?;
+    let upload_id =
+        upload_id.ok_or_else(|| ApiError::internal("upload_id reported valid but missing"))?;
+    if !ids::is_well_formed("upl", &upload_id) {
+        return Err(ApiError::NotFound);
+    }
+    let upload = ctx
+        .db
+        .first::<UploadRow>(sql::UPLOAD_BY_ID, &[(&upload_id).into(), (&user.id).into()])
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let now_text = ctx.now.rfc3339();
+    if !matches!(upload.state.as_str(), "reserved" | "stored")
+        || upload.consumable_until <= now_text
+    {
+        return Err(upload_state_error(&upload));
+    }
+    if let Some(score_id) = existing_score_with_hash(&ctx, &user.id, &upload.sha256).await? {
+        release(&ctx, &upload, "released").await?;
+        return Err(duplicate(score_id));
+    }
+    verify_object(&ctx, &upload).await?;
+
+    let score_id = ctx.id("sco")?;
+    let text = |v: &Option<Option<String>>| v.clone().flatten();
+    let (composer, arranger, instrumentation, key, notes) = (
+        text(&fields.composer),
+        text(&fields.arranger),
+        text(&fields.instrumentation),
+        text(&fields.key),
+        text(&fields.notes),
+    );
+    let title = fields.title.clone().unwrap_or_default();
+    let tags = serde_json::to_string(&fields.tags.clone().unwrap_or_default())
+        .unwrap_or_else(|_| "[]".into());
+    let batch = ctx
+        .db
+        .batch(vec![
+            ctx.db.stmt(
+                &sql::consume_charge(),
+                &[(&user.id).into(), (&upload.id).into(), (&now_text).into()],
+            )?,
+            ctx.db.stmt(
+                &sql::consume_upload(),
+                &[
+                    (&user.id).into(),
+                    (&upload.id).into(),
+                    (&now_text).into(),
+                    (&score_id).into(),
+                ],
+            )?,
+            ctx.db.stmt(
+                sql::INSERT_SCORE,
+                &[
+                    (&score_id).into(),
+                    (&upload.id).into(),
+                    (&title).into(),
+                    composer.as_ref().into(),
+                    arranger.as_ref().into(),
+                    instrumentation.as_ref().into(),
+                    key.as_ref().into(),
+                    notes.as_ref().into(),
+                    fields.rating.flatten().into(),
+                    fields.difficulty.flatten().into(),
+                    fields.duration.flatten().into(),
+                    (&now_text).into(),
+                ],
+            )?,
+            ctx.db
+                .stmt(sql::INSERT_TAGS, &[(&score_id).into(), (&tags).into()])?,
+        ])
+        .await;
+    let changes = match batch {
+        Ok(changes) => changes,
+        Err(e) => {
+            // A concurrent create of the same content wins the unique index; the batch rolled back.
+            if let Some(existing) = existing_score_with_hash(&ctx, &user.id, &upload.sha256).await?
+            {
+                release(&ctx, &upload, "released").await?;
+                return Err(duplicate(existing));
+            }
+            return Err(e);
+        }
+    };
+    if !d1::changed(&changes, 2) {
+        // Someone consumed or the sweep expired it between our read and our write.
+        let current = ctx
+            .db
+            .first::<UploadRow>(sql::UPLOAD_BY_ID, &[(&upload.id).into(), (&user.id).into()])
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Err(upload_state_error(&current));
+    }
+    let tasks = vec![
+        Task::PdfInfo {
+            score_id: score_id.clone(),
+        },
+        Task::Thumbnail {
+            score_id: score_id.clone(),
+        },
+    ];
+    if let Err(e) = ctx.enqueue(tasks).await {
+        // The score exists with its tasks pending; the sweep re-enqueues stale pending work.
+        worker::console_error!(
+            "{}",
+            json!({"level": "error", "msg": "enqueue failed", "score_id": score_id, "error": e.to_string()})
+        );
+    }
+    let row = load_score(&ctx, &score_id, &user.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("score vanished after insert"))?;
+    Ok(Reply::Json(
+        201,
+        json!({ "score": score_view(&ctx, &row, "") }),
+    ))
+}
+
+fn score_view(ctx: &Ctx, row: &ScoreRow, origin: &str) -> Value {
+    let thumbnail_url = row.thumbnail_key.as_ref().and_then(|key| {
+        let blob_key = ctx.config.blob_key().ok()?;
+        Some(
+            presign::download(
+                &ctx.config.presign,
+                blob_key,
+                base_url(ctx, origin),
+                key,
+                "image/png",
+                ctx.now,
+                ctx.config.download_url_ttl_seconds,
+            )
+            .url,
+        )
+    });
+    views::score(row, thumbnail_url.as_deref())
+}
+
+async fn load_score(ctx: &Ctx, id: &str, owner: &str) -> ApiResult<Option<ScoreRow>> {
+    if !ids::is_well_formed("sco", id) {
+        return Ok(None);
+    }
+    ctx.db
+        .first::<ScoreRow>(&sql::score_by_id(), &[id.into(), owner.into()])
+        .await
+}
+
+fn path_id(call: &Call) -> &str {
+    call.params.first().map_or("", String::as_str)
+}
+
+pub async fn get_score(call: Call) -> ApiResult<Reply> {
+    let user_id = call.caller()?.user.id.clone();
+    let row = load_score(&call.ctx, path_id(&call), &user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Reply::Json(
+        200,
+        json!({ "score": score_view(&call.ctx, &row, &call.origin) }),
+    ))
+}
+
+pub async fn patch_score(call: Call) -> ApiResult<Reply> {
+    let user_id = call.caller()?.user.id.clone();
+    let id = path_id(&call).to_owned();
+    let Call {
+        ctx, body, origin, ..
+    } = call;
+    let mut f = Fields::new(body, SCORE_FIELDS);
+    let fields = ScoreFields::parse(&mut f, false);
+    f.finish()?;
+    if load_score(&ctx, &id, &user_id).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let now = ctx.now.rfc3339();
+    let set = |v: &Option<Option<String>>| -> (bool, Option<String>) {
+        (v.is_some(), v.clone().flatten())
+    };
+    let seti = |v: &Option<Option<i64>>| -> (bool, Option<i64>) { (v.is_some(), v.flatten()) };
+    let (composer, arranger, instrumentation, key, notes) = (
+        set(&fields.composer),
+        set(&fields.arranger),
+        set(&fields.instrumentation),
+        set(&fields.key),
+        set(&fields.notes),
+    );
+    let (rating, difficulty, duration) = (
+        seti(&fields.rating),
+        seti(&fields.difficulty),
+        seti(&fields.duration),
+    );
+    let mut stmts = vec![ctx.db.stmt(
+        sql::UPDATE_SCORE,
+        &[
+            (&id).into(),
+            (&user_id).into(),
+            (&now).into(),
+            fields.title.is_some().into(),
+            fields.title.as_ref().into(),
+            composer.0.into(),
+            composer.1.as_ref().into(),
+            arranger.0.into(),
+            arranger.1.as_ref().into(),
+            instrumentation.0.into(),
+            instrumentation.1.as_ref().into(),
+            key.0.into(),
+            key.1.as_ref().into(),
+            notes.0.into(),
+            notes.1.as_ref().into(),
+            rating.0.into(),
+            rating.1.into(),
+            difficulty.0.into(),
+            difficulty.1.into(),
+            duration.0.into(),
+            duration.1.into(),
+        ],
+    )?];
+    if let Some(tags) = &fields.tags {
+        let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
+        stmts.push(ctx.db.stmt(sql::DELETE_TAGS, &[(&id).into()])?);
+        stmts.push(
+            ctx.db
+                .stmt(sql::INSERT_TAGS, &[(&id).into(), (&tags).into()])?,
+        );
+    }
+    let changes = ctx.db.batch(stmts).await?;
+    if !d1::changed(&changes, 0) {
+        return Err(ApiError::NotFound);
+    }
+    let row = load_score(&ctx, &id, &user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Reply::Json(
+        200,
+        json!({ "score": score_view(&ctx, &row, &origin) }),
+    ))
+}
+
+/// Deletes the row and releases its bytes at once; the objects go through the outbox and the
+/// `delete_file` task (retried by the sweep until gone).
+pub async fn delete_score(call: Call) -> ApiResult<Reply> {
+    let user_id = call.caller()?.user.id.clone();
+    let id = path_id(&call).to_owned();
+    let ctx = call.ctx;
+    let Some(row) = load_score(&ctx, &id, &user_id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let now = ctx.now.rfc3339();
+    let args: [Arg<'_>; 3] = [(&id).into(), (&user_id).into(), (&now).into()];
+    let changes = ctx
+        .db
+        .batch(vec![
+            ctx.db.stmt(sql::RELEASE_SCORE_BYTES, &args)?,
+            ctx.db.stmt(sql::QUEUE_SCORE_DELETION, &args)?,
+            ctx.db.stmt(sql::DELETE_TAGS, &[(&id).into()])?,
+            ctx.db
+                .stmt(sql::DELETE_SCORE, &[(&id).into(), (&user_id).into()])?,
+        ])
+        .await?;
+    if !d1::changed(&changes, 3) {
+        return Err(ApiError::NotFound);
+    }
+    if let Err(e) = ctx
+        .enqueue(vec![Task::DeleteFile {
+            key: row.object_key.clone(),
+        }])
+        .await
+    {
+        worker::console_error!(
+            "{}",
+            json!({"level": "error", "msg": "enqueue failed", "score_id": id, "error": e.to_string()})
+        );
+    }
+    Ok(Reply::NoContent)
+}
+
+pub async fn download_url(call: Call) -> ApiResult<Reply> {
+    let user_id = call.caller()?.user.id.clone();
+    let mut f = Fields::new(Map::new(), &[]);
+    for (k, v) in &call.query {
+        match k.as_str() {
+            "page" => match v.parse::<i64>() {
+                Ok(n) if n >= 1 => f.error("page", "page images are rendered by the processing pipeline, which is not available yet"),
+                _ => f.error("page", "must be a page number (1, 2, …)"),
+            },
+            other => f.error(other, "unknown parameter"),
+        }
+    }
+    let row = load_score(&call.ctx, path_id(&call), &user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    f.finish()?;
+    let ctx = &call.ctx;
+    let p = presign::download(
+        &ctx.config.presign,
+        ctx.config.blob_key()?,
+        base_url(ctx, &call.origin),
+        &row.object_key,
+        PDF_MIME,
+        ctx.now,
+        ctx.config.download_url_ttl_seconds,
+    );
+    Ok(Reply::Json(
+        200,
+        json!({ "url": p.url, "expires_at": p.expires_at.rfc3339() }),
+    ))
+}
+
+/// `GET /v1/scores`: the session check and the page query go to D1 in one batch (one round
+/// trip); nothing is answered unless the session check passed.
+pub async fn list_scores(call: Call) -> ApiResult<Reply> {
+    let claims = call
+        .claims
+        .clone()
+        .ok_or(ApiError::InvalidToken("missing bearer token"))?;
+    let ctx = &call.ctx;
+    let query = ListQuery::parse(&call.query, ctx.config.cursor_key()?)?;
+    let (list_sql, params) = query.sql(sql::SCORE_COLUMNS, &claims.sub);
+    let args: Vec<Arg<'_>> = params.iter().map(Arg::from).collect();
+    let results = ctx
+        .db
+        .batch_results(vec![
+            ctx.db.stmt(
+                &sql::authenticate(),
+                &[(&claims.sid).into(), (&claims.sub).into()],
+            )?,
+            ctx.db.stmt(&list_sql, &args)?,
+        ])
+        .await?;
+    let [auth, list] = results.as_slice() else {
+        return Err(ApiError::internal(
+            "batch returned the wrong number of results",
+        ));
+    };
+    if d1::rows::<UserRow>(auth)?.is_empty() {
+        return Err(ApiError::InvalidToken("session revoked"));
+    }
+    let mut rows = d1::rows::<ScoreRow>(list)?;
+    let limit = usize::try_from(query.limit).unwrap_or(20);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => {
+            let value = serde_json::to_value(last).unwrap_or_default();
+            let key = ctx.config.cursor_key()?;
+            value.as_object().map(|m| query.next_cursor(key, m))
+        }
+        _ => None,
+    };
+    let scores: Vec<Value> = rows
+        .iter()
+        .map(|r| score_view(ctx, r, &call.origin))
+        .collect();
+    Ok(Reply::Json(
+        200,
+        json!({ "scores": scores, "next_cursor": next_cursor }),
+    ))
+}

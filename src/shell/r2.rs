@@ -1,0 +1,165 @@
+//! R2 adapter for the `FILES` bucket: every failure becomes [`ApiError::Storage`] (502) with its
+//! cause, except checksum mismatches, which are the client's (E004).
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use worker::{Bucket, Env, HttpMetadata, Object, Range};
+
+use crate::error::{ApiError, ApiResult};
+
+pub struct Files(Bucket);
+
+/// What a HEAD tells about a stored object.
+pub struct ObjectInfo {
+    pub size: u64,
+    pub sha256: Option<Vec<u8>>,
+    pub etag: String,
+}
+
+fn storage(context: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Storage(format!("R2 {context}: {e}"))
+}
+
+impl Files {
+    pub fn new(env: &Env) -> ApiResult<Self> {
+        env.bucket("FILES")
+            .map(Self)
+            .map_err(|e| ApiError::Misconfigured(format!("R2 binding FILES: {e}")))
+    }
+
+    pub async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
+        let object = self.0.head(key).await.map_err(|e| storage("head", e))?;
+        Ok(object.map(|o| ObjectInfo {
+            size: o.size(),
+            sha256: o.checksum().sha256,
+            etag: o.http_etag(),
+        }))
+    }
+
+    /// Streams `body` into `key`; R2 verifies `sha256` and refuses the object if it differs.
+    ///
+    /// # Errors
+    /// E004 when the body does not match the hash, 502 for other storage failures.
+    pub async fn put_verified(
+        &self,
+        key: &str,
+        body: worker::web_sys::ReadableStream,
+        content_type: &str,
+        sha256: Vec<u8>,
+        metadata: HashMap<String, String>,
+    ) -> ApiResult<()> {
+        let result = self
+            .0
+            .put(key, body)
+            .http_metadata(HttpMetadata {
+                content_type: Some(content_type.to_owned()),
+                ..HttpMetadata::default()
+            })
+            .custom_metadata(metadata)
+            .sha256(sha256)
+            .execute()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let text = e.to_string();
+                let lower = text.to_ascii_lowercase();
+                if lower.contains("checksum")
+                    || lower.contains("digest")
+                    || lower.contains("sha-256")
+                    || lower.contains("10037")
+                {
+                    Err(ApiError::ContentMismatch(
+                        "the body does not match the declared sha256".into(),
+                    ))
+                } else if lower.contains("length") || lower.contains("size") {
+                    Err(ApiError::ContentMismatch(
+                        "the body does not match the declared size".into(),
+                    ))
+                } else {
+                    Err(storage("put", text))
+                }
+            }
+        }
+    }
+
+    /// The first `len` bytes of an object (empty when it is shorter or missing).
+    pub async fn prefix(&self, key: &str, len: u64) -> ApiResult<Vec<u8>> {
+        let object = self
+            .0
+            .get(key)
+            .range(Range::Prefix { length: len })
+            .execute()
+            .await
+            .map_err(|e| storage("get", e))?;
+        match object.as_ref().and_then(Object::body) {
+            Some(body) => body.bytes().await.map_err(|e| storage("read", e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// SHA-256 of a whole object, streamed (for objects stored without a checksum).
+    pub async fn sha256_of(&self, key: &str) -> ApiResult<Option<Vec<u8>>> {
+        let Some(object) = self
+            .0
+            .get(key)
+            .execute()
+            .await
+            .map_err(|e| storage("get", e))?
+        else {
+            return Ok(None);
+        };
+        let Some(body) = object.body() else {
+            return Ok(None);
+        };
+        let mut stream = body.stream().map_err(|e| storage("stream", e))?;
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = stream.next().await {
+            hasher.update(chunk.map_err(|e| storage("read", e))?);
+        }
+        Ok(Some(hasher.finalize().to_vec()))
+    }
+
+    /// An object (or a part of it) with its body, for serving.
+    pub async fn get(&self, key: &str, range: Option<Range>) -> ApiResult<Option<Object>> {
+        let mut get = self.0.get(key);
+        if let Some(r) = range {
+            get = get.range(r);
+        }
+        get.execute().await.map_err(|e| storage("get", e))
+    }
+
+    /// Deletes one object; deleting a missing key succeeds (idempotent).
+    pub async fn delete(&self, key: &str) -> ApiResult<()> {
+        self.0.delete(key).await.map_err(|e| storage("delete", e))
+    }
+
+    /// Deletes every object under `prefix`.
+    pub async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
+        let mut deleted = 0;
+        loop {
+            let listed = self
+                .0
+                .list()
+                .prefix(prefix)
+                .limit(1000)
+                .execute()
+                .await
+                .map_err(|e| storage("list", e))?;
+            let keys: Vec<String> = listed.objects().iter().map(Object::key).collect();
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            deleted += keys.len();
+            self.0
+                .delete_multiple(keys)
+                .await
+                .map_err(|e| storage("delete", e))?;
+            if !listed.truncated() {
+                return Ok(deleted);
+            }
+        }
+    }
+}
