@@ -9,4 +9,5 @@ export WASM_BINDGEN_BIN="$ROOT/.tools/bin/wasm-bindgen" ESBUILD_BIN="$ROOT/node_
   WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 # Pinned tool versions. wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock.
 WORKER_BUILD_VERSION=0.8.7
+S3S_FS_VERSION=0.14.1
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")

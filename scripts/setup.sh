@@ -34,7 +34,13 @@ if [ "$("$WASM_BINDGEN_BIN" --version 2>/dev/null | awk '{print $2}')" != "$WASM
   cargo install --quiet --root .tools wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" >&2
 fi
 
-# 3. npm packages (wrangler, miniflare, binaryen), exactly as package-lock.json pins them.
+# 3. s3s-fs: an independent S3-compatible server that verifies SigV4, for the presign cross-check.
+if [ "$(.tools/bin/s3s-fs --version 2>/dev/null | awk '{print $NF}')" != "$S3S_FS_VERSION" ]; then
+  say "installing s3s-fs $S3S_FS_VERSION (test tool)"
+  cargo install --locked --quiet --root .tools s3s-fs --version "$S3S_FS_VERSION" --features binary >&2
+fi
+
+# 4. npm packages (wrangler, miniflare, binaryen), exactly as package-lock.json pins them.
 if ! cmp -s package-lock.json node_modules/.setup-lock 2>/dev/null; then
   say "npm ci"
   npm ci --no-audit --no-fund >&2
