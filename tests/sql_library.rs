@@ -298,7 +298,7 @@ fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| ((*k).into(), (*v).into()))
         .collect();
     let q = ListQuery::parse(&pairs, &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
-    let (text, params) = q.sql(sql::SCORE_COLUMNS, "u1");
+    let (text, params) = q.sql(&sql::score_columns(), "u1", None);
     let params = params.into_iter().map(|p| match p {
         SqlValue::Text(s) => rusqlite::types::Value::Text(s),
         SqlValue::Int(i) => rusqlite::types::Value::Integer(i),
@@ -307,7 +307,9 @@ fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     c.prepare(&text)
         .unwrap()
         .query_map(params_from_iter(params), |r| {
-            Ok((r.get::<_, String>("id")?, r.get::<_, String>("tags")?))
+            let json: serde_json::Value =
+                serde_json::from_str(&r.get::<_, String>("json")?).unwrap();
+            Ok((r.get::<_, String>("id")?, json["tags"].to_string()))
         })
         .unwrap()
         .map(Result::unwrap)
@@ -361,4 +363,92 @@ fn tag_filters_are_and_and_tags_come_back_sorted() {
         both,
         vec![("s1".to_owned(), r#"["baroque","gig"]"#.to_owned())]
     );
+}
+
+#[test]
+fn the_score_json_built_by_sql_has_the_contract_shape() {
+    let mut c = migrated();
+    user(&c, "u1", 1000);
+    reserve(&mut c, "u1", "up1", 7, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, r#"["b","a"]"#);
+    c.execute(
+        "update scores set pdf_info_state = 'failed', pdf_info_reason = 'not a PDF', pdf_meta = '{\"title\":\"T\"}' where id = 's1'",
+        [],
+    )
+    .unwrap();
+    let json: String = c
+        .query_row(&sql::score_by_id(), params!["s1", "u1"], |r| r.get("json"))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "arranger",
+            "composer",
+            "content_hash",
+            "created_at",
+            "difficulty",
+            "duration",
+            "filename",
+            "id",
+            "instrumentation",
+            "key",
+            "notes",
+            "pages",
+            "pdf_meta",
+            "processing",
+            "rating",
+            "size_bytes",
+            "suggestions",
+            "tags",
+            "title",
+            "updated_at"
+        ]
+    );
+    assert_eq!(v["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(v["pdf_meta"], serde_json::json!({"title": "T"}));
+    assert_eq!(v["suggestions"], serde_json::json!({}));
+    assert_eq!(v["size_bytes"], 7);
+    assert_eq!(v["composer"], "Antonín Dvořák");
+    assert_eq!(
+        v["processing"],
+        serde_json::json!({"pdf_info": {"state": "failed", "reason": "not a PDF"}, "thumbnail": {"state": "pending"}})
+    );
+    assert!(c
+        .query_row(&sql::score_by_id(), params!["s1", "u2"], |r| r
+            .get::<_, String>("json"))
+        .optional()
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn a_guarded_list_returns_rows_only_for_a_live_session() {
+    let mut c = migrated();
+    user(&c, "u1", 1000);
+    c.execute(sql::INSERT_SESSION, params!["ses_1", "u1", T0, GRACE])
+        .unwrap();
+    reserve(&mut c, "u1", "up1", 1, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, "[]");
+    let q = ListQuery::parse(&[], &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
+    let count = |c: &Connection, sid: &str| -> usize {
+        let (text, params) = q.sql(&sql::score_columns(), "u1", Some(sid));
+        let params = params.into_iter().map(|p| match p {
+            SqlValue::Text(s) => rusqlite::types::Value::Text(s),
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(i),
+            SqlValue::Null => rusqlite::types::Value::Null,
+        });
+        c.prepare(&text)
+            .unwrap()
+            .query_map(params_from_iter(params), |_| Ok(()))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(count(&c, "ses_1"), 1);
+    assert_eq!(count(&c, "ses_other"), 0);
+    c.execute(sql::REVOKE_SESSION, params!["ses_1", "u1", T1, "logout"])
+        .unwrap();
+    assert_eq!(count(&c, "ses_1"), 0);
 }

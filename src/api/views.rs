@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::store::rows::{ScoreRow, UsageRow, UserRow};
+use crate::store::rows::{UsageRow, UserRow};
 
 /// `{user}`: never includes the password hash or quota internals.
 pub fn user(row: &UserRow) -> Value {
@@ -42,46 +42,18 @@ pub fn session_tokens(
     })
 }
 
-fn task(state: &str, reason: Option<&String>) -> Value {
-    match reason {
-        Some(r) if state == "failed" => json!({ "state": state, "reason": r }),
-        _ => json!({ "state": state }),
+/// The score object: the JSON built by SQL (`sql::SCORE_JSON`) with `thumbnail_url` spliced in
+/// first. Text in, text out: no re-parsing on the hot list path.
+pub fn score_json(sql_json: &str, thumbnail_url: Option<&str>) -> String {
+    let url = thumbnail_url.map_or_else(
+        || "null".to_owned(),
+        |u| Value::String(u.to_owned()).to_string(),
+    );
+    match sql_json.strip_prefix('{') {
+        Some("}") => format!("{{\"thumbnail_url\":{url}}}"),
+        Some(rest) => format!("{{\"thumbnail_url\":{url},{rest}"),
+        None => format!("{{\"thumbnail_url\":{url}}}"),
     }
-}
-
-fn json_text(text: Option<&str>, default: Value) -> Value {
-    text.and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(default)
-}
-
-/// The score object of SPEC §8. `thumbnail_url` is presigned by the caller (short-lived).
-pub fn score(row: &ScoreRow, thumbnail_url: Option<&str>) -> Value {
-    json!({
-        "id": row.id,
-        "title": row.title,
-        "composer": row.composer,
-        "arranger": row.arranger,
-        "instrumentation": row.instrumentation,
-        "key": row.key,
-        "notes": row.notes,
-        "tags": json_text(Some(&row.tags), json!([])),
-        "rating": row.rating,
-        "difficulty": row.difficulty,
-        "duration": row.duration,
-        "filename": row.filename,
-        "content_hash": row.content_hash,
-        "size_bytes": row.size_bytes,
-        "pages": row.pages,
-        "pdf_meta": json_text(row.pdf_meta.as_deref(), Value::Null),
-        "suggestions": json_text(Some(&row.suggestions), json!({})),
-        "thumbnail_url": thumbnail_url,
-        "processing": {
-            "pdf_info": task(&row.pdf_info_state, row.pdf_info_reason.as_ref()),
-            "thumbnail": task(&row.thumbnail_state, row.thumbnail_reason.as_ref()),
-        },
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    })
 }
 
 /// `POST /v1/uploads` answer.
@@ -121,55 +93,13 @@ mod tests {
     }
 
     #[test]
-    fn the_score_view_has_the_contract_fields() {
-        let row = ScoreRow {
-            id: "sco_1".into(),
-            title: "T".into(),
-            composer: None,
-            arranger: None,
-            instrumentation: None,
-            key: None,
-            notes: None,
-            rating: Some(3),
-            difficulty: None,
-            duration: None,
-            content_hash: "h".into(),
-            size_bytes: 10,
-            pages: None,
-            pdf_meta: None,
-            suggestions: "{}".into(),
-            thumbnail_key: None,
-            object_key: "k".into(),
-            filename: "f.pdf".into(),
-            pdf_info_state: "failed".into(),
-            pdf_info_reason: Some("not a PDF".into()),
-            thumbnail_state: "pending".into(),
-            thumbnail_reason: None,
-            created_at: "t".into(),
-            updated_at: "t".into(),
-            tags: "[\"gig\"]".into(),
-        };
-        let v = score(&row, None);
-        for k in [
-            "id",
-            "title",
-            "composer",
-            "tags",
-            "pages",
-            "size_bytes",
-            "content_hash",
-            "thumbnail_url",
-            "suggestions",
-            "processing",
-        ] {
-            assert!(v.get(k).is_some(), "{k}");
-        }
-        assert_eq!(v["tags"], json!(["gig"]));
-        assert_eq!(
-            v["processing"]["pdf_info"],
-            json!({"state": "failed", "reason": "not a PDF"})
-        );
-        assert_eq!(v["processing"]["thumbnail"], json!({"state": "pending"}));
-        assert!(v.get("object_key").is_none());
+    fn the_thumbnail_url_is_spliced_into_the_sql_json() {
+        let with = score_json(r#"{"id":"sco_1","tags":["a"]}"#, Some("https://x/y?\"q\""));
+        let v: Value = serde_json::from_str(&with).unwrap();
+        assert_eq!(v["thumbnail_url"], "https://x/y?\"q\"");
+        assert_eq!(v["tags"], json!(["a"]));
+        let without: Value = serde_json::from_str(&score_json(r#"{"id":"sco_1"}"#, None)).unwrap();
+        assert_eq!(without, json!({"id": "sco_1", "thumbnail_url": null}));
+        assert_eq!(score_json("{}", None), r#"{"thumbnail_url":null}"#);
     }
 }

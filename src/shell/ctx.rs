@@ -1,5 +1,8 @@
 //! Per-invocation context: clock, randomness, settings and bindings, read once at the edge.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use worker::Env;
 
 use crate::config::Config;
@@ -11,7 +14,7 @@ use super::d1::Db;
 
 pub struct Ctx {
     pub env: Env,
-    pub config: Config,
+    pub config: Rc<Config>,
     pub now: Millis,
     pub db: Db,
 }
@@ -20,8 +23,7 @@ impl Ctx {
     /// # Errors
     /// 500 when a setting is malformed or the D1 binding is missing.
     pub fn new(env: &Env) -> ApiResult<Self> {
-        let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
-            .map_err(ApiError::Misconfigured)?;
+        let config = config(env)?;
         let db = Db::new(
             env.d1("DB")
                 .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))?,
@@ -56,6 +58,27 @@ impl Ctx {
     pub fn id(&self, prefix: &str) -> ApiResult<String> {
         Ok(new_id(prefix, &random()?))
     }
+}
+
+thread_local! {
+    /// Settings parsed once per isolate: vars and secrets cannot change while it lives.
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+/// The isolate's settings, parsed on first use.
+///
+/// # Errors
+/// 500 when a setting is malformed (re-checked on every call until it parses).
+pub fn config(env: &Env) -> ApiResult<Rc<Config>> {
+    if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(config);
+    }
+    let config = Rc::new(
+        Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+            .map_err(ApiError::Misconfigured)?,
+    );
+    CONFIG.with(|c| *c.borrow_mut() = Some(Rc::clone(&config)));
+    Ok(config)
 }
 
 pub fn now() -> Millis {

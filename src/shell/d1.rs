@@ -126,17 +126,6 @@ impl Db {
         result.results::<T>().map_err(|e| db_err(sql, e))
     }
 
-    /// Runs statements atomically and returns each one's result rows and changes.
-    ///
-    /// # Errors
-    /// 500 on any D1 failure; nothing is applied then.
-    pub async fn batch_results(
-        &self,
-        stmts: Vec<D1PreparedStatement>,
-    ) -> ApiResult<Vec<worker::D1Result>> {
-        self.0.batch(stmts).await.map_err(|e| db_err("batch", e))
-    }
-
     /// Runs a write and returns the number of rows it changed.
     ///
     /// # Errors
@@ -158,14 +147,6 @@ impl Db {
         let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
         Ok(results.iter().map(changes).collect())
     }
-}
-
-/// Typed rows of one batch result.
-///
-/// # Errors
-/// 500 when rows do not deserialize.
-pub fn rows<T: DeserializeOwned>(result: &worker::D1Result) -> ApiResult<Vec<T>> {
-    result.results::<T>().map_err(|e| db_err("rows", e))
 }
 
 /// Whether statement `i` of a batch changed any row. D1's `changes` also counts work done by

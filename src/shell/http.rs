@@ -19,6 +19,8 @@ use super::{accounts, blobs, library};
 /// What a handler answers on success.
 pub enum Reply {
     Json(u16, Value),
+    /// JSON already serialised (score rows built by SQL).
+    JsonText(u16, String),
     /// A response built by the handler (blob downloads); security headers are still added.
     Raw(u16, Response),
     NoContent,
@@ -184,11 +186,10 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
 
 /// `GET /health`: version, whether D1 answers, and configuration problems an operator must fix.
 async fn health(env: &Env) -> ApiResult<Reply> {
-    let mut problems =
-        match crate::config::Config::from_lookup(|n| env.var(n).ok().map(|v| v.to_string())) {
-            Ok(config) => config.problems(),
-            Err(why) => vec![why],
-        };
+    let mut problems = match ctx::config(env) {
+        Ok(config) => config.problems(),
+        Err(why) => vec![why.to_string()],
+    };
     let d1 = match env.d1("DB") {
         Ok(db) => match Db::new(db).first::<Value>(sql::PING, &[]).await {
             Ok(Some(_)) => "ok",
@@ -292,6 +293,7 @@ fn reply_response(reply: Reply) -> (u16, Response) {
     match reply {
         Reply::Json(status, value) => (status, json_response(status, &value)),
         Reply::Raw(status, response) => (status, response),
+        Reply::JsonText(status, text) => (status, json_bytes(status, text.into_bytes())),
         Reply::NoContent => (
             204,
             Response::empty()
@@ -309,7 +311,10 @@ fn reply_response(reply: Reply) -> (u16, Response) {
 }
 
 pub fn json_response(status: u16, value: &Value) -> Response {
-    let body = serde_json::to_vec(value).unwrap_or_default();
+    json_bytes(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn json_bytes(status: u16, body: Vec<u8>) -> Response {
     let mut response = Response::from_bytes(body)
         .unwrap_or_else(|_| fallback())
         .with_status(status);

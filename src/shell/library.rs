@@ -198,7 +198,9 @@ fn upload_state_error(upload: &UploadRow) -> ApiError {
 /// `POST /v1/scores`: turn a verified upload into a score; reservation → usage in the same batch.
 pub async fn create_score(call: Call) -> ApiResult<Reply> {
     let user = call.caller()?.user.clone();
-    let Call { ctx, body, .. } = call;
+    let Call {
+        ctx, body, origin, ..
+    } = call;
     let mut allowed = SCORE_FIELDS.to_vec();
     allowed.push("upload_id");
     let mut f = Fields::new(body, &allowed);
@@ -315,13 +317,11 @@ pub async fn create_score(call: Call) -> ApiResult<Reply> {
     let row = load_score(&ctx, &score_id, &user.id)
         .await?
         .ok_or_else(|| ApiError::internal("score vanished after insert"))?;
-    Ok(Reply::Json(
-        201,
-        json!({ "score": score_view(&ctx, &row, "") }),
-    ))
+    Ok(score_reply(201, &ctx, &row, &origin))
 }
 
-fn score_view(ctx: &Ctx, row: &ScoreRow, origin: &str) -> Value {
+/// The score object as JSON text, with a short-lived `thumbnail_url` when a thumbnail exists.
+fn score_view(ctx: &Ctx, row: &ScoreRow, origin: &str) -> String {
     let thumbnail_url = row.thumbnail_key.as_ref().and_then(|key| {
         let blob_key = ctx.config.blob_key().ok()?;
         Some(
@@ -337,7 +337,15 @@ fn score_view(ctx: &Ctx, row: &ScoreRow, origin: &str) -> Value {
             .url,
         )
     });
-    views::score(row, thumbnail_url.as_deref())
+    views::score_json(&row.json, thumbnail_url.as_deref())
+}
+
+/// `{"score": …}` around a score's JSON text.
+fn score_reply(status: u16, ctx: &Ctx, row: &ScoreRow, origin: &str) -> Reply {
+    Reply::JsonText(
+        status,
+        format!("{{\"score\":{}}}", score_view(ctx, row, origin)),
+    )
 }
 
 async fn load_score(ctx: &Ctx, id: &str, owner: &str) -> ApiResult<Option<ScoreRow>> {
@@ -358,10 +366,7 @@ pub async fn get_score(call: Call) -> ApiResult<Reply> {
     let row = load_score(&call.ctx, path_id(&call), &user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Reply::Json(
-        200,
-        json!({ "score": score_view(&call.ctx, &row, &call.origin) }),
-    ))
+    Ok(score_reply(200, &call.ctx, &row, &call.origin))
 }
 
 pub async fn patch_score(call: Call) -> ApiResult<Reply> {
@@ -434,10 +439,7 @@ pub async fn patch_score(call: Call) -> ApiResult<Reply> {
     let row = load_score(&ctx, &id, &user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Reply::Json(
-        200,
-        json!({ "score": score_view(&ctx, &row, &origin) }),
-    ))
+    Ok(score_reply(200, &ctx, &row, &origin))
 }
 
 /// Deletes the row and releases its bytes at once; the objects go through the outbox and the
@@ -510,8 +512,8 @@ pub async fn download_url(call: Call) -> ApiResult<Reply> {
     ))
 }
 
-/// `GET /v1/scores`: the session check and the page query go to D1 in one batch (one round
-/// trip); nothing is answered unless the session check passed.
+/// `GET /v1/scores`: one statement both checks the session and reads the page (one D1 round
+/// trip). Only an empty page needs a second look, to tell "no scores" from "session revoked".
 pub async fn list_scores(call: Call) -> ApiResult<Reply> {
     let claims = call
         .claims
@@ -519,44 +521,43 @@ pub async fn list_scores(call: Call) -> ApiResult<Reply> {
         .ok_or(ApiError::InvalidToken("missing bearer token"))?;
     let ctx = &call.ctx;
     let query = ListQuery::parse(&call.query, ctx.config.cursor_key()?)?;
-    let (list_sql, params) = query.sql(sql::SCORE_COLUMNS, &claims.sub);
+    let (list_sql, params) = query.sql(&sql::score_columns(), &claims.sub, Some(&claims.sid));
     let args: Vec<Arg<'_>> = params.iter().map(Arg::from).collect();
-    let results = ctx
-        .db
-        .batch_results(vec![
-            ctx.db.stmt(
+    let mut rows = ctx.db.all::<ScoreRow>(&list_sql, &args).await?;
+    if rows.is_empty()
+        && ctx
+            .db
+            .first::<UserRow>(
                 &sql::authenticate(),
                 &[(&claims.sid).into(), (&claims.sub).into()],
-            )?,
-            ctx.db.stmt(&list_sql, &args)?,
-        ])
-        .await?;
-    let [auth, list] = results.as_slice() else {
-        return Err(ApiError::internal(
-            "batch returned the wrong number of results",
-        ));
-    };
-    if d1::rows::<UserRow>(auth)?.is_empty() {
+            )
+            .await?
+            .is_none()
+    {
         return Err(ApiError::InvalidToken("session revoked"));
     }
-    let mut rows = d1::rows::<ScoreRow>(list)?;
     let limit = usize::try_from(query.limit).unwrap_or(20);
     let more = rows.len() > limit;
     rows.truncate(limit);
     let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => {
-            let value = serde_json::to_value(last).unwrap_or_default();
-            let key = ctx.config.cursor_key()?;
-            value.as_object().map(|m| query.next_cursor(key, m))
-        }
-        _ => None,
+        (true, Some(last)) => Value::String(query.next_cursor(
+            ctx.config.cursor_key()?,
+            last.sort_key.as_ref().unwrap_or(&Value::Null),
+            &last.id,
+        )),
+        _ => Value::Null,
     };
-    let scores: Vec<Value> = rows
-        .iter()
-        .map(|r| score_view(ctx, r, &call.origin))
-        .collect();
-    Ok(Reply::Json(
-        200,
-        json!({ "scores": scores, "next_cursor": next_cursor }),
-    ))
+    let mut body =
+        String::with_capacity(rows.iter().map(|r| r.json.len() + 32).sum::<usize>() + 64);
+    body.push_str("{\"scores\":[");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&score_view(ctx, row, &call.origin));
+    }
+    body.push_str("],\"next_cursor\":");
+    body.push_str(&next_cursor.to_string());
+    body.push('}');
+    Ok(Reply::JsonText(200, body))
 }

@@ -1,6 +1,6 @@
 //! Typed rows as D1 returns them (column names are the field names).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
@@ -52,36 +52,17 @@ pub struct UploadRow {
     pub score_id: Option<String>,
 }
 
-/// A score as `sql::SCORE_COLUMNS` selects it. `Serialize` lets the list build its cursor from
-/// the last row by column name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A score as `sql::score_columns()` selects it: keys for the Worker and the finished JSON.
+#[derive(Debug, Clone, Deserialize)]
 pub struct ScoreRow {
     pub id: String,
-    pub title: String,
-    pub composer: Option<String>,
-    pub arranger: Option<String>,
-    pub instrumentation: Option<String>,
-    pub key: Option<String>,
-    pub notes: Option<String>,
-    pub rating: Option<i64>,
-    pub difficulty: Option<i64>,
-    pub duration: Option<i64>,
-    pub content_hash: String,
-    pub size_bytes: i64,
-    pub pages: Option<i64>,
-    pub pdf_meta: Option<String>,
-    pub suggestions: String,
-    pub thumbnail_key: Option<String>,
     pub object_key: String,
-    pub filename: String,
-    pub pdf_info_state: String,
-    pub pdf_info_reason: Option<String>,
-    pub thumbnail_state: String,
-    pub thumbnail_reason: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    /// JSON array of tags.
-    pub tags: String,
+    pub thumbnail_key: Option<String>,
+    /// The score object as JSON text, without `thumbnail_url`.
+    pub json: String,
+    /// The ordering value of a list row (for the next cursor).
+    #[serde(default)]
+    pub sort_key: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

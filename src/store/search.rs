@@ -106,11 +106,6 @@ impl Ordering {
             self.spec().name
         )
     }
-
-    /// The column of a score row that holds this ordering's value (for the next cursor).
-    pub fn row_key(self) -> &'static str {
-        self.spec().name
-    }
 }
 
 /// Where the previous page ended.
@@ -268,18 +263,14 @@ impl ListQuery {
         crate::storage::sigv4::sha256_hex(text.as_bytes())[..16].to_owned()
     }
 
-    /// The cursor that continues after `row` (a score row as JSON).
-    pub fn next_cursor(&self, key: &SigningKey, row: &serde_json::Map<String, Value>) -> String {
-        let spec = self.ordering.spec();
-        let raw = row
-            .get(self.ordering.row_key())
-            .cloned()
-            .unwrap_or(Value::Null);
-        // Nullable fields sort as their coalesced value; the cursor must carry the same.
-        let v = match (raw, spec.text) {
+    /// The cursor that continues after the row whose ordering value (the `sort_key` column that
+    /// [`ListQuery::sql`] selects) and id are given.
+    pub fn next_cursor(&self, key: &SigningKey, sort_key: &Value, id: &str) -> String {
+        // Nullable fields sort as their coalesced value; `sort_key` is that value already.
+        let v = match (sort_key, self.ordering.spec().text) {
             (Value::Null, true) => Value::String(String::new()),
             (Value::Null, false) => Value::from(0),
-            (v, _) => v,
+            (v, _) => v.clone(),
         };
         signed::sign(
             key,
@@ -287,24 +278,34 @@ impl ListQuery {
                 o: self.ordering.as_string(),
                 f: self.fingerprint(),
                 v,
-                id: row
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                id: id.to_owned(),
             },
         )
     }
 
-    /// `select …` of one page plus one row (to know whether another page follows).
-    /// `columns` is the score column list; `?1` is the user id.
-    pub fn sql(&self, columns: &str, user_id: &str) -> (String, Vec<SqlValue>) {
+    /// `select …` of one page plus one row (to know whether another page follows), with the
+    /// ordering value as `sort_key`. `columns` is the score column list; `?1` is the user id.
+    /// With `session`, rows come back only while that session of the user is live and the
+    /// account enabled, so one statement both authenticates and reads.
+    pub fn sql(
+        &self,
+        columns: &str,
+        user_id: &str,
+        session: Option<&str>,
+    ) -> (String, Vec<SqlValue>) {
         let mut params = vec![SqlValue::Text(user_id.to_owned())];
         let mut bind = |v: SqlValue| {
             params.push(v);
             format!("?{}", params.len())
         };
         let mut clauses = vec!["s.user_id = ?1".to_owned()];
+        if let Some(sid) = session {
+            let p = bind(SqlValue::Text(sid.to_owned()));
+            clauses.push(format!(
+                "exists (select 1 from sessions ses join users u on u.id = ses.user_id \
+                 where ses.id = {p} and ses.user_id = ?1 and ses.revoked_at is null and u.disabled_at is null)"
+            ));
+        }
         if !self.terms.is_empty() {
             let matcher = self
                 .terms
@@ -351,9 +352,9 @@ impl ListQuery {
         }
         let limit = bind(SqlValue::Int(self.limit + 1));
         let sql = format!(
-            "select {columns} from scores s where {} order by {} {dir}, s.id {dir} limit {limit}",
+            "select {columns}, {expr} as sort_key from scores s where {} order by {expr} {dir}, s.id {dir} limit {limit}",
             clauses.join(" and "),
-            spec.expr
+            expr = spec.expr
         );
         (sql, params)
     }
@@ -384,10 +385,10 @@ mod tests {
 
     #[test]
     fn the_default_is_newest_update_first_twenty_rows() {
-        let (sql, params) = parse(&[]).unwrap().sql("s.id", "usr_1");
+        let (sql, params) = parse(&[]).unwrap().sql("s.id", "usr_1", None);
         assert_eq!(
             sql,
-            "select s.id from scores s where s.user_id = ?1 order by s.updated_at desc, s.id desc limit ?2"
+            "select s.id, s.updated_at as sort_key from scores s where s.user_id = ?1 order by s.updated_at desc, s.id desc limit ?2"
         );
         assert_eq!(
             params,
@@ -407,10 +408,10 @@ mod tests {
             ("limit", "5"),
         ])
         .unwrap();
-        let (sql, params) = q.sql("s.id", "usr_1");
+        let (sql, params) = q.sql("s.id", "usr_1", None);
         assert_eq!(
             sql,
-            "select s.id from scores s where s.user_id = ?1 \
+            "select s.id, s.title collate nocase as sort_key from scores s where s.user_id = ?1 \
              and s.seq in (select rowid from scores_fts where scores_fts match ?2) \
              and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?3) \
              and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?4) \
@@ -423,6 +424,14 @@ mod tests {
         );
         assert_eq!(params[2], SqlValue::Text("gig".into()));
         assert_eq!(params[6], SqlValue::Int(6));
+    }
+
+    #[test]
+    fn a_session_guard_makes_the_page_depend_on_a_live_session() {
+        let (sql, params) = parse(&[]).unwrap().sql("s.id", "usr_1", Some("ses_1"));
+        assert!(sql.contains("exists (select 1 from sessions ses join users u on u.id = ses.user_id where ses.id = ?2 and ses.user_id = ?1 and ses.revoked_at is null and u.disabled_at is null)"), "{sql}");
+        assert_eq!(params[1], SqlValue::Text("ses_1".into()));
+        assert_eq!(params[2], SqlValue::Int(21));
     }
 
     #[test]
@@ -451,8 +460,11 @@ mod tests {
     #[test]
     fn a_cursor_continues_after_the_last_row() {
         let q = parse(&[("ordering", "-updated_at")]).unwrap();
-        let row = serde_json::json!({"id": "sco_9", "updated_at": "2026-01-01T00:00:00.000Z"});
-        let cursor = q.next_cursor(&key(), row.as_object().unwrap());
+        let cursor = q.next_cursor(
+            &key(),
+            &serde_json::json!("2026-01-01T00:00:00.000Z"),
+            "sco_9",
+        );
         assert!(
             cursor
                 .bytes()
@@ -460,7 +472,7 @@ mod tests {
             "not URL-safe"
         );
         let q2 = parse(&[("ordering", "-updated_at"), ("cursor", &cursor)]).unwrap();
-        let (sql, params) = q2.sql("s.id", "usr_1");
+        let (sql, params) = q2.sql("s.id", "usr_1", None);
         assert!(
             sql.contains("and (s.updated_at < ?2 or (s.updated_at = ?2 and s.id < ?3))"),
             "{sql}"
@@ -472,8 +484,7 @@ mod tests {
     #[test]
     fn nullable_orderings_carry_the_coalesced_value() {
         let q = parse(&[("ordering", "rating")]).unwrap();
-        let row = serde_json::json!({"id": "sco_1", "rating": null});
-        let c = q.next_cursor(&key(), row.as_object().unwrap());
+        let c = q.next_cursor(&key(), &serde_json::json!(null), "sco_1");
         let q2 = parse(&[("ordering", "rating"), ("cursor", &c)]).unwrap();
         assert_eq!(q2.after.unwrap().v, Value::from(0));
     }
@@ -481,8 +492,7 @@ mod tests {
     #[test]
     fn a_tampered_cursor_is_refused() {
         let q = parse(&[]).unwrap();
-        let row = serde_json::json!({"id": "sco_9", "updated_at": "2026"});
-        let cursor = q.next_cursor(&key(), row.as_object().unwrap());
+        let cursor = q.next_cursor(&key(), &serde_json::json!("2026"), "sco_9");
         let mut forged = cursor.clone().into_bytes();
         forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
         let e = field_errors(parse(&[("cursor", &String::from_utf8(forged).unwrap())]));
@@ -493,8 +503,7 @@ mod tests {
     #[test]
     fn a_cursor_cannot_be_replayed_against_other_filters_or_orderings() {
         let q = parse(&[("tag", "gig")]).unwrap();
-        let row = serde_json::json!({"id": "sco_9", "updated_at": "2026"});
-        let cursor = q.next_cursor(&key(), row.as_object().unwrap());
+        let cursor = q.next_cursor(&key(), &serde_json::json!("2026"), "sco_9");
         assert!(parse(&[("tag", "gig"), ("cursor", &cursor)]).is_ok());
         assert!(parse(&[("tag", "exam"), ("cursor", &cursor)]).is_err());
         assert!(parse(&[("tag", "gig"), ("ordering", "title"), ("cursor", &cursor)]).is_err());

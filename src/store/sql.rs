@@ -170,15 +170,33 @@ pub fn expired_uploads() -> String {
 
 // ---- library: scores ----
 
-/// Score columns as the API needs them, with tags folded into a JSON array (no query per row).
-pub const SCORE_COLUMNS: &str = "s.id, s.title, s.composer, s.arranger, s.instrumentation, s.key, s.notes, s.rating, s.difficulty, s.duration, \
-     s.content_hash, s.size_bytes, s.pages, s.pdf_meta, s.suggestions, s.thumbnail_key, s.object_key, s.filename, \
-     s.pdf_info_state, s.pdf_info_reason, s.thumbnail_state, s.thumbnail_reason, s.created_at, s.updated_at, \
-     (select json_group_array(tag) from (select tag from score_tags t where t.score_id = s.id order by tag)) as tags";
+/// A score as the API shows it (SPEC §8), built by SQLite with `json_object`, so rows come back
+/// from D1 as finished JSON text: no per-field conversion in the Worker. `thumbnail_url` is added
+/// by the Worker (it is presigned); `views::score_json` splices it in. `json(…)` keeps nested
+/// JSON (tags, metadata) as JSON rather than strings.
+pub const SCORE_JSON: &str = "json_object(\
+'id', s.id, 'title', s.title, 'composer', s.composer, 'arranger', s.arranger, \
+'instrumentation', s.instrumentation, 'key', s.key, 'notes', s.notes, \
+'tags', json((select json_group_array(tag) from (select tag from score_tags t where t.score_id = s.id order by tag))), \
+'rating', s.rating, 'difficulty', s.difficulty, 'duration', s.duration, 'filename', s.filename, \
+'content_hash', s.content_hash, 'size_bytes', s.size_bytes, 'pages', s.pages, \
+'pdf_meta', json(s.pdf_meta), 'suggestions', json(s.suggestions), \
+'processing', json_object(\
+'pdf_info', case when s.pdf_info_state = 'failed' then json_object('state', 'failed', 'reason', s.pdf_info_reason) else json_object('state', s.pdf_info_state) end, \
+'thumbnail', case when s.thumbnail_state = 'failed' then json_object('state', 'failed', 'reason', s.thumbnail_reason) else json_object('state', s.thumbnail_state) end), \
+'created_at', s.created_at, 'updated_at', s.updated_at)";
+
+/// Columns of a score row: what the Worker needs besides the finished JSON.
+pub fn score_columns() -> String {
+    format!("s.id, s.object_key, s.thumbnail_key, {SCORE_JSON} as json")
+}
 
 /// `?1` score id, `?2` owner id → the score.
 pub fn score_by_id() -> String {
-    format!("select {SCORE_COLUMNS} from scores s where s.id = ?1 and s.user_id = ?2")
+    format!(
+        "select {} from scores s where s.id = ?1 and s.user_id = ?2",
+        score_columns()
+    )
 }
 
 /// PATCH: each column is replaced only when its "set" flag is 1, so absent fields keep their
