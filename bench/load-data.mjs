@@ -49,8 +49,8 @@ for (const part of chunk(users, 100)) {
     .map((u) => `(${[u.id, u.email, phc, u.name, 1 << 40, used.get(u.id) ?? 0, u.created_at, u.created_at].map(q).join(",")})`).join(",\n")};`);
 }
 for (const part of chunk(scores, 200)) {
-  sql.push(`insert into scores (id, user_id, upload_id, object_key, filename, title, composer, instrumentation, content_hash, size_bytes, pages, pdf_info_state, thumbnail_state, created_at, updated_at) values\n${part
-    .map((s) => `(${[s.id, s.user_id, `upl_${s.id.slice(4)}`, `u/${s.user_id}/s/upl_${s.id.slice(4)}.pdf`, "score.pdf", s.title, s.composer, s.instrumentation, s.id.slice(4).padEnd(64, "0"), s.size_bytes, s.pages, "ok", "ok", s.created_at, s.updated_at].map(q).join(",")})`).join(",\n")};`);
+  sql.push(`insert into scores (id, user_id, upload_id, object_key, filename, title, composer, instrumentation, tags, content_hash, size_bytes, pages, pdf_info_state, thumbnail_state, created_at, updated_at) values\n${part
+    .map((s) => `(${[s.id, s.user_id, `upl_${s.id.slice(4)}`, `u/${s.user_id}/s/upl_${s.id.slice(4)}.pdf`, "score.pdf", s.title, s.composer, s.instrumentation, JSON.stringify([...s.tags].sort()), s.id.slice(4).padEnd(64, "0"), s.size_bytes, s.pages, "ok", "ok", s.created_at, s.updated_at].map(q).join(",")})`).join(",\n")};`);
 }
 const tagRows = scores.flatMap((s) => s.tags.map((t) => [s.id, t]));
 for (const part of chunk(tagRows, 500)) {

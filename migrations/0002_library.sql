@@ -37,6 +37,9 @@ create table scores (
   instrumentation  text,
   key              text,
   notes            text,
+  -- The tags as a sorted JSON array, written in the same batch as score_tags (which serves the
+  -- tag filters); lists read this column instead of a subquery per row.
+  tags             text not null default '[]' check (json_valid(tags)),
   rating           integer check (rating between 1 and 5),
   difficulty       integer check (difficulty between 1 and 5),
   duration         integer check (duration > 0),

@@ -72,6 +72,13 @@ fn reserve(c: &mut Connection, user_id: &str, upload_id: &str, size: i64, hash: 
     inserted == 1
 }
 
+/// The sorted tag list as the Worker passes it (`ScoreFields` sorts and deduplicates).
+fn sorted(tags: &str) -> String {
+    let mut v: Vec<String> = serde_json::from_str(tags).unwrap();
+    v.sort();
+    serde_json::to_string(&v).unwrap()
+}
+
 /// The create-score batch; returns each statement's changes.
 fn consume(
     c: &mut Connection,
@@ -104,7 +111,8 @@ fn consume(
                 None::<i64>,
                 None::<i64>,
                 None::<i64>,
-                now
+                now,
+                sorted(tags)
             ],
         )
         .unwrap(),
@@ -238,7 +246,8 @@ fn the_same_content_cannot_become_two_scores_of_one_user() {
                 None::<i64>,
                 None::<i64>,
                 None::<i64>,
-                T1
+                T1,
+                "[]"
             ],
         )
         .unwrap_err();

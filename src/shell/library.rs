@@ -272,6 +272,7 @@ pub async fn create_score(call: Call) -> ApiResult<Reply> {
                     fields.difficulty.flatten().into(),
                     fields.duration.flatten().into(),
                     (&now_text).into(),
+                    (&tags).into(),
                 ],
             )?,
             ctx.db
@@ -398,6 +399,10 @@ pub async fn patch_score(call: Call) -> ApiResult<Reply> {
         seti(&fields.difficulty),
         seti(&fields.duration),
     );
+    let tags_json = fields
+        .tags
+        .as_ref()
+        .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
     let mut stmts = vec![ctx.db.stmt(
         sql::UPDATE_SCORE,
         &[
@@ -422,14 +427,15 @@ pub async fn patch_score(call: Call) -> ApiResult<Reply> {
             difficulty.1.into(),
             duration.0.into(),
             duration.1.into(),
+            tags_json.is_some().into(),
+            tags_json.as_ref().into(),
         ],
     )?];
-    if let Some(tags) = &fields.tags {
-        let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
+    if let Some(tags) = &tags_json {
         stmts.push(ctx.db.stmt(sql::DELETE_TAGS, &[(&id).into()])?);
         stmts.push(
             ctx.db
-                .stmt(sql::INSERT_TAGS, &[(&id).into(), (&tags).into()])?,
+                .stmt(sql::INSERT_TAGS, &[(&id).into(), tags.into()])?,
         );
     }
     let changes = ctx.db.batch(stmts).await?;

@@ -140,9 +140,10 @@ pub fn consume_upload() -> String {
 
 /// Creates the score from its consumed upload.
 /// `?1` score id, `?2` upload id, `?3` title, `?4` composer, `?5` arranger, `?6` instrumentation,
-/// `?7` key, `?8` notes, `?9` rating, `?10` difficulty, `?11` duration, `?12` now.
-pub const INSERT_SCORE: &str = "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, arranger, instrumentation, key, notes, rating, difficulty, duration, content_hash, size_bytes, created_at, updated_at) \
-     select ?1, u.user_id, u.id, u.object_key, u.filename, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, u.sha256, u.size_bytes, ?12, ?12 \
+/// `?7` key, `?8` notes, `?9` rating, `?10` difficulty, `?11` duration, `?12` now,
+/// `?13` tags (sorted JSON array; the same list goes to `score_tags` in the batch).
+pub const INSERT_SCORE: &str = "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, arranger, instrumentation, key, notes, rating, difficulty, duration, tags, content_hash, size_bytes, created_at, updated_at) \
+     select ?1, u.user_id, u.id, u.object_key, u.filename, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, u.sha256, u.size_bytes, ?12, ?12 \
      from uploads u where u.id = ?2 and u.state = 'consumed' and u.score_id = ?1";
 
 /// Replaces a score's tags: `?1` score id, `?2` JSON array of tags.
@@ -177,7 +178,7 @@ pub fn expired_uploads() -> String {
 pub const SCORE_JSON: &str = "json_object(\
 'id', s.id, 'title', s.title, 'composer', s.composer, 'arranger', s.arranger, \
 'instrumentation', s.instrumentation, 'key', s.key, 'notes', s.notes, \
-'tags', json((select json_group_array(tag) from (select tag from score_tags t where t.score_id = s.id order by tag))), \
+'tags', json(s.tags), \
 'rating', s.rating, 'difficulty', s.difficulty, 'duration', s.duration, 'filename', s.filename, \
 'content_hash', s.content_hash, 'size_bytes', s.size_bytes, 'pages', s.pages, \
 'pdf_meta', json(s.pdf_meta), 'suggestions', json(s.suggestions), \
@@ -201,7 +202,7 @@ pub fn score_by_id() -> String {
 
 /// PATCH: each column is replaced only when its "set" flag is 1, so absent fields keep their
 /// value and `null` clears. `?1` id, `?2` owner, `?3` now, then pairs (flag, value) from `?4`:
-/// title, composer, arranger, instrumentation, key, notes, rating, difficulty, duration.
+/// title, composer, arranger, instrumentation, key, notes, rating, difficulty, duration, tags.
 pub const UPDATE_SCORE: &str = "update scores set \
      title = case when ?4 then ?5 else title end, \
      composer = case when ?6 then ?7 else composer end, \
@@ -212,6 +213,7 @@ pub const UPDATE_SCORE: &str = "update scores set \
      rating = case when ?16 then ?17 else rating end, \
      difficulty = case when ?18 then ?19 else difficulty end, \
      duration = case when ?20 then ?21 else duration end, \
+     tags = case when ?22 then ?23 else tags end, \
      updated_at = ?3 \
      where id = ?1 and user_id = ?2";
 

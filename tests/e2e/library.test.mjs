@@ -328,8 +328,8 @@ describe("list, search and pagination", () => {
     const stmts = [];
     for (const r of rows) {
       stmts.push(db.prepare(
-        "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, instrumentation, notes, content_hash, size_bytes, created_at, updated_at) values (?1, ?2, ?3, ?4, 'f.pdf', ?5, ?6, ?7, ?8, ?9, 100, ?10, ?10)",
-      ).bind(r.id, user, `upl_${r.id}`, `k/${r.id}`, r.title, r.composer ?? null, r.instrumentation ?? null, r.notes ?? null, `hash_${r.id}`, r.at));
+        "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, instrumentation, notes, tags, content_hash, size_bytes, created_at, updated_at) values (?1, ?2, ?3, ?4, 'f.pdf', ?5, ?6, ?7, ?8, ?9, ?10, 100, ?11, ?11)",
+      ).bind(r.id, user, `upl_${r.id}`, `k/${r.id}`, r.title, r.composer ?? null, r.instrumentation ?? null, r.notes ?? null, JSON.stringify([...(r.tags ?? [])].sort()), `hash_${r.id}`, r.at));
       for (const t of r.tags ?? []) stmts.push(db.prepare("insert into score_tags (score_id, tag) values (?, ?)").bind(r.id, t));
     }
     await db.batch(stmts);
