@@ -427,6 +427,22 @@ describe("list, search and pagination", () => {
   });
 });
 
+describe("logs", () => {
+  test("blob tokens, presigned URLs and upload headers never reach the logs", async () => {
+    const s = await api.signup("quiet@example.com");
+    const { score } = await upload(s);
+    const link = (await api.get(`/v1/scores/${score.id}/download-url`, s.access)).body.url;
+    await (await w.mf.dispatchFetch(link)).arrayBuffer();
+    const text = w.logs.join("");
+    for (const url of [link]) {
+      const token = url.split("/").pop();
+      assert.ok(!text.includes(token.slice(0, 40)), "a blob token is in the logs");
+    }
+    assert.ok(!text.includes("/v1/blobs/ey"), "a blob URL is in the logs");
+    assert.ok(text.includes('"route":"/v1/blobs/{token}"'), "blob requests are logged by route template");
+  });
+});
+
 describe("sweep", () => {
   test("an abandoned reservation is released and its object deleted", async () => {
     const s = await api.signup("abandon@example.com");
