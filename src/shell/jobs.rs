@@ -9,11 +9,13 @@ use crate::error::ApiResult;
 use crate::jobs::{self, Task};
 use crate::store::sql;
 
+use super::ctx::config;
 use super::ctx::now;
 use super::d1::{Arg, Db};
 use super::r2::Files;
+use crate::media::{pdf_info, suggestions};
 use crate::storage::keys;
-use crate::store::rows::UploadKeyRow;
+use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
 /// Queue names ending in this suffix are dead-letter queues.
 const DLQ_SUFFIX: &str = "-dlq";
@@ -98,9 +100,9 @@ async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()>
         Task::Ping { .. } => {
             record(db, &task.record_id(), task.name(), "ok", None, message_id).await
         }
-        // The processors arrive with the processing issue; until then receipt is recorded so
-        // the queue round trip is observable and idempotent.
-        Task::PdfInfo { score_id } | Task::Thumbnail { score_id } => {
+        Task::PdfInfo { score_id } => pdf_info(env, db, task, score_id, message_id).await,
+        // The renderer is not built yet: receipt is recorded so the round trip is observable.
+        Task::Thumbnail { score_id } => {
             let exists = db
                 .first::<serde_json::Value>(sql::SCORE_EXISTS, &[score_id.into()])
                 .await?
@@ -126,6 +128,84 @@ async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()>
             files.delete_prefix(&keys::derived_prefix(key)).await?;
             db.run(sql::DELETION_DONE, &[key.into()]).await?;
             record(db, &task.record_id(), task.name(), "ok", None, message_id).await
+        }
+    }
+}
+
+/// Reads the PDF, extracts page count, sizes, metadata and suggestions, and stores them on the
+/// score. A file that cannot be read is a permanent failure recorded on the score (acked);
+/// storage or database errors are transient (the message is retried).
+async fn pdf_info(
+    env: &Env,
+    db: &Db,
+    task: &Task,
+    score_id: &str,
+    message_id: &str,
+) -> ApiResult<()> {
+    let Some(score) = db
+        .first::<ScoreFileRow>(sql::SCORE_FILE, &[score_id.into()])
+        .await?
+    else {
+        return record(
+            db,
+            &task.record_id(),
+            task.name(),
+            "ok",
+            Some("score no longer exists"),
+            message_id,
+        )
+        .await;
+    };
+    let limit = config(env)?.pdf_info_max_bytes;
+    let outcome = if score.size_bytes > limit {
+        Err(format!(
+            "file too large to inspect (over {} MiB)",
+            limit / (1024 * 1024)
+        ))
+    } else {
+        match Files::new(env)?.get(&score.object_key, None).await? {
+            None => Err("the file is missing from storage".to_owned()),
+            Some(object) => {
+                let body = object.body().ok_or_else(|| {
+                    crate::error::ApiError::Storage("R2 object without body".into())
+                })?;
+                let bytes = body
+                    .bytes()
+                    .await
+                    .map_err(|e| crate::error::ApiError::Storage(format!("R2 read: {e}")))?;
+                pdf_info::inspect(&bytes).map_err(|f| f.reason())
+            }
+        }
+    };
+    match outcome {
+        Ok(info) => {
+            let meta = serde_json::to_string(&info).unwrap_or_else(|_| "{}".into());
+            let suggested = serde_json::to_string(&suggestions::from_meta(&info.meta))
+                .unwrap_or_else(|_| "{}".into());
+            db.run(
+                sql::PDF_INFO_OK,
+                &[
+                    score_id.into(),
+                    i64::from(info.pages).into(),
+                    (&meta).into(),
+                    (&suggested).into(),
+                ],
+            )
+            .await?;
+            record(db, &task.record_id(), task.name(), "ok", None, message_id).await
+        }
+        Err(reason) => {
+            db.run(sql::PDF_INFO_FAILED, &[score_id.into(), (&reason).into()])
+                .await?;
+            record(
+                db,
+                &task.record_id(),
+                task.name(),
+                "failed",
+                Some(&reason),
+                message_id,
+            )
+            .await
         }
     }
 }

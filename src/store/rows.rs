@@ -75,3 +75,10 @@ pub struct UploadKeyRow {
     pub id: String,
     pub object_key: String,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScoreFileRow {
+    pub id: String,
+    pub object_key: String,
+    pub size_bytes: i64,
+}

@@ -232,3 +232,17 @@ pub const LINGERING_DELETIONS: &str = "update deletions set attempts = attempts 
 
 /// Records a processing task's receipt on the score (the processor comes with issue 4).
 pub const SCORE_EXISTS: &str = "select 1 as one from scores where id = ?1";
+
+// ---- processing ----
+
+/// `?1` score id → what the processors need.
+pub const SCORE_FILE: &str = "select id, object_key, size_bytes from scores where id = ?1";
+
+/// `pdf_info` succeeded: `?1` score id, `?2` pages, `?3` pdf_meta JSON, `?4` suggestions JSON.
+/// Processing results are not user edits: `updated_at` is left alone. Running it twice writes
+/// the same values (idempotent).
+pub const PDF_INFO_OK: &str = "update scores set pages = ?2, pdf_meta = ?3, suggestions = ?4, pdf_info_state = 'ok', pdf_info_reason = null where id = ?1";
+
+/// `pdf_info` failed for good: `?1` score id, `?2` reason.
+pub const PDF_INFO_FAILED: &str =
+    "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 where id = ?1";

@@ -1,0 +1,87 @@
+// Background processing through the real queue consumer: pdf_info on good, damaged and
+// encrypted PDFs; suggestions never overwrite what the user typed; redelivery is idempotent.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { ROOT, eventually, startWorker } from "./harness.mjs";
+import { makePdf, sha256 } from "./pdf.mjs";
+
+let w, api, s;
+before(async () => {
+  w = await startWorker();
+  api = w.api;
+  s = await api.signup("processing@example.com");
+});
+after(() => w.close());
+
+async function upload(bytes, fields = {}) {
+  const up = await api.post("/v1/uploads", { filename: "f.pdf", size: bytes.length, mime: "application/pdf", sha256: sha256(bytes) }, s.access);
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const put = await w.mf.dispatchFetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
+  assert.equal(put.status, 200, await put.text());
+  const created = await api.post("/v1/scores", { upload_id: up.body.upload_id, title: "Typed by me", ...fields }, s.access);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body.score;
+}
+
+const settled = (id) => eventually(async () => {
+  const res = await api.get(`/v1/scores/${id}`, s.access);
+  return res.body.score.processing.pdf_info.state !== "pending" ? res.body.score : null;
+});
+const fixture = (name) => readFileSync(join(ROOT, "tests/fixtures", name));
+const run = async (id) => (await w.db()).prepare("select state, attempts, detail from task_runs where id = ?").bind(`pdf_info:${id}`).first();
+
+test("pdf_info stores pages, sizes, metadata and forScore suggestions without touching user fields", async () => {
+  const bytes = makePdf({ pages: 4, title: "Arabesque No. 1", author: "Claude Debussy", keywords: "recital, impressionist; rating:4 keysf:4 keymi:0" });
+  const created = await upload(bytes, { composer: "Debussy (typed)" });
+  const score = await settled(created.id);
+  assert.deepEqual(score.processing.pdf_info, { state: "ok" });
+  assert.equal(score.pages, 4);
+  assert.equal(score.pdf_meta.title, "Arabesque No. 1");
+  assert.equal(score.pdf_meta.producer, "ScoreMate tests");
+  assert.equal(score.pdf_meta.encrypted, false);
+  assert.equal(score.pdf_meta.page_sizes.length, 4);
+  assert.deepEqual(score.pdf_meta.page_sizes[0], { width: 595, height: 842, rotate: 0 });
+  assert.deepEqual(score.suggestions, { title: "Arabesque No. 1", composer: "Claude Debussy", tags: ["recital", "impressionist"], rating: 4, key: "E major" });
+  assert.equal(score.title, "Typed by me");
+  assert.equal(score.composer, "Debussy (typed)");
+  assert.equal(score.updated_at, created.updated_at, "processing is not a user edit");
+});
+
+test("a damaged PDF ends failed with a reason and is acked, not retried", async () => {
+  const bytes = Buffer.from("%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\nnonsense nonsense\n%%EOF\n");
+  const score = await settled((await upload(bytes)).id);
+  assert.equal(score.processing.pdf_info.state, "failed");
+  assert.match(score.processing.pdf_info.reason, /^damaged file: /);
+  await new Promise((r) => setTimeout(r, 1500));
+  const row = await run(score.id);
+  assert.deepEqual([row.state, row.attempts], ["failed", 1]);
+});
+
+test("a password-protected PDF fails as such; an empty-password one is read", async () => {
+  const locked = await settled((await upload(fixture("enc-password.pdf"))).id);
+  assert.deepEqual(locked.processing.pdf_info, { state: "failed", reason: "encrypted with a password" });
+  const open = await settled((await upload(fixture("enc-empty-aes256.pdf"))).id);
+  assert.equal(open.processing.pdf_info.state, "ok");
+  assert.equal(open.pages, 3);
+  assert.equal(open.pdf_meta.encrypted, true);
+});
+
+test("redelivering pdf_info leaves exactly the same row", async () => {
+  const score = await settled((await upload(fixture("rotated.pdf"))).id);
+  assert.deepEqual(score.pdf_meta.page_sizes.map((p) => p.rotate), [0, 90, 0]);
+  const q = await w.queue();
+  await q.send({ task: "pdf_info", score_id: score.id });
+  await q.send({ task: "pdf_info", score_id: score.id });
+  await eventually(async () => (await run(score.id))?.attempts === 3);
+  const again = (await api.get(`/v1/scores/${score.id}`, s.access)).body.score;
+  assert.deepEqual(again, score);
+});
+
+test("pdf_info for a deleted score is acked without error", async () => {
+  await (await w.queue()).send({ task: "pdf_info", score_id: "sco_" + "f".repeat(32) });
+  const row = await eventually(async () =>
+    (await w.db()).prepare("select state, detail from task_runs where id = ?").bind(`pdf_info:sco_${"f".repeat(32)}`).first());
+  assert.deepEqual(row, { state: "ok", detail: "score no longer exists" });
+});
