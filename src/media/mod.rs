@@ -2,3 +2,4 @@
 
 pub mod pdf_info;
 pub mod suggestions;
+pub mod thumbnail;

@@ -13,7 +13,7 @@ use super::ctx::config;
 use super::ctx::now;
 use super::d1::{Arg, Db};
 use super::r2::Files;
-use crate::media::{pdf_info, suggestions};
+use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::storage::keys;
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
@@ -101,27 +101,7 @@ async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()>
             record(db, &task.record_id(), task.name(), "ok", None, message_id).await
         }
         Task::PdfInfo { score_id } => pdf_info(env, db, task, score_id, message_id).await,
-        // The renderer is not built yet: receipt is recorded so the round trip is observable.
-        Task::Thumbnail { score_id } => {
-            let exists = db
-                .first::<serde_json::Value>(sql::SCORE_EXISTS, &[score_id.into()])
-                .await?
-                .is_some();
-            let detail = if exists {
-                "received"
-            } else {
-                "score no longer exists"
-            };
-            record(
-                db,
-                &task.record_id(),
-                task.name(),
-                "pending",
-                Some(detail),
-                message_id,
-            )
-            .await
-        }
+        Task::Thumbnail { score_id } => thumbnail(env, db, task, score_id, message_id).await,
         Task::DeleteFile { key } => {
             let files = Files::new(env)?;
             files.delete(key).await?;
@@ -156,26 +136,9 @@ async fn pdf_info(
         )
         .await;
     };
-    let limit = config(env)?.pdf_info_max_bytes;
-    let outcome = if score.size_bytes > limit {
-        Err(format!(
-            "file too large to inspect (over {} MiB)",
-            limit / (1024 * 1024)
-        ))
-    } else {
-        match Files::new(env)?.get(&score.object_key, None).await? {
-            None => Err("the file is missing from storage".to_owned()),
-            Some(object) => {
-                let body = object.body().ok_or_else(|| {
-                    crate::error::ApiError::Storage("R2 object without body".into())
-                })?;
-                let bytes = body
-                    .bytes()
-                    .await
-                    .map_err(|e| crate::error::ApiError::Storage(format!("R2 read: {e}")))?;
-                pdf_info::inspect(&bytes).map_err(|f| f.reason())
-            }
-        }
+    let outcome = match load_pdf(env, &score).await? {
+        Ok(bytes) => pdf_info::inspect(&bytes).map_err(|f| f.reason()),
+        Err(reason) => Err(reason),
     };
     match outcome {
         Ok(info) => {
@@ -196,6 +159,83 @@ async fn pdf_info(
         }
         Err(reason) => {
             db.run(sql::PDF_INFO_FAILED, &[score_id.into(), (&reason).into()])
+                .await?;
+            record(
+                db,
+                &task.record_id(),
+                task.name(),
+                "failed",
+                Some(&reason),
+                message_id,
+            )
+            .await
+        }
+    }
+}
+
+/// Reads the whole PDF (within the configured limit) and returns it, or the permanent reason it
+/// cannot be processed. Storage errors are transient (`Err`).
+async fn load_pdf(env: &Env, score: &ScoreFileRow) -> ApiResult<Result<Vec<u8>, String>> {
+    let limit = config(env)?.pdf_info_max_bytes;
+    if score.size_bytes > limit {
+        return Ok(Err(format!(
+            "file too large to process (over {} MiB)",
+            limit / (1024 * 1024)
+        )));
+    }
+    let Some(object) = Files::new(env)?.get(&score.object_key, None).await? else {
+        return Ok(Err("the file is missing from storage".to_owned()));
+    };
+    let body = object
+        .body()
+        .ok_or_else(|| crate::error::ApiError::Storage("R2 object without body".into()))?;
+    let bytes = body
+        .bytes()
+        .await
+        .map_err(|e| crate::error::ApiError::Storage(format!("R2 read: {e}")))?;
+    Ok(Ok(bytes))
+}
+
+/// Renders the first page to a PNG in R2 and records its key on the score; idempotent (same key,
+/// same row). Unrenderable files are a permanent failure recorded on the score.
+async fn thumbnail(
+    env: &Env,
+    db: &Db,
+    task: &Task,
+    score_id: &str,
+    message_id: &str,
+) -> ApiResult<()> {
+    let Some(score) = db
+        .first::<ScoreFileRow>(sql::SCORE_FILE, &[score_id.into()])
+        .await?
+    else {
+        return record(
+            db,
+            &task.record_id(),
+            task.name(),
+            "ok",
+            Some("score no longer exists"),
+            message_id,
+        )
+        .await;
+    };
+    let rendered = match load_pdf(env, &score).await? {
+        Ok(bytes) => thumbnail::first_page_png(bytes, thumbnail::Limits::default())
+            .map_err(|f| f.to_string()),
+        Err(reason) => Err(reason),
+    };
+    match rendered {
+        Ok(thumb) => {
+            let key = keys::thumbnail(&score.object_key);
+            Files::new(env)?
+                .put_bytes(&key, thumb.png, "image/png")
+                .await?;
+            db.run(sql::THUMBNAIL_OK, &[score_id.into(), (&key).into()])
+                .await?;
+            record(db, &task.record_id(), task.name(), "ok", None, message_id).await
+        }
+        Err(reason) => {
+            db.run(sql::THUMBNAIL_FAILED, &[score_id.into(), (&reason).into()])
                 .await?;
             record(
                 db,

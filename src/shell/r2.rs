@@ -85,6 +85,20 @@ impl Files {
         }
     }
 
+    /// Stores a small derived object (thumbnails).
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> ApiResult<()> {
+        self.0
+            .put(key, bytes)
+            .http_metadata(HttpMetadata {
+                content_type: Some(content_type.to_owned()),
+                ..HttpMetadata::default()
+            })
+            .execute()
+            .await
+            .map(|_| ())
+            .map_err(|e| storage("put", e))
+    }
+
     /// The first `len` bytes of an object (empty when it is shorter or missing).
     pub async fn prefix(&self, key: &str, len: u64) -> ApiResult<Vec<u8>> {
         let object = self

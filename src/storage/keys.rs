@@ -13,6 +13,11 @@ pub fn derived_prefix(pdf_key: &str) -> String {
     format!("{}/", pdf_key.trim_end_matches(".pdf"))
 }
 
+/// The first-page thumbnail of a PDF.
+pub fn thumbnail(pdf_key: &str) -> String {
+    format!("{}thumb-320.png", derived_prefix(pdf_key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,5 +29,6 @@ mod tests {
         let key = score_pdf(&u, &up);
         assert_eq!(key, format!("u/{u}/s/{up}.pdf"));
         assert_eq!(derived_prefix(&key), format!("u/{u}/s/{up}/"));
+        assert_eq!(thumbnail(&key), format!("u/{u}/s/{up}/thumb-320.png"));
     }
 }

@@ -230,9 +230,6 @@ pub const DELETION_DONE: &str = "delete from deletions where object_key = ?1";
 /// Sweep: deletions requested before `?1` and still pending. `?2` limit.
 pub const LINGERING_DELETIONS: &str = "update deletions set attempts = attempts + 1 where object_key in (select object_key from deletions where requested_at < ?1 order by requested_at limit ?2) returning object_key";
 
-/// Records a processing task's receipt on the score (the processor comes with issue 4).
-pub const SCORE_EXISTS: &str = "select 1 as one from scores where id = ?1";
-
 // ---- processing ----
 
 /// `?1` score id → what the processors need.
@@ -246,3 +243,10 @@ pub const PDF_INFO_OK: &str = "update scores set pages = ?2, pdf_meta = ?3, sugg
 /// `pdf_info` failed for good: `?1` score id, `?2` reason.
 pub const PDF_INFO_FAILED: &str =
     "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 where id = ?1";
+
+/// `thumbnail` succeeded: `?1` score id, `?2` thumbnail key.
+pub const THUMBNAIL_OK: &str = "update scores set thumbnail_key = ?2, thumbnail_state = 'ok', thumbnail_reason = null where id = ?1";
+
+/// `thumbnail` failed for good: `?1` score id, `?2` reason.
+pub const THUMBNAIL_FAILED: &str =
+    "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 where id = ?1";

@@ -27,7 +27,8 @@ async function upload(bytes, fields = {}) {
 
 const settled = (id) => eventually(async () => {
   const res = await api.get(`/v1/scores/${id}`, s.access);
-  return res.body.score.processing.pdf_info.state !== "pending" ? res.body.score : null;
+  const p = res.body.score.processing;
+  return p.pdf_info.state !== "pending" && p.thumbnail.state !== "pending" ? res.body.score : null;
 });
 const fixture = (name) => readFileSync(join(ROOT, "tests/fixtures", name));
 const run = async (id) => (await w.db()).prepare("select state, attempts, detail from task_runs where id = ?").bind(`pdf_info:${id}`).first();
@@ -49,11 +50,40 @@ test("pdf_info stores pages, sizes, metadata and forScore suggestions without to
   assert.equal(score.updated_at, created.updated_at, "processing is not a user edit");
 });
 
+test("the thumbnail is rendered, stored under the score's prefix and served by a short-lived URL", async () => {
+  const bytes = makePdf({ pages: 2, title: "Thumbnail Etude" });
+  const score = await settled((await upload(bytes)).id);
+  assert.deepEqual(score.processing.thumbnail, { state: "ok" });
+  assert.match(score.thumbnail_url, /\/v1\/blobs\//);
+  const res = await w.mf.dispatchFetch(score.thumbnail_url);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "image/png");
+  const png = Buffer.from(await res.arrayBuffer());
+  assert.equal(png.subarray(1, 4).toString(), "PNG");
+  assert.equal(png.readUInt32BE(16), 320, "width");
+  assert.ok(png.readUInt32BE(20) > 320, "portrait");
+  // In the list too.
+  const listed = (await api.get("/v1/scores?limit=100", s.access)).body.scores.find((x) => x.id === score.id);
+  assert.match(listed.thumbnail_url, /\/v1\/blobs\//);
+  // Deleting the score removes the PDF and the thumbnail.
+  const keys = await (await w.bucket()).list({ prefix: `u/${s.user.id}/s/` });
+  const row = await (await w.db()).prepare("select thumbnail_key, object_key from scores where id = ?").bind(score.id).first();
+  const thumbKey = keys.objects.map((o) => o.key).find((k) => k === row.thumbnail_key);
+  assert.ok(thumbKey);
+  assert.equal((await api.json("DELETE", `/v1/scores/${score.id}`, undefined, s.access)).status, 204);
+  await eventually(async () => {
+    const left = await (await w.bucket()).list({ prefix: row.object_key.replace(/\.pdf$/, "") });
+    return left.objects.length === 0;
+  });
+});
+
 test("a damaged PDF ends failed with a reason and is acked, not retried", async () => {
   const bytes = Buffer.from("%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\nnonsense nonsense\n%%EOF\n");
   const score = await settled((await upload(bytes)).id);
   assert.equal(score.processing.pdf_info.state, "failed");
   assert.match(score.processing.pdf_info.reason, /^damaged file: /);
+  assert.equal(score.processing.thumbnail.state, "failed");
+  assert.equal(score.thumbnail_url, null);
   await new Promise((r) => setTimeout(r, 1500));
   const row = await run(score.id);
   assert.deepEqual([row.state, row.attempts], ["failed", 1]);
@@ -62,10 +92,12 @@ test("a damaged PDF ends failed with a reason and is acked, not retried", async 
 test("a password-protected PDF fails as such; an empty-password one is read", async () => {
   const locked = await settled((await upload(fixture("enc-password.pdf"))).id);
   assert.deepEqual(locked.processing.pdf_info, { state: "failed", reason: "encrypted with a password" });
+  assert.deepEqual(locked.processing.thumbnail, { state: "failed", reason: "encrypted with a password" });
   const open = await settled((await upload(fixture("enc-empty-aes256.pdf"))).id);
   assert.equal(open.processing.pdf_info.state, "ok");
   assert.equal(open.pages, 3);
   assert.equal(open.pdf_meta.encrypted, true);
+  assert.deepEqual(open.processing.thumbnail, { state: "ok" });
 });
 
 test("redelivering pdf_info leaves exactly the same row", async () => {
@@ -76,6 +108,9 @@ test("redelivering pdf_info leaves exactly the same row", async () => {
   await q.send({ task: "pdf_info", score_id: score.id });
   await eventually(async () => (await run(score.id))?.attempts === 3);
   const again = (await api.get(`/v1/scores/${score.id}`, s.access)).body.score;
+  // thumbnail_url is presigned afresh on every read (its expiry moves); everything else is equal.
+  assert.ok(again.thumbnail_url && score.thumbnail_url);
+  delete again.thumbnail_url, delete score.thumbnail_url;
   assert.deepEqual(again, score);
 });
 

@@ -1,0 +1,125 @@
+//! `thumbnail`: the first page rendered to a PNG about 320 px wide, with hayro (pure Rust: vector
+//! engravings, scanned images, rotation, empty-password encryption).
+//!
+//! Rendering has explicit limits: input bytes (checked by the caller before loading), page area
+//! and output pixels. Exceeding one is a permanent failure with a reason.
+
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_syntax::{LoadPdfError, Pdf};
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::{render, PixmapSettings, RenderCache, RenderSettings};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Target width of the thumbnail in pixels.
+    pub width: u32,
+    /// The thumbnail is never taller than this (very tall pages are scaled to fit).
+    pub max_height: u32,
+    /// Largest page accepted, in square points (a 200 in × 200 in page is 2.07e8).
+    pub max_page_area: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            width: 320,
+            max_height: 1280,
+            max_page_area: 14_400.0 * 14_400.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    pub png: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderFailure {
+    #[error("not a PDF")]
+    NotPdf,
+    #[error("encrypted with a password")]
+    Encrypted,
+    #[error("damaged file: {0}")]
+    Damaged(String),
+    #[error("page too large to render: {0}")]
+    TooLarge(String),
+}
+
+/// Renders the first page.
+///
+/// # Errors
+/// Why it cannot be rendered; every variant is permanent.
+pub fn first_page_png(bytes: Vec<u8>, limits: Limits) -> Result<Thumbnail, RenderFailure> {
+    if !bytes
+        .get(..1024.min(bytes.len()))
+        .unwrap_or_default()
+        .windows(5)
+        .any(|w| w == b"%PDF-")
+    {
+        return Err(RenderFailure::NotPdf);
+    }
+    let pdf = Pdf::new(bytes).map_err(|e| match e {
+        LoadPdfError::Decryption(_) => RenderFailure::Encrypted,
+        LoadPdfError::Invalid => RenderFailure::Damaged("unreadable structure".into()),
+    })?;
+    let pages = pdf.pages();
+    let page = pages
+        .first()
+        .ok_or_else(|| RenderFailure::Damaged("no pages found".into()))?;
+    // Dimensions with /Rotate applied, so a landscape page gives a landscape thumbnail.
+    let (w, h) = page.render_dimensions();
+    let (w, h) = (f64::from(w), f64::from(h));
+    if !(w.is_finite() && h.is_finite()) || w < 1.0 || h < 1.0 {
+        return Err(RenderFailure::Damaged(format!("page size {w}×{h}")));
+    }
+    if w * h > limits.max_page_area {
+        return Err(RenderFailure::TooLarge(format!("{w:.0}×{h:.0} points")));
+    }
+    // The renderer truncates width × scale to whole pixels; aiming half a pixel over lands on
+    // exactly the target.
+    let scale = ((f64::from(limits.width) + 0.5) / w).min((f64::from(limits.max_height) + 0.5) / h);
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "scale is a small positive factor"
+    )]
+    let scale = scale as f32;
+    let pixmap = render(
+        page,
+        &RenderCache::new(),
+        &InterpreterSettings::default(),
+        &RenderSettings::default(),
+        &PixmapSettings {
+            x_scale: scale,
+            y_scale: scale,
+            bg_color: WHITE,
+        },
+    );
+    let (width, height) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
+    let png = pixmap
+        .into_png()
+        .map_err(|e| RenderFailure::Damaged(format!("PNG encoding: {e}")))?;
+    Ok(Thumbnail { png, width, height })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_not_a_pdf() {
+        assert_eq!(
+            first_page_png(b"hello".to_vec(), Limits::default()),
+            Err(RenderFailure::NotPdf)
+        );
+    }
+
+    #[test]
+    fn an_unreadable_pdf_is_damaged() {
+        let err =
+            first_page_png(b"%PDF-1.7\nnonsense\n%%EOF".to_vec(), Limits::default()).unwrap_err();
+        assert!(matches!(err, RenderFailure::Damaged(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,69 @@
+//! First-page thumbnails of real files: vector text, a scanned image, a rotated first page and
+//! an empty-password encrypted file are rendered, not blank, with the right orientation.
+
+use scoremate::media::thumbnail::{first_page_png, Limits, RenderFailure, Thumbnail};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("tests/fixtures/{name}")).unwrap()
+}
+
+/// Share of pixels that are clearly not white (decoding the PNG we produced). With
+/// `SCOREMATE_DUMP_THUMBNAILS=DIR` the images are written there to look at.
+fn ink(t: &Thumbnail) -> f64 {
+    if let Ok(dir) = std::env::var("SCOREMATE_DUMP_THUMBNAILS") {
+        let name = format!("{dir}/thumb-{}x{}-{}.png", t.width, t.height, t.png.len());
+        std::fs::write(name, &t.png).unwrap();
+    }
+    let decoder = png::Decoder::new(std::io::Cursor::new(&t.png));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let px = buf[..info.buffer_size()].chunks(channels);
+    let total = px.len() as f64;
+    let dark = px.filter(|p| p.iter().take(3).any(|c| *c < 200)).count() as f64;
+    dark / total
+}
+
+#[test]
+fn vector_text_renders_portrait_at_320_px() {
+    let t = first_page_png(fixture("base.pdf"), Limits::default()).unwrap();
+    assert_eq!(t.width, 320);
+    assert!(t.height > t.width, "{}×{}", t.width, t.height);
+    assert!(ink(&t) > 0.001, "blank thumbnail");
+}
+
+#[test]
+fn a_scanned_page_renders_its_image() {
+    let t = first_page_png(fixture("scanned.pdf"), Limits::default()).unwrap();
+    assert_eq!(t.width, 320);
+    assert!(ink(&t) > 0.02, "ink {}", ink(&t));
+}
+
+#[test]
+fn a_rotated_first_page_gives_a_landscape_thumbnail() {
+    let t = first_page_png(fixture("rotated-first.pdf"), Limits::default()).unwrap();
+    assert_eq!(t.width, 320);
+    assert!(t.height < t.width, "{}×{}", t.width, t.height);
+}
+
+#[test]
+fn an_empty_password_encrypted_file_renders_and_a_password_one_fails() {
+    let t = first_page_png(fixture("enc-empty-aes256.pdf"), Limits::default()).unwrap();
+    assert!(ink(&t) > 0.001);
+    assert_eq!(
+        first_page_png(fixture("enc-password.pdf"), Limits::default()),
+        Err(RenderFailure::Encrypted)
+    );
+}
+
+#[test]
+fn limits_are_enforced_with_a_reason() {
+    let tiny = Limits {
+        max_page_area: 100.0,
+        ..Limits::default()
+    };
+    let err = first_page_png(fixture("base.pdf"), tiny).unwrap_err();
+    assert!(matches!(err, RenderFailure::TooLarge(_)), "{err:?}");
+    assert!(err.to_string().starts_with("page too large to render"));
+}
