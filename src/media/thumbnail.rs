@@ -117,6 +117,24 @@ mod tests {
     }
 
     #[test]
+    fn rendering_never_panics_on_mutated_input() {
+        let base = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 300]/Contents 4 0 R>>endobj 4 0 obj<</Length 23>>stream\n0 0 m 100 100 l S 1 w\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
+        assert!(first_page_png(base.clone(), Limits::default()).is_ok());
+        let mut state = 0x9E37_79B9_u32;
+        for _ in 0..200 {
+            let mut m = base.clone();
+            for _ in 0..6 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let i = (state as usize) % m.len();
+                m[i] = (state >> 8) as u8;
+            }
+            let _ = first_page_png(m, Limits::default());
+        }
+    }
+
+    #[test]
     fn an_unreadable_pdf_is_damaged() {
         let err =
             first_page_png(b"%PDF-1.7\nnonsense\n%%EOF".to_vec(), Limits::default()).unwrap_err();
