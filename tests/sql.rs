@@ -1,24 +1,10 @@
 //! The SQL of `store::sql` run on real SQLite against the real migrations.
 
+mod common;
+use common::migrated;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use scoremate::store::sql;
-
-fn migrated() -> Connection {
-    let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("pragma foreign_keys = on;").unwrap();
-    let mut files: Vec<_> = std::fs::read_dir("migrations")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
-    for f in files {
-        conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
-    conn
-}
 
 const NOW: &str = "2026-01-01T00:00:00.000Z";
 const LATER: &str = "2026-01-15T00:00:00.000Z";

@@ -1,25 +1,13 @@
 //! Library SQL (uploads, quota ledger, scores, search, deletion) on real SQLite with the real
 //! migrations. D1 batches are transactions; here each "batch" runs in one transaction too.
 
+mod common;
+use common::migrated;
+
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scoremate::storage::signed::SigningKey;
 use scoremate::store::search::{ListQuery, CURSOR_PURPOSE};
-use scoremate::store::{sql, SqlValue};
-
-fn migrated() -> Connection {
-    let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("pragma foreign_keys = on;").unwrap();
-    let mut files: Vec<_> = std::fs::read_dir("migrations")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
-        conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
-    conn
-}
+use scoremate::store::sql;
 
 const T0: &str = "2026-01-01T00:00:00.000Z";
 const T1: &str = "2026-01-01T00:10:00.000Z";
@@ -308,11 +296,7 @@ fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect();
     let q = ListQuery::parse(&pairs, &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
     let (text, params) = q.sql(&sql::score_columns(), "u1", None);
-    let params = params.into_iter().map(|p| match p {
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s),
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(i),
-        SqlValue::Null => rusqlite::types::Value::Null,
-    });
+    let params = common::params(params);
     c.prepare(&text)
         .unwrap()
         .query_map(params_from_iter(params), |r| {
@@ -444,11 +428,7 @@ fn a_guarded_list_returns_rows_only_for_a_live_session() {
     let q = ListQuery::parse(&[], &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
     let count = |c: &Connection, sid: &str| -> usize {
         let (text, params) = q.sql(&sql::score_columns(), "u1", Some(sid));
-        let params = params.into_iter().map(|p| match p {
-            SqlValue::Text(s) => rusqlite::types::Value::Text(s),
-            SqlValue::Int(i) => rusqlite::types::Value::Integer(i),
-            SqlValue::Null => rusqlite::types::Value::Null,
-        });
+        let params = common::params(params);
         c.prepare(&text)
             .unwrap()
             .query_map(params_from_iter(params), |_| Ok(()))

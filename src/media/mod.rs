@@ -1,5 +1,16 @@
 //! PDF processing: bytes in, results out, with explicit limits. No `worker` import.
 
+/// Every PDF starts with this (ISO 32000-1 §7.5.2).
+pub const PDF_MAGIC: &[u8] = b"%PDF-";
+
+/// Whether the header is in the first KiB (readers tolerate junk before it; uploads are held to
+/// the stricter "starts with" by the shell).
+pub fn has_pdf_header(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(1024)]
+        .windows(PDF_MAGIC.len())
+        .any(|w| w == PDF_MAGIC)
+}
+
 pub mod pdf_info;
 pub mod suggestions;
 pub mod thumbnail;

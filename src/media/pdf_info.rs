@@ -67,9 +67,7 @@ impl PdfFailure {
 /// # Errors
 /// Why the file cannot be read; every variant is permanent.
 pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfFailure> {
-    // The header may follow up to 1 KiB of junk (ISO 32000-1 §7.5.2, implementation note).
-    let head = &bytes[..bytes.len().min(1024)];
-    if !head.windows(5).any(|w| w == b"%PDF-") {
+    if !super::has_pdf_header(bytes) {
         return Err(PdfFailure::NotPdf);
     }
     // lopdf rebuilds a lost cross-reference table by scanning, which makes a truncated upload

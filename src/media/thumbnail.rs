@@ -53,12 +53,7 @@ pub enum RenderFailure {
 /// # Errors
 /// Why it cannot be rendered; every variant is permanent.
 pub fn first_page_png(bytes: Vec<u8>, limits: Limits) -> Result<Thumbnail, RenderFailure> {
-    if !bytes
-        .get(..1024.min(bytes.len()))
-        .unwrap_or_default()
-        .windows(5)
-        .any(|w| w == b"%PDF-")
-    {
+    if !super::has_pdf_header(&bytes) {
         return Err(RenderFailure::NotPdf);
     }
     let pdf = Pdf::new(bytes).map_err(|e| match e {

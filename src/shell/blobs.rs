@@ -10,6 +10,7 @@ use worker::{Headers, Range, Response, ResponseBuilder};
 use crate::api::body::is_json;
 use crate::domain::score::PDF_MIME;
 use crate::error::{ApiError, ApiResult};
+use crate::media::PDF_MAGIC;
 use crate::storage::presign::{verify_blob, BlobClaims, BlobOp, BlobTokenError};
 use crate::storage::range::{self, RangeOutcome};
 use crate::store::rows::UploadRow;
@@ -18,8 +19,10 @@ use crate::store::sql;
 use super::ctx::Ctx;
 use super::http::{Call, Reply};
 
-/// Every PDF starts with this (ISO 32000-1 §7.5.2).
-pub const PDF_MAGIC: &[u8] = b"%PDF-";
+/// The answer to bytes that do not start with `%PDF-` (nothing of them is kept).
+pub fn not_a_pdf() -> ApiError {
+    ApiError::UnsupportedMediaType("the file is not a PDF (it must start with %PDF-)")
+}
 
 fn claims(ctx: &Ctx, token: Option<&String>, op: BlobOp) -> ApiResult<BlobClaims> {
     let token = token.ok_or(ApiError::NotFound)?;
@@ -42,12 +45,6 @@ fn essence(content_type: &str) -> String {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase()
-}
-
-fn hex_to_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
 }
 
 pub async fn put(call: Call) -> ApiResult<Reply> {
@@ -104,7 +101,13 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
     let mut metadata = HashMap::new();
     metadata.insert("upload_id".to_owned(), upload_id.clone());
     if let Err(e) = files
-        .put_verified(&claims.k, body, PDF_MIME, hex_to_bytes(&sha256), metadata)
+        .put_verified(
+            &claims.k,
+            body,
+            PDF_MIME,
+            crate::storage::sigv4::unhex(&sha256),
+            metadata,
+        )
         .await
     {
         // R2 refuses a mismatched object as a whole; delete anyway so nothing partial remains.
@@ -120,9 +123,7 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
     }
     if files.prefix(&claims.k, PDF_MAGIC.len() as u64).await? != PDF_MAGIC {
         files.delete(&claims.k).await.ok();
-        return Err(ApiError::UnsupportedMediaType(
-            "the file is not a PDF (it must start with %PDF-)",
-        ));
+        return Err(not_a_pdf());
     }
     let now = ctx.now.rfc3339();
     ctx.db

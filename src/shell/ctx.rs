@@ -45,19 +45,26 @@ impl Ctx {
     /// # Errors
     /// 502 when the queue refuses them.
     pub async fn enqueue(&self, tasks: Vec<crate::jobs::Task>) -> ApiResult<()> {
-        let queue = self
-            .env
-            .queue("JOBS")
-            .map_err(|e| ApiError::Misconfigured(format!("queue binding JOBS: {e}")))?;
-        queue
-            .send_batch(tasks)
-            .await
-            .map_err(|e| ApiError::Storage(format!("queue send: {e}")))
+        enqueue(&self.env, tasks).await
     }
 
     pub fn id(&self, prefix: &str) -> ApiResult<String> {
         Ok(new_id(prefix, &random()?))
     }
+}
+
+/// Sends tasks to the `JOBS` queue in one call.
+///
+/// # Errors
+/// 500 without the binding, 502 when the queue refuses them.
+pub async fn enqueue(env: &Env, tasks: Vec<crate::jobs::Task>) -> ApiResult<()> {
+    let queue = env
+        .queue("JOBS")
+        .map_err(|e| ApiError::Misconfigured(format!("queue binding JOBS: {e}")))?;
+    queue
+        .send_batch(tasks)
+        .await
+        .map_err(|e| ApiError::Storage(format!("queue send: {e}")))
 }
 
 thread_local! {

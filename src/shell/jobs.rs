@@ -9,9 +9,10 @@ use crate::error::ApiResult;
 use crate::jobs::{self, Task};
 use crate::store::sql;
 
-use super::ctx::config;
 use super::ctx::now;
+use super::ctx::{config, enqueue};
 use super::d1::{Arg, Db};
+use super::library::release_upload;
 use super::r2::Files;
 use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::storage::keys;
@@ -314,20 +315,18 @@ async fn sweep_once(
         .await?;
     let mut released = 0;
     for upload in &expired {
-        let changes = db
-            .batch(vec![
-                db.stmt(
-                    &sql::release_charge(),
-                    &[(&upload.id).into(), Arg::Text(&now_text)],
-                )?,
-                db.stmt(
-                    &sql::release_upload(),
-                    &[(&upload.id).into(), Arg::Text(&now_text), "expired".into()],
-                )?,
-            ])
-            .await?;
-        released += changes.get(1).copied().unwrap_or(0);
-        files.delete(&upload.object_key).await?;
+        if release_upload(
+            &db,
+            &files,
+            &upload.id,
+            &upload.object_key,
+            &now_text,
+            "expired",
+        )
+        .await?
+        {
+            released += 1;
+        }
     }
     let retry_before = started.plus_seconds(-DELETION_RETRY_SECONDS).rfc3339();
     let lingering = db
@@ -343,14 +342,9 @@ async fn sweep_once(
             key: key.to_owned(),
         })
         .collect();
+    let requeued = tasks.len();
     if !tasks.is_empty() {
-        let queue = env
-            .queue("JOBS")
-            .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
-        queue
-            .send_batch(tasks.clone())
-            .await
-            .map_err(|e| crate::error::ApiError::Storage(e.to_string()))?;
+        enqueue(env, tasks).await?;
     }
     let cutoff = started.plus_seconds(-24 * 3600).rfc3339();
     let tokens = db
@@ -361,7 +355,7 @@ async fn sweep_once(
         .await?;
     Ok(json!({
         "uploads_released": released,
-        "deletions_requeued": tasks.len(),
+        "deletions_requeued": requeued,
         "refresh_tokens_purged": tokens,
         "sessions_purged": sessions,
     }))

@@ -15,10 +15,12 @@ use crate::store::rows::{IdRow, ScoreRow, UploadRow, UsageRow, UserRow};
 use crate::store::search::ListQuery;
 use crate::store::sql;
 
-use super::blobs::PDF_MAGIC;
+use super::blobs::not_a_pdf;
 use super::ctx::Ctx;
-use super::d1::{self, Arg};
+use super::d1::{self, Arg, Db};
 use super::http::{Call, Reply};
+use super::r2::Files;
+use crate::media::PDF_MAGIC;
 
 fn base_url<'a>(ctx: &'a Ctx, origin: &'a str) -> &'a str {
     ctx.config.public_base_url.as_deref().unwrap_or(origin)
@@ -126,20 +128,41 @@ pub async fn create_upload(call: Call) -> ApiResult<Reply> {
 
 /// Releases an open upload's reservation and its object (dedupe at create time, a non-PDF).
 async fn release(ctx: &Ctx, upload: &UploadRow, state: &str) -> ApiResult<()> {
-    let now = ctx.now.rfc3339();
-    ctx.db
+    let files = ctx.files()?;
+    release_upload(
+        &ctx.db,
+        &files,
+        &upload.id,
+        &upload.object_key,
+        &ctx.now.rfc3339(),
+        state,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives an open upload's reserved bytes back and marks it `state` (`released` or `expired`) in
+/// one batch, then deletes its object. Safe to repeat: only an open upload changes. Returns
+/// whether this call released it.
+pub async fn release_upload(
+    db: &Db,
+    files: &Files,
+    upload_id: &str,
+    object_key: &str,
+    now: &str,
+    state: &str,
+) -> ApiResult<bool> {
+    let changes = db
         .batch(vec![
-            ctx.db.stmt(
-                &sql::release_charge(),
-                &[(&upload.id).into(), (&now).into()],
-            )?,
-            ctx.db.stmt(
+            db.stmt(&sql::release_charge(), &[upload_id.into(), now.into()])?,
+            db.stmt(
                 &sql::release_upload(),
-                &[(&upload.id).into(), (&now).into(), state.into()],
+                &[upload_id.into(), now.into(), state.into()],
             )?,
         ])
         .await?;
-    ctx.files()?.delete(&upload.object_key).await
+    files.delete(object_key).await?;
+    Ok(d1::changed(&changes, 1))
 }
 
 /// Checks that the stored object is the declared one (size, sha256, PDF magic).
@@ -171,9 +194,7 @@ async fn verify_object(ctx: &Ctx, upload: &UploadRow) -> ApiResult<()> {
             != PDF_MAGIC
     {
         release(ctx, upload, "released").await?;
-        return Err(ApiError::UnsupportedMediaType(
-            "the file is not a PDF (it must start with %PDF-)",
-        ));
+        return Err(not_a_pdf());
     }
     Ok(())
 }

@@ -87,10 +87,7 @@ pub struct UploadSpec<'a> {
 
 /// `sha256` hex → base64, as S3's `x-amz-checksum-sha256` wants it.
 pub fn sha256_hex_to_base64(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect();
-    STANDARD.encode(bytes)
+    STANDARD.encode(sigv4::unhex(hex))
 }
 
 /// An upload URL for `spec`, valid `ttl_seconds` from `now`. `base_url` is the Worker's public
