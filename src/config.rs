@@ -14,8 +14,9 @@ pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 14 * 24 * 3600;
 pub const DEFAULT_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
 pub const DEFAULT_MAX_UPLOAD_BYTES: i64 = 100 * 1024 * 1024;
-/// Largest PDF `pdf_info` loads whole (a Worker has 128 MB of memory).
-pub const DEFAULT_PDF_INFO_MAX_BYTES: i64 = 32 * 1024 * 1024;
+/// Largest PDF loaded whole (a Worker has 128 MB); `pdf_info` reads larger ones by ranges and
+/// the thumbnail task refuses them.
+pub const DEFAULT_WHOLE_FILE_MAX_BYTES: i64 = 32 * 1024 * 1024;
 
 pub struct Config {
     /// `Err` holds the operator-facing reason the JWT secret is unusable.
@@ -24,7 +25,7 @@ pub struct Config {
     pub refresh_ttl_seconds: i64,
     pub default_quota_bytes: i64,
     pub max_upload_bytes: i64,
-    pub pdf_info_max_bytes: i64,
+    pub whole_file_max_bytes: i64,
     /// How long an upload URL works.
     pub upload_url_ttl_seconds: u32,
     /// After the URL expires, how long `POST /v1/scores` still accepts the upload before the
@@ -98,9 +99,9 @@ impl Config {
             int(name, default, 10, 7 * 24 * 3600).map(|v| u32::try_from(v).unwrap_or(u32::MAX))
         };
         Ok(Self {
-            pdf_info_max_bytes: int(
-                "PDF_INFO_MAX_BYTES",
-                DEFAULT_PDF_INFO_MAX_BYTES,
+            whole_file_max_bytes: int(
+                "WHOLE_FILE_MAX_BYTES",
+                DEFAULT_WHOLE_FILE_MAX_BYTES,
                 1024,
                 96 * 1024 * 1024,
             )?,

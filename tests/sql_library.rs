@@ -441,3 +441,63 @@ fn a_guarded_list_returns_rows_only_for_a_live_session() {
         .unwrap();
     assert_eq!(count(&c, "ses_1"), 0);
 }
+
+/// The sweep's view of unfinished processing: pending tasks inside the re-enqueue window, a
+/// give-up past it, and dead-letter marks that never overwrite a result.
+#[test]
+fn stale_processing_is_requeued_then_abandoned_and_results_stand() {
+    let mut c = migrated();
+    user(&c, "u1", 1000);
+    for (n, at) in [
+        (1, "2026-01-01T00:00:00Z"),
+        (2, "2026-01-02T10:00:00Z"),
+        (3, "2026-01-02T11:50:00Z"),
+    ] {
+        reserve(&mut c, "u1", &format!("up{n}"), 10, &format!("h{n}"));
+        consume(&mut c, "u1", &format!("up{n}"), &format!("s{n}"), T1, "[]");
+        c.execute(
+            "update scores set created_at = ?2 where id = ?1",
+            params![format!("s{n}"), at],
+        )
+        .unwrap();
+    }
+    c.execute(sql::THUMBNAIL_OK, params!["s2", "k/thumb"])
+        .unwrap();
+    let (now_minus_30m, now_minus_1d) = ("2026-01-02T11:30:00Z", "2026-01-01T12:00:00Z");
+    let abandoned = c
+        .execute(sql::ABANDON_STALE_PDF_INFO, params![now_minus_1d, "gone"])
+        .unwrap()
+        + c.execute(sql::ABANDON_STALE_THUMBNAIL, params![now_minus_1d, "gone"])
+            .unwrap();
+    assert_eq!(abandoned, 2, "s1's two tasks");
+    let stale: Vec<(String, i64, i64)> = c
+        .prepare(sql::STALE_PROCESSING)
+        .unwrap()
+        .query_map(params![now_minus_30m, now_minus_1d, 10], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    // s1 was given up, s3 is too recent; s2 only lacks pdf_info.
+    assert_eq!(stale, vec![("s2".to_owned(), 1, 0)]);
+    // A dead letter arriving after success leaves the result alone.
+    assert_eq!(
+        c.execute(sql::THUMBNAIL_GAVE_UP, params!["s2", "dead"])
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        c.execute(sql::PDF_INFO_GAVE_UP, params!["s2", "dead"])
+            .unwrap(),
+        1
+    );
+    let plan: String = c
+        .query_row(
+            &format!("explain query plan {}", sql::STALE_PROCESSING),
+            params![now_minus_30m, now_minus_1d, 10],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("scores_processing_pending"), "{plan}");
+}

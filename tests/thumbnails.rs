@@ -16,7 +16,7 @@ fn ink(t: &Thumbnail) -> f64 {
     }
     let decoder = png::Decoder::new(std::io::Cursor::new(&t.png));
     let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
     let px = buf[..info.buffer_size()].chunks(channels);
@@ -31,6 +31,20 @@ fn vector_text_renders_portrait_at_320_px() {
     assert_eq!(t.width, 320);
     assert!(t.height > t.width, "{}×{}", t.width, t.height);
     assert!(ink(&t) > 0.001, "blank thumbnail");
+}
+
+/// A LilyPond engraving (glyphs from the embedded Emmentaler font, staff lines, beams): inked
+/// well beyond a text page, and stored as greyscale PNG.
+#[test]
+fn an_engraved_score_renders_its_notation_in_greyscale() {
+    let t = first_page_png(fixture("engraved.pdf"), Limits::default()).unwrap();
+    assert_eq!(t.width, 320);
+    assert!(t.height > t.width);
+    assert!(ink(&t) > 0.03, "ink {}", ink(&t));
+    let reader = png::Decoder::new(std::io::Cursor::new(&t.png))
+        .read_info()
+        .unwrap();
+    assert_eq!(reader.info().color_type, png::ColorType::Grayscale);
 }
 
 #[test]
@@ -66,4 +80,22 @@ fn limits_are_enforced_with_a_reason() {
     let err = first_page_png(fixture("base.pdf"), tiny).unwrap_err();
     assert!(matches!(err, RenderFailure::TooLarge(_)), "{err:?}");
     assert!(err.to_string().starts_with("page too large to render"));
+}
+
+#[test]
+fn any_page_renders_for_reading_and_a_missing_page_is_named() {
+    let t =
+        scoremate::media::thumbnail::page_png(fixture("rotated.pdf"), 2, Limits::page()).unwrap();
+    // Page 2 of rotated.pdf is turned 90°: landscape at reading width.
+    assert_eq!(t.width, 1240);
+    assert!(t.width > t.height);
+    assert!(ink(&t) > 0.001);
+    assert_eq!(
+        scoremate::media::thumbnail::page_png(fixture("base.pdf"), 4, Limits::page()),
+        Err(RenderFailure::NoPage(4))
+    );
+    assert_eq!(
+        scoremate::media::thumbnail::page_png(fixture("base.pdf"), 0, Limits::page()),
+        Err(RenderFailure::NoPage(0))
+    );
 }

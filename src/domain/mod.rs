@@ -5,3 +5,27 @@ pub mod ids;
 pub mod score;
 pub mod time;
 pub mod user;
+
+/// A byte count for people: `32 MiB`, `1 KiB`, `700 B` (whole units, rounded down).
+pub fn human_bytes(n: i64) -> String {
+    const KIB: i64 = 1024;
+    const MIB: i64 = 1024 * 1024;
+    if n >= MIB && n % MIB == 0 || n >= 10 * MIB {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn byte_counts_read_naturally() {
+        assert_eq!(super::human_bytes(32 * 1024 * 1024), "32 MiB");
+        assert_eq!(super::human_bytes(1024), "1 KiB");
+        assert_eq!(super::human_bytes(1536 * 1024), "1536 KiB");
+        assert_eq!(super::human_bytes(700), "700 B");
+    }
+}

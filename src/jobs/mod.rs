@@ -40,6 +40,26 @@ impl Task {
     }
 }
 
+/// Reason recorded on a score whose task was dead-lettered (every delivery failed or was cut
+/// off by the runtime's CPU or memory limit).
+pub const GAVE_UP: &str = "processing failed repeatedly (time or memory limit, or storage errors)";
+/// Reason recorded on a score whose task was still pending after [`ABANDON_AFTER_SECONDS`].
+pub const NEVER_FINISHED: &str = "processing did not finish";
+/// A score pending this long is re-enqueued by the sweep (its message may have been lost)...
+pub const REQUEUE_AFTER_SECONDS: i64 = 30 * 60;
+/// ...and this long, given up.
+pub const ABANDON_AFTER_SECONDS: i64 = 24 * 3600;
+
+impl Task {
+    /// The score whose processing state this task sets, if any.
+    pub fn score_id(&self) -> Option<&str> {
+        match self {
+            Self::PdfInfo { score_id } | Self::Thumbnail { score_id } => Some(score_id),
+            Self::Ping { .. } | Self::DeleteFile { .. } => None,
+        }
+    }
+}
+
 /// Parses a message body.
 ///
 /// # Errors

@@ -53,6 +53,9 @@ pub enum PdfFailure {
     Encrypted,
     #[error("damaged file: {0}")]
     Damaged(String),
+    /// Readable, but beyond what one task may spend on it.
+    #[error("too large to inspect: {0}")]
+    Limit(String),
 }
 
 impl PdfFailure {
@@ -83,6 +86,15 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfFailure> {
     if doc.is_encrypted() && !doc.was_encrypted() {
         return Err(PdfFailure::Encrypted);
     }
+    summarise(&doc, doc.was_encrypted())
+}
+
+/// Page count, sizes and Info from a loaded (decrypted) document, whether it holds the whole
+/// file or only the objects a range read gathered ([`super::pdf_ranges`]).
+///
+/// # Errors
+/// [`PdfFailure::Damaged`] when the page tree has no pages.
+pub fn summarise(doc: &Document, encrypted: bool) -> Result<PdfInfo, PdfFailure> {
     let pages = doc.get_pages();
     if pages.is_empty() {
         return Err(PdfFailure::Damaged("no pages found".into()));
@@ -90,14 +102,14 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfFailure> {
     let page_sizes = pages
         .values()
         .take(MAX_PAGE_SIZES)
-        .map(|id| page_size(&doc, *id))
+        .map(|id| page_size(doc, *id))
         .collect();
     Ok(PdfInfo {
         pages: u32::try_from(pages.len()).unwrap_or(u32::MAX),
         version: doc.version.clone(),
-        encrypted: doc.was_encrypted(),
+        encrypted,
         page_sizes,
-        meta: info(&doc),
+        meta: info(doc),
     })
 }
 
@@ -282,7 +294,8 @@ pub fn pdf_date(raw: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+
     use lopdf::{dictionary, Stream, StringFormat};
 
     use super::*;

@@ -19,6 +19,17 @@ pub struct Limits {
     pub max_page_area: f64,
 }
 
+impl Limits {
+    /// A page image for reading on a device (`download-url?page=N`): 1240 px is A4 at 150 dpi.
+    pub fn page() -> Self {
+        Self {
+            width: 1240,
+            max_height: 2480,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -46,13 +57,76 @@ pub enum RenderFailure {
     Damaged(String),
     #[error("page too large to render: {0}")]
     TooLarge(String),
+    #[error("the file has no page {0}")]
+    NoPage(usize),
 }
 
-/// Renders the first page.
+/// Renders the first page to a PNG: greyscale when every pixel is grey (engraved and most
+/// scanned music), which is about a third of the RGB size (see `examples/thumbnail_formats.rs`).
 ///
 /// # Errors
 /// Why it cannot be rendered; every variant is permanent.
 pub fn first_page_png(bytes: Vec<u8>, limits: Limits) -> Result<Thumbnail, RenderFailure> {
+    page_png(bytes, 1, limits)
+}
+
+/// Renders page `number` (1-based) to a PNG, as [`first_page_png`].
+///
+/// # Errors
+/// Why it cannot be rendered; every variant is permanent.
+pub fn page_png(bytes: Vec<u8>, number: usize, limits: Limits) -> Result<Thumbnail, RenderFailure> {
+    let page = render_page(bytes, number, limits)?;
+    let png =
+        encode_png(&page).map_err(|e| RenderFailure::Damaged(format!("PNG encoding: {e}")))?;
+    Ok(Thumbnail {
+        png,
+        width: page.width,
+        height: page.height,
+    })
+}
+
+/// An opaque rendering: RGB, 8 bits per channel, row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub rgb: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// PNG of `page`, greyscale when no pixel has colour.
+///
+/// # Errors
+/// The encoder's (only on inconsistent dimensions).
+pub fn encode_png(page: &Rendered) -> Result<Vec<u8>, png::EncodingError> {
+    let grey = page
+        .rgb
+        .chunks_exact(3)
+        .all(|p| p[0] == p[1] && p[1] == p[2]);
+    let (color, data) = if grey {
+        let luma: Vec<u8> = page.rgb.chunks_exact(3).map(|p| p[0]).collect();
+        (png::ColorType::Grayscale, luma)
+    } else {
+        (png::ColorType::Rgb, page.rgb.clone())
+    };
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, page.width, page.height);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&data)?;
+    writer.finish()?;
+    Ok(out)
+}
+
+/// Renders page `number` (1-based) on white, about `limits.width` pixels wide.
+///
+/// # Errors
+/// Why it cannot be rendered; every variant is permanent.
+pub fn render_page(
+    bytes: Vec<u8>,
+    number: usize,
+    limits: Limits,
+) -> Result<Rendered, RenderFailure> {
     if !super::has_pdf_header(&bytes) {
         return Err(RenderFailure::NotPdf);
     }
@@ -61,9 +135,13 @@ pub fn first_page_png(bytes: Vec<u8>, limits: Limits) -> Result<Thumbnail, Rende
         LoadPdfError::Invalid => RenderFailure::Damaged("unreadable structure".into()),
     })?;
     let pages = pdf.pages();
-    let page = pages
-        .first()
-        .ok_or_else(|| RenderFailure::Damaged("no pages found".into()))?;
+    if pages.is_empty() {
+        return Err(RenderFailure::Damaged("no pages found".into()));
+    }
+    let page = number
+        .checked_sub(1)
+        .and_then(|i| pages.get(i))
+        .ok_or(RenderFailure::NoPage(number))?;
     // Dimensions with /Rotate applied, so a landscape page gives a landscape thumbnail.
     let (w, h) = page.render_dimensions();
     let (w, h) = (f64::from(w), f64::from(h));
@@ -93,10 +171,13 @@ pub fn first_page_png(bytes: Vec<u8>, limits: Limits) -> Result<Thumbnail, Rende
         },
     );
     let (width, height) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
-    let png = pixmap
-        .into_png()
-        .map_err(|e| RenderFailure::Damaged(format!("PNG encoding: {e}")))?;
-    Ok(Thumbnail { png, width, height })
+    // On an opaque white background premultiplied and straight alpha are the same.
+    let rgb = pixmap
+        .data_as_u8_slice()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Ok(Rendered { rgb, width, height })
 }
 
 #[cfg(test)]

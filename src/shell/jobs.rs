@@ -14,7 +14,11 @@ use super::ctx::{config, enqueue};
 use super::d1::{Arg, Db};
 use super::library::release_upload;
 use super::r2::Files;
+use crate::error::ApiError;
+use crate::media::pdf_ranges::{self, RangeError};
 use crate::media::{pdf_info, suggestions, thumbnail};
+use worker::Range;
+
 use crate::storage::keys;
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
@@ -37,18 +41,17 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
     for message in batch.raw_iter() {
         let id = message.id();
         let started = now();
+        // Earlier messages used this invocation's CPU budget: leave the rest to a fresh
+        // invocation rather than be cut off mid-task. (A task that alone exhausts the budget is
+        // cut off, retried, then dead-lettered and marked failed below.)
+        if worker::signal::is_near_cpu_limit() {
+            message.retry();
+            continue;
+        }
         let body: serde_json::Value =
             serde_wasm_bindgen::from_value(message.body()).unwrap_or(serde_json::Value::Null);
         let outcome = if dead_letters {
-            record(
-                &db,
-                &format!("dead:{id}"),
-                "dead_letter",
-                "dead",
-                Some(&body.to_string()),
-                &id,
-            )
-            .await
+            dead_letter(&db, &body, &id).await
         } else {
             match jobs::parse(&body) {
                 Ok(task) => run(&env, &db, &task, &id).await,
@@ -96,6 +99,31 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
     }
 }
 
+/// Records a dead-lettered message for admins and, for a processing task, marks the score's
+/// task failed so it never stays `pending`.
+async fn dead_letter(db: &Db, body: &serde_json::Value, message_id: &str) -> ApiResult<()> {
+    if let Ok(task) = jobs::parse(body) {
+        let statement = match task {
+            Task::PdfInfo { .. } => Some(sql::PDF_INFO_GAVE_UP),
+            Task::Thumbnail { .. } => Some(sql::THUMBNAIL_GAVE_UP),
+            Task::Ping { .. } | Task::DeleteFile { .. } => None,
+        };
+        if let (Some(statement), Some(score_id)) = (statement, task.score_id()) {
+            db.run(statement, &[score_id.into(), jobs::GAVE_UP.into()])
+                .await?;
+        }
+    }
+    record(
+        db,
+        &format!("dead:{message_id}"),
+        "dead_letter",
+        "dead",
+        Some(&body.to_string()),
+        message_id,
+    )
+    .await
+}
+
 async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()> {
     match task {
         Task::Ping { .. } => {
@@ -137,9 +165,13 @@ async fn pdf_info(
         )
         .await;
     };
-    let outcome = match load_pdf(env, &score).await? {
-        Ok(bytes) => pdf_info::inspect(&bytes).map_err(|f| f.reason()),
-        Err(reason) => Err(reason),
+    let outcome = if score.size_bytes > config(env)?.whole_file_max_bytes {
+        inspect_by_ranges(env, &score).await?
+    } else {
+        match load_pdf(env, &score).await? {
+            Ok(bytes) => pdf_info::inspect(&bytes).map_err(|f| f.reason()),
+            Err(reason) => Err(reason),
+        }
     };
     match outcome {
         Ok(info) => {
@@ -174,26 +206,80 @@ async fn pdf_info(
     }
 }
 
+/// A stored PDF read by ranges; a missing object is reported apart from storage errors because
+/// it is permanent.
+struct StoredPdf<'a> {
+    files: Files,
+    key: &'a str,
+}
+
+enum ReadError {
+    Missing,
+    Storage(ApiError),
+}
+
+impl pdf_ranges::RangeSource for StoredPdf<'_> {
+    type Error = ReadError;
+    async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, ReadError> {
+        let range = Range::OffsetWithLength {
+            offset: start,
+            length: len,
+        };
+        let object = self
+            .files
+            .get(self.key, Some(range))
+            .await
+            .map_err(ReadError::Storage)?
+            .ok_or(ReadError::Missing)?;
+        let body = object.body().ok_or_else(|| {
+            ReadError::Storage(ApiError::Storage("R2 object without body".into()))
+        })?;
+        body.bytes()
+            .await
+            .map_err(|e| ReadError::Storage(ApiError::Storage(format!("R2 read: {e}"))))
+    }
+}
+
+/// `pdf_info` for a file above the whole-file limit: structure only, by range reads.
+async fn inspect_by_ranges(
+    env: &Env,
+    score: &ScoreFileRow,
+) -> ApiResult<Result<pdf_info::PdfInfo, String>> {
+    let source = StoredPdf {
+        files: Files::new(env)?,
+        key: &score.object_key,
+    };
+    let size = u64::try_from(score.size_bytes).unwrap_or(0);
+    match pdf_ranges::inspect(&source, size, pdf_ranges::Limits::default()).await {
+        Ok((info, _)) => Ok(Ok(info)),
+        Err(RangeError::Pdf(failure)) => Ok(Err(failure.reason())),
+        Err(RangeError::Source(ReadError::Missing)) => Ok(Err(MISSING.to_owned())),
+        Err(RangeError::Source(ReadError::Storage(e))) => Err(e),
+    }
+}
+
+const MISSING: &str = "the file is missing from storage";
+
 /// Reads the whole PDF (within the configured limit) and returns it, or the permanent reason it
 /// cannot be processed. Storage errors are transient (`Err`).
 async fn load_pdf(env: &Env, score: &ScoreFileRow) -> ApiResult<Result<Vec<u8>, String>> {
-    let limit = config(env)?.pdf_info_max_bytes;
+    let limit = config(env)?.whole_file_max_bytes;
     if score.size_bytes > limit {
         return Ok(Err(format!(
-            "file too large to process (over {} MiB)",
-            limit / (1024 * 1024)
+            "file too large to render (over {})",
+            crate::domain::human_bytes(limit)
         )));
     }
     let Some(object) = Files::new(env)?.get(&score.object_key, None).await? else {
-        return Ok(Err("the file is missing from storage".to_owned()));
+        return Ok(Err(MISSING.to_owned()));
     };
     let body = object
         .body()
-        .ok_or_else(|| crate::error::ApiError::Storage("R2 object without body".into()))?;
+        .ok_or_else(|| ApiError::Storage("R2 object without body".into()))?;
     let bytes = body
         .bytes()
         .await
-        .map_err(|e| crate::error::ApiError::Storage(format!("R2 read: {e}")))?;
+        .map_err(|e| ApiError::Storage(format!("R2 read: {e}")))?;
     Ok(Ok(bytes))
 }
 
@@ -303,7 +389,7 @@ async fn sweep_once(
 ) -> ApiResult<serde_json::Value> {
     let db = Db::new(
         env.d1("DB")
-            .map_err(|e| crate::error::ApiError::internal(e.to_string()))?,
+            .map_err(|e| ApiError::internal(e.to_string()))?,
     );
     let files = Files::new(env)?;
     let now_text = started.rfc3339();
@@ -346,6 +432,7 @@ async fn sweep_once(
     if !tasks.is_empty() {
         enqueue(env, tasks).await?;
     }
+    let (processing_requeued, processing_abandoned) = requeue_processing(env, &db, started).await?;
     let cutoff = started.plus_seconds(-24 * 3600).rfc3339();
     let tokens = db
         .run(sql::PURGE_EXPIRED_REFRESH, &[Arg::Text(&cutoff)])
@@ -356,7 +443,62 @@ async fn sweep_once(
     Ok(json!({
         "uploads_released": released,
         "deletions_requeued": requeued,
+        "processing_requeued": processing_requeued,
+        "processing_abandoned": processing_abandoned,
+
         "refresh_tokens_purged": tokens,
         "sessions_purged": sessions,
     }))
+}
+
+#[derive(serde::Deserialize)]
+struct StaleRow {
+    id: String,
+    pdf_info: i64,
+    thumbnail: i64,
+}
+
+/// Re-enqueues processing still pending after [`jobs::REQUEUE_AFTER_SECONDS`] (its message was
+/// lost, e.g. a failed send after the score was created) and gives up on what is still pending
+/// after [`jobs::ABANDON_AFTER_SECONDS`]. Tasks are idempotent, so a duplicate is harmless.
+async fn requeue_processing(
+    env: &Env,
+    db: &Db,
+    started: crate::domain::time::Millis,
+) -> ApiResult<(usize, usize)> {
+    let before = started.plus_seconds(-jobs::REQUEUE_AFTER_SECONDS).rfc3339();
+    let after = started.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
+    let abandoned = db
+        .run(
+            sql::ABANDON_STALE_PDF_INFO,
+            &[Arg::Text(&after), jobs::NEVER_FINISHED.into()],
+        )
+        .await?
+        + db.run(
+            sql::ABANDON_STALE_THUMBNAIL,
+            &[Arg::Text(&after), jobs::NEVER_FINISHED.into()],
+        )
+        .await?;
+    let stale = db
+        .all::<StaleRow>(
+            sql::STALE_PROCESSING,
+            &[Arg::Text(&before), Arg::Text(&after), SWEEP_BATCH.into()],
+        )
+        .await?;
+    let mut tasks = Vec::new();
+    for row in stale {
+        if row.pdf_info != 0 {
+            tasks.push(Task::PdfInfo {
+                score_id: row.id.clone(),
+            });
+        }
+        if row.thumbnail != 0 {
+            tasks.push(Task::Thumbnail { score_id: row.id });
+        }
+    }
+    let count = tasks.len();
+    if !tasks.is_empty() {
+        enqueue(env, tasks).await?;
+    }
+    Ok((count, abandoned))
 }

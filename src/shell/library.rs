@@ -20,7 +20,7 @@ use super::ctx::Ctx;
 use super::d1::{self, Arg, Db};
 use super::http::{Call, Reply};
 use super::r2::Files;
-use crate::media::PDF_MAGIC;
+use crate::media::{thumbnail, PDF_MAGIC};
 
 fn base_url<'a>(ctx: &'a Ctx, origin: &'a str) -> &'a str {
     ctx.config.public_base_url.as_deref().unwrap_or(origin)
@@ -510,10 +510,11 @@ pub async fn delete_score(call: Call) -> ApiResult<Reply> {
 pub async fn download_url(call: Call) -> ApiResult<Reply> {
     let user_id = call.caller()?.user.id.clone();
     let mut f = Fields::new(Map::new(), &[]);
+    let mut page = None;
     for (k, v) in &call.query {
         match k.as_str() {
-            "page" => match v.parse::<i64>() {
-                Ok(n) if n >= 1 => f.error("page", "page images are rendered by the processing pipeline, which is not available yet"),
+            "page" => match v.parse::<usize>() {
+                Ok(n) if n >= 1 => page = Some(n),
                 _ => f.error("page", "must be a page number (1, 2, …)"),
             },
             other => f.error(other, "unknown parameter"),
@@ -524,12 +525,16 @@ pub async fn download_url(call: Call) -> ApiResult<Reply> {
         .ok_or(ApiError::NotFound)?;
     f.finish()?;
     let ctx = &call.ctx;
+    let (key, mime) = match page {
+        None => (row.object_key.clone(), PDF_MIME),
+        Some(n) => (page_image(ctx, &row, n).await?, "image/png"),
+    };
     let p = presign::download(
         &ctx.config.presign,
         ctx.config.blob_key()?,
         base_url(ctx, &call.origin),
-        &row.object_key,
-        PDF_MIME,
+        &key,
+        mime,
         ctx.now,
         ctx.config.download_url_ttl_seconds,
     );
@@ -587,4 +592,49 @@ pub async fn list_scores(call: Call) -> ApiResult<Reply> {
     body.push_str(&next_cursor.to_string());
     body.push('}');
     Ok(Reply::JsonText(200, body))
+}
+
+/// The R2 key of page `number` rendered for reading, rendering and storing it on first request
+/// (under the PDF's derived prefix, so deleting the score removes it). A page the file does not
+/// have, or a file that cannot be rendered, is 422 on `page` with the reason.
+async fn page_image(ctx: &Ctx, row: &ScoreRow, number: usize) -> ApiResult<String> {
+    let key = keys::page_image(&row.object_key, number);
+    let files = ctx.files()?;
+    if files.head(&key).await?.is_some() {
+        return Ok(key);
+    }
+    let stored: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+    if let Some(pages) = stored["pages"].as_u64() {
+        if number as u64 > pages {
+            return Err(ApiError::field(
+                "page",
+                format!("the score has {pages} pages"),
+            ));
+        }
+    }
+    let size = stored["size_bytes"].as_i64().unwrap_or(0);
+    let limit = ctx.config.whole_file_max_bytes;
+    if size > limit {
+        return Err(ApiError::field(
+            "page",
+            format!(
+                "pages of files over {} are not rendered",
+                crate::domain::human_bytes(limit)
+            ),
+        ));
+    }
+    let object = files
+        .get(&row.object_key, None)
+        .await?
+        .ok_or_else(|| ApiError::Storage("the score's file is missing".into()))?;
+    let bytes = object
+        .body()
+        .ok_or_else(|| ApiError::Storage("R2 object without body".into()))?
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Storage(format!("R2 read: {e}")))?;
+    let image = thumbnail::page_png(bytes, number, thumbnail::Limits::page())
+        .map_err(|e| ApiError::field("page", e.to_string()))?;
+    files.put_bytes(&key, image.png, "image/png").await?;
+    Ok(key)
 }

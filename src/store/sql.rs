@@ -247,6 +247,22 @@ pub const PDF_INFO_FAILED: &str =
 /// `thumbnail` succeeded: `?1` score id, `?2` thumbnail key.
 pub const THUMBNAIL_OK: &str = "update scores set thumbnail_key = ?2, thumbnail_state = 'ok', thumbnail_reason = null where id = ?1";
 
+/// A processing task was dead-lettered or never finished: `?1` score id, `?2` reason. Only a
+/// task still pending is marked (a late success stands).
+pub const PDF_INFO_GAVE_UP: &str = "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 where id = ?1 and pdf_info_state = 'pending'";
+pub const THUMBNAIL_GAVE_UP: &str = "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 where id = ?1 and thumbnail_state = 'pending'";
+
+/// Scores with a task still pending, created between `?2` and `?1` (RFC 3339), oldest first,
+/// at most `?3` (served by the partial index `scores_processing_pending`).
+pub const STALE_PROCESSING: &str =
+    "select id, pdf_info_state = 'pending' as pdf_info, thumbnail_state = 'pending' as thumbnail \
+     from scores where (pdf_info_state = 'pending' or thumbnail_state = 'pending') \
+       and created_at < ?1 and created_at >= ?2 order by created_at limit ?3";
+
+/// Gives up on tasks still pending for scores created before `?1`; `?2` reason.
+pub const ABANDON_STALE_PDF_INFO: &str = "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 where pdf_info_state = 'pending' and created_at < ?1";
+pub const ABANDON_STALE_THUMBNAIL: &str = "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 where thumbnail_state = 'pending' and created_at < ?1";
+
 /// `thumbnail` failed for good: `?1` score id, `?2` reason.
 pub const THUMBNAIL_FAILED: &str =
     "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 where id = ?1";

@@ -81,7 +81,11 @@ export async function startWorker({ vars = {} } = {}) {
     bindings,
     d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, d.database_id])),
     r2Buckets: Object.fromEntries(config.r2_buckets.map((b) => [b.binding, b.bucket_name])),
-    queueProducers: Object.fromEntries(config.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
+    queueProducers: {
+      ...Object.fromEntries(config.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
+      // Test-only: lets a test put a message straight into the dead-letter queue.
+      E2E_DLQ: { queueName: config.queues.consumers.find((c) => c.dead_letter_queue).dead_letter_queue },
+    },
     queueConsumers: consumers,
     triggers: { crons: config.triggers?.crons ?? [] },
     d1Persist: join(state, "v3/d1"),
@@ -100,6 +104,7 @@ export async function startWorker({ vars = {} } = {}) {
     db: () => mf.getD1Database("DB"),
     bucket: () => mf.getR2Bucket("FILES"),
     queue: () => mf.getQueueProducer("JOBS"),
+    deadLetters: () => mf.getQueueProducer("E2E_DLQ"),
     async close() {
       await mf.dispose();
       rmSync(state, { recursive: true, force: true });
@@ -157,6 +162,27 @@ export class Api {
     const login = await this.post("/v1/auth/login", { email, password });
     if (login.status !== 200) throw new Error(`login ${email}: ${login.status} ${JSON.stringify(login.body)}`);
     return { ...login.body, user: reg.body.user, password };
+  }
+
+  /** Upload URL, PUT and create: the score as created (throws on any unexpected status). */
+  async uploadScore(token, bytes, fields = {}) {
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const up = await this.post("/v1/uploads", { filename: "f.pdf", size: bytes.length, mime: "application/pdf", sha256 }, token);
+    if (up.status !== 201) throw new Error(`upload url: ${up.status} ${JSON.stringify(up.body)}`);
+    const put = await this.mf.dispatchFetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
+    if (put.status !== 200) throw new Error(`put: ${put.status} ${await put.text()}`);
+    const created = await this.post("/v1/scores", { upload_id: up.body.upload_id, title: "Typed by me", ...fields }, token);
+    if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
+    return created.body.score;
+  }
+
+  /** The score once neither processing task is pending. */
+  settled(id, token) {
+    return eventually(async () => {
+      const res = await this.get(`/v1/scores/${id}`, token);
+      const p = res.body.score.processing;
+      return p.pdf_info.state !== "pending" && p.thumbnail.state !== "pending" ? res.body.score : null;
+    });
   }
 }
 

@@ -291,10 +291,12 @@ describe("downloads", () => {
     assert.equal(res.status, 304);
   });
 
-  test("page images are refused clearly until processing exists", async () => {
-    const res = await api.get(`/v1/scores/${score.id}/download-url?page=1`, s.access);
-    assertEnvelope(assert, res, 422, "VALIDATION_FAILED");
-    assert.ok(res.body.error.fields.page);
+  test("a page number that is not one is refused", async () => {
+    for (const page of ["0", "-1", "two", "1.5", ""]) {
+      const res = await api.get(`/v1/scores/${score.id}/download-url?page=${page}`, s.access);
+      assertEnvelope(assert, res, 422, "VALIDATION_FAILED");
+      assert.ok(res.body.error.fields.page, page);
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ROOT, eventually, startWorker } from "./harness.mjs";
-import { makePdf, sha256 } from "./pdf.mjs";
+import { makePdf } from "./pdf.mjs";
 
 let w, api, s;
 before(async () => {
@@ -15,21 +15,8 @@ before(async () => {
 });
 after(() => w.close());
 
-async function upload(bytes, fields = {}) {
-  const up = await api.post("/v1/uploads", { filename: "f.pdf", size: bytes.length, mime: "application/pdf", sha256: sha256(bytes) }, s.access);
-  assert.equal(up.status, 201, JSON.stringify(up.body));
-  const put = await w.mf.dispatchFetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
-  assert.equal(put.status, 200, await put.text());
-  const created = await api.post("/v1/scores", { upload_id: up.body.upload_id, title: "Typed by me", ...fields }, s.access);
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.score;
-}
-
-const settled = (id) => eventually(async () => {
-  const res = await api.get(`/v1/scores/${id}`, s.access);
-  const p = res.body.score.processing;
-  return p.pdf_info.state !== "pending" && p.thumbnail.state !== "pending" ? res.body.score : null;
-});
+const upload = (bytes, fields) => api.uploadScore(s.access, bytes, fields);
+const settled = (id) => api.settled(id, s.access);
 const fixture = (name) => readFileSync(join(ROOT, "tests/fixtures", name));
 const run = async (id) => (await w.db()).prepare("select state, attempts, detail from task_runs where id = ?").bind(`pdf_info:${id}`).first();
 
@@ -119,4 +106,32 @@ test("pdf_info for a deleted score is acked without error", async () => {
   const row = await eventually(async () =>
     (await w.db()).prepare("select state, detail from task_runs where id = ?").bind(`pdf_info:sco_${"f".repeat(32)}`).first());
   assert.deepEqual(row, { state: "ok", detail: "score no longer exists" });
+});
+
+test("download-url?page=N renders that page on demand, stores it once, and deletion removes it", async () => {
+  const created = await upload(makePdf({ pages: 3, title: "Paged" }));
+  const score = await settled(created.id);
+  const first = await api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const image = await w.mf.dispatchFetch(first.body.url);
+  assert.equal(image.status, 200);
+  assert.equal(image.headers.get("content-type"), "image/png");
+  const png = Buffer.from(await image.arrayBuffer());
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.equal(png.readUInt32BE(16), 1240, "reading width");
+  const bucket = await w.bucket();
+  const prefix = (await bucket.list()).objects.map((o) => o.key).filter((k) => k.endsWith("/page-2-1240.png"));
+  assert.equal(prefix.length, 1);
+  const stored = await bucket.head(prefix[0]);
+  // A second request serves the stored render (same object, not rewritten).
+  const again = await api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access);
+  assert.equal(again.status, 200);
+  assert.equal((await bucket.head(prefix[0])).uploaded.getTime(), stored.uploaded.getTime());
+  const beyond = await api.get(`/v1/scores/${score.id}/download-url?page=4`, s.access);
+  assert.equal(beyond.status, 422);
+  assert.equal(beyond.body.error.fields.page, "the score has 3 pages");
+  const other = await api.signup("pages-outsider@example.com");
+  assert.equal((await api.get(`/v1/scores/${score.id}/download-url?page=1`, other.access)).status, 404);
+  assert.equal((await api.json("DELETE", `/v1/scores/${score.id}`, undefined, s.access)).status, 204);
+  await eventually(async () => (await bucket.head(prefix[0])) === null);
 });
