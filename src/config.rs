@@ -38,6 +38,7 @@ pub struct Config {
     /// HMAC keys derived from the JWT secret, one per purpose.
     pub blob_key: Option<SigningKey>,
     pub cursor_key: Option<SigningKey>,
+    pub link_key: Option<SigningKey>,
 }
 
 impl Config {
@@ -118,6 +119,7 @@ impl Config {
             presign,
             blob_key: derived(BLOB_PURPOSE),
             cursor_key: derived(CURSOR_PURPOSE),
+            link_key: derived(crate::auth::links::LINK_PURPOSE),
             jwt_key,
             access_ttl_seconds: int(
                 "ACCESS_TTL_SECONDS",
@@ -165,6 +167,17 @@ impl Config {
         self.cursor_key
             .as_ref()
             .ok_or_else(|| ApiError::Misconfigured("no cursor key".into()))
+    }
+
+    /// The key for public setlist link tokens.
+    ///
+    /// # Errors
+    /// As [`Config::blob_key`].
+    pub fn link_key(&self) -> ApiResult<&SigningKey> {
+        self.jwt_key()?;
+        self.link_key
+            .as_ref()
+            .ok_or_else(|| ApiError::Misconfigured("no link key".into()))
     }
 
     /// Operator-facing problems to surface in `/health` and the log.

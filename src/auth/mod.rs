@@ -1,4 +1,5 @@
 //! Credentials: password hashing and JWT sessions. Time, salts and secrets are passed in.
 
 pub mod jwt;
+pub mod links;
 pub mod password;

@@ -3,8 +3,10 @@
 
 pub mod ids;
 pub mod score;
+pub mod setlist;
 pub mod time;
 pub mod user;
+pub mod versions;
 
 /// A byte count for people: `32 MiB`, `1 KiB`, `700 B` (whole units, rounded down).
 pub fn human_bytes(n: i64) -> String {

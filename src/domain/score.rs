@@ -152,16 +152,6 @@ impl ScoreFields {
         } else {
             None
         };
-        let opt_text = |f: &mut Fields, name: &str, max: usize| -> Option<Option<String>> {
-            if !f.present(name) {
-                return None;
-            }
-            match f.opt_string(name) {
-                None => Some(None),
-                Some(raw) if raw.trim().is_empty() => Some(None),
-                Some(raw) => f.parse(name, Some(raw), |s| text(s, max)).map(Some),
-            }
-        };
         let composer = opt_text(f, "composer", TEXT_MAX_CHARS);
         let arranger = opt_text(f, "arranger", TEXT_MAX_CHARS);
         let instrumentation = opt_text(f, "instrumentation", TEXT_MAX_CHARS);
@@ -183,6 +173,19 @@ impl ScoreFields {
             difficulty,
             duration,
         }
+    }
+}
+
+/// An optional text field: absent → keep (`None`), `null` or blank → clear (`Some(None)`),
+/// text → set.
+pub fn opt_text(f: &mut Fields, name: &str, max: usize) -> Option<Option<String>> {
+    if !f.present(name) {
+        return None;
+    }
+    match f.opt_string(name) {
+        None => Some(None),
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => f.parse(name, Some(raw), |s| text(s, max)).map(Some),
     }
 }
 

@@ -147,6 +147,21 @@ impl Db {
         let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
         Ok(results.iter().map(changes).collect())
     }
+
+    /// Runs reads together (one round trip, one consistent snapshot) and returns each one's rows.
+    ///
+    /// # Errors
+    /// 500 on any D1 failure.
+    pub async fn batch_rows<T: DeserializeOwned>(
+        &self,
+        stmts: Vec<D1PreparedStatement>,
+    ) -> ApiResult<Vec<Vec<T>>> {
+        let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
+        results
+            .iter()
+            .map(|r| r.results::<T>().map_err(|e| db_err("batch rows", e)))
+            .collect()
+    }
 }
 
 /// Whether statement `i` of a batch changed any row. D1's `changes` also counts work done by

@@ -14,7 +14,7 @@ use crate::store::sql;
 
 use super::ctx::{self, Ctx};
 use super::d1::Db;
-use super::{accounts, blobs, library};
+use super::{accounts, activity, blobs, library, setlists};
 
 /// What a handler answers on success.
 pub enum Reply {
@@ -181,6 +181,33 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::PatchScore => library::patch_score(call).await,
         Endpoint::DeleteScore => library::delete_score(call).await,
         Endpoint::DownloadUrl => library::download_url(call).await,
+        Endpoint::Favorite => activity::favorite(call).await,
+        Endpoint::Unfavorite => activity::unfavorite(call).await,
+        Endpoint::Favorites => activity::favorites(call).await,
+        Endpoint::Opened => activity::opened(call).await,
+        Endpoint::History => activity::history(call).await,
+        Endpoint::Versions => activity::list_versions(call).await,
+        Endpoint::CompareVersions => activity::compare_versions(call).await,
+        Endpoint::Stats => activity::stats(call).await,
+        Endpoint::ListSetlists => setlists::list(call).await,
+        Endpoint::CreateSetlist => setlists::create(call).await,
+        Endpoint::GetSetlist => setlists::get(call).await,
+        Endpoint::PatchSetlist => setlists::patch(call).await,
+        Endpoint::DeleteSetlist => setlists::delete(call).await,
+        Endpoint::PostItems => setlists::post_items(call).await,
+        Endpoint::PatchItem => setlists::patch_item(call).await,
+        Endpoint::DeleteItem => setlists::delete_item(call).await,
+        Endpoint::ItemDownloadUrl => setlists::item_download_url(call).await,
+        Endpoint::ListComments => setlists::list_comments(call).await,
+        Endpoint::AddComment => setlists::add_comment(call).await,
+        Endpoint::DeleteComment => setlists::delete_comment(call).await,
+        Endpoint::AddMember => setlists::add_member(call).await,
+        Endpoint::RemoveMember => setlists::remove_member(call).await,
+        Endpoint::CreateLink => setlists::create_link(call).await,
+        Endpoint::ListLinks => setlists::list_links(call).await,
+        Endpoint::RevokeLink => setlists::revoke_link(call).await,
+        Endpoint::Shared => setlists::shared(call).await,
+        Endpoint::SharedDownloadUrl => setlists::shared_download_url(call).await,
     }
 }
 

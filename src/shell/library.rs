@@ -342,24 +342,27 @@ pub async fn create_score(call: Call) -> ApiResult<Reply> {
     Ok(score_reply(201, &ctx, &row, &origin))
 }
 
-/// The score object as JSON text, with a short-lived `thumbnail_url` when a thumbnail exists.
-fn score_view(ctx: &Ctx, row: &ScoreRow, origin: &str) -> String {
-    let thumbnail_url = row.thumbnail_key.as_ref().and_then(|key| {
-        let blob_key = ctx.config.blob_key().ok()?;
-        Some(
-            presign::download(
-                &ctx.config.presign,
-                blob_key,
-                base_url(ctx, origin),
-                key,
-                "image/png",
-                ctx.now,
-                ctx.config.download_url_ttl_seconds,
-            )
-            .url,
+/// A short-lived URL for a thumbnail, if there is one (and the signing key is configured).
+pub fn thumbnail_url(ctx: &Ctx, origin: &str, key: Option<&str>) -> Option<String> {
+    let blob_key = ctx.config.blob_key().ok()?;
+    Some(
+        presign::download(
+            &ctx.config.presign,
+            blob_key,
+            base_url(ctx, origin),
+            key?,
+            "image/png",
+            ctx.now,
+            ctx.config.download_url_ttl_seconds,
         )
-    });
-    views::score_json(&row.json, thumbnail_url.as_deref())
+        .url,
+    )
+}
+
+/// The score object as JSON text, with a short-lived `thumbnail_url` when a thumbnail exists.
+pub fn score_view(ctx: &Ctx, row: &ScoreRow, origin: &str) -> String {
+    let url = thumbnail_url(ctx, origin, row.thumbnail_key.as_deref());
+    views::score_json(&row.json, url.as_deref())
 }
 
 /// `{"score": …}` around a score's JSON text.
@@ -509,9 +512,28 @@ pub async fn delete_score(call: Call) -> ApiResult<Reply> {
 
 pub async fn download_url(call: Call) -> ApiResult<Reply> {
     let user_id = call.caller()?.user.id.clone();
+    let page = page_param(&call.query);
+    let row = load_score(&call.ctx, path_id(&call), &user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let page = page?;
+    let stored: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+    let file = StoredFile {
+        object_key: &row.object_key,
+        pages: stored["pages"].as_u64(),
+        size_bytes: stored["size_bytes"].as_i64().unwrap_or(0),
+    };
+    file_url(&call.ctx, &call.origin, &file, page).await
+}
+
+/// `?page=N` (the only parameter of a download-url call).
+///
+/// # Errors
+/// 422 for an unknown parameter or a page that is not a number from 1.
+pub fn page_param(query: &[(String, String)]) -> ApiResult<Option<usize>> {
     let mut f = Fields::new(Map::new(), &[]);
     let mut page = None;
-    for (k, v) in &call.query {
+    for (k, v) in query {
         match k.as_str() {
             "page" => match v.parse::<usize>() {
                 Ok(n) if n >= 1 => page = Some(n),
@@ -520,19 +542,34 @@ pub async fn download_url(call: Call) -> ApiResult<Reply> {
             other => f.error(other, "unknown parameter"),
         }
     }
-    let row = load_score(&call.ctx, path_id(&call), &user_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    f.finish()?;
-    let ctx = &call.ctx;
+    f.finish().map(|()| page)
+}
+
+/// What a download URL needs to know of a score's file.
+pub struct StoredFile<'a> {
+    pub object_key: &'a str,
+    pub pages: Option<u64>,
+    pub size_bytes: i64,
+}
+
+/// `{url, expires_at}` for the PDF, or for page `page` rendered on demand.
+///
+/// # Errors
+/// 422 for a page the file lacks or cannot render; storage errors.
+pub async fn file_url(
+    ctx: &Ctx,
+    origin: &str,
+    file: &StoredFile<'_>,
+    page: Option<usize>,
+) -> ApiResult<Reply> {
     let (key, mime) = match page {
-        None => (row.object_key.clone(), PDF_MIME),
-        Some(n) => (page_image(ctx, &row, n).await?, "image/png"),
+        None => (file.object_key.to_owned(), PDF_MIME),
+        Some(n) => (page_image(ctx, file, n).await?, "image/png"),
     };
     let p = presign::download(
         &ctx.config.presign,
         ctx.config.blob_key()?,
-        base_url(ctx, &call.origin),
+        base_url(ctx, origin),
         &key,
         mime,
         ctx.now,
@@ -597,14 +634,13 @@ pub async fn list_scores(call: Call) -> ApiResult<Reply> {
 /// The R2 key of page `number` rendered for reading, rendering and storing it on first request
 /// (under the PDF's derived prefix, so deleting the score removes it). A page the file does not
 /// have, or a file that cannot be rendered, is 422 on `page` with the reason.
-async fn page_image(ctx: &Ctx, row: &ScoreRow, number: usize) -> ApiResult<String> {
-    let key = keys::page_image(&row.object_key, number);
+async fn page_image(ctx: &Ctx, file: &StoredFile<'_>, number: usize) -> ApiResult<String> {
+    let key = keys::page_image(file.object_key, number);
     let files = ctx.files()?;
     if files.head(&key).await?.is_some() {
         return Ok(key);
     }
-    let stored: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
-    if let Some(pages) = stored["pages"].as_u64() {
+    if let Some(pages) = file.pages {
         if number as u64 > pages {
             return Err(ApiError::field(
                 "page",
@@ -612,9 +648,8 @@ async fn page_image(ctx: &Ctx, row: &ScoreRow, number: usize) -> ApiResult<Strin
             ));
         }
     }
-    let size = stored["size_bytes"].as_i64().unwrap_or(0);
     let limit = ctx.config.whole_file_max_bytes;
-    if size > limit {
+    if file.size_bytes > limit {
         return Err(ApiError::field(
             "page",
             format!(
@@ -624,7 +659,7 @@ async fn page_image(ctx: &Ctx, row: &ScoreRow, number: usize) -> ApiResult<Strin
         ));
     }
     let object = files
-        .get(&row.object_key, None)
+        .get(file.object_key, None)
         .await?
         .ok_or_else(|| ApiError::Storage("the score's file is missing".into()))?;
     let bytes = object

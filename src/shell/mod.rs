@@ -4,6 +4,7 @@
 //! and talks to D1, R2 and the Queue.
 
 mod accounts;
+mod activity;
 mod blobs;
 mod ctx;
 mod d1;
@@ -11,6 +12,7 @@ mod http;
 mod jobs;
 mod library;
 mod r2;
+mod setlists;
 
 use worker::{
     event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent,

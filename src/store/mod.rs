@@ -3,8 +3,10 @@
 //! Keeping the text here (not in the shell) lets native tests run each statement on real SQLite
 //! against the real migrations; the shell only binds values and reads typed rows.
 
+pub mod activity_sql;
 pub mod rows;
 pub mod search;
+pub mod setlist_sql;
 pub mod sql;
 
 /// A value bound to a statement parameter.

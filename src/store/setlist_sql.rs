@@ -15,7 +15,8 @@ pub const ACCESS: &str = "select s.id, s.owner_id, s.version, \
      where s.id = ?1 and (s.owner_id = ?2 or m.user_id is not null)";
 
 /// A setlist's own fields as the API shows them.
-pub const SETLIST_JSON: &str = "json_object('id', s.id, 'name', s.name, 'description', s.description, \
+pub const SETLIST_JSON: &str =
+    "json_object('id', s.id, 'name', s.name, 'description', s.description, \
      'event_date', s.event_date, 'venue', s.venue, 'notes', s.notes, 'version', s.version, \
      'owner', json_object('id', o.id, 'display_name', o.display_name), \
      'item_count', (select count(*) from setlist_items i where i.setlist_id = s.id), \
@@ -61,13 +62,15 @@ pub fn items() -> String {
 }
 
 /// Members with their names: `?1` setlist id.
-pub const MEMBERS: &str = "select json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name, \
+pub const MEMBERS: &str =
+    "select json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name, \
        'role', m.role, 'added_at', m.created_at) as json \
      from setlist_members m join users u on u.id = m.user_id \
      where m.setlist_id = ?1 order by m.created_at, u.id";
 
 /// The latest history entries: `?1` setlist id.
-pub const EVENTS: &str = "select json_object('kind', kind, 'detail', json(detail), 'at', created_at) as json \
+pub const EVENTS: &str =
+    "select json_object('kind', kind, 'detail', json(detail), 'at', created_at) as json \
      from setlist_events where setlist_id = ?1 order by seq desc limit 20";
 
 /// The caller's setlists, or those shared with them (`?2` = 1), newest first after the keyset
@@ -85,8 +88,15 @@ pub fn list() -> String {
 }
 
 /// Opens a write: `?1` setlist, `?2` expected version, `?3` write token, `?4` now.
-pub const CLAIM: &str = "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
+pub const CLAIM: &str =
+    "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
      where id = ?1 and version = ?2";
+
+/// Opens a write that does not depend on what the client read (an add without a version: its
+/// position is computed inside the batch). `?2` must be null.
+pub const CLAIM_ANY: &str =
+    "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
+     where id = ?1 and ?2 is null";
 
 /// Metadata PATCH (absent keeps, null clears), within a claimed write: `?1` setlist, `?2` token,
 /// then (flag, value) pairs from `?3`: name, description, event date, venue, notes.
@@ -108,19 +118,40 @@ macro_rules! claimed {
     };
 }
 
-/// Makes room at `?3` (shifts later items down): `?1` setlist, `?2` token.
+/// The score `?5` belongs to the owner of setlist `?1` (an editor adds the owner's scores only).
+macro_rules! owners_score {
+    () => {
+        " and exists (select 1 from scores sc join setlists st on st.owner_id = sc.user_id where sc.id = ?5 and st.id = ?1)"
+    };
+}
+
+/// Where an added item goes: position `?3` clamped to the end, or the end when `?3` is null,
+/// computed inside the batch so concurrent adds cannot leave a gap or a tie.
+macro_rules! insert_at {
+    () => {
+        "min(coalesce(?3, 1000000000), (select count(*) from setlist_items where setlist_id = ?1) + 1)"
+    };
+}
+
+/// Makes room at the insert position for score `?5`: `?1` setlist, `?2` token. Same guards as
+/// [`INSERT_ITEM`], so the two apply together or not at all.
 pub const SHIFT_DOWN_FROM: &str = concat!(
-    "update setlist_items set position = position + 1 where setlist_id = ?1 and position >= ?3 and ",
-    claimed!()
+    "update setlist_items set position = position + 1 where setlist_id = ?1 and position >= ",
+    insert_at!(),
+    " and ",
+    claimed!(),
+    owners_score!()
 );
 
-/// Adds an item at `?3`: `?1` setlist, `?2` token, `?4` item id, `?5` score id, `?6` notes,
-/// `?7` added by, `?8` now. The score must be the setlist owner's.
+/// Adds an item at `?3` (null: the end): `?1` setlist, `?2` token, `?4` item id, `?5` score id,
+/// `?6` notes, `?7` added by, `?8` now. The score must be the setlist owner's.
 pub const INSERT_ITEM: &str = concat!(
     "insert into setlist_items (id, setlist_id, score_id, position, notes, added_by, created_at, updated_at) \
-     select ?4, ?1, ?5, ?3, ?6, ?7, ?8, ?8 where ",
+     select ?4, ?1, ?5, ",
+    insert_at!(),
+    ", ?6, ?7, ?8, ?8 where ",
     claimed!(),
-    " and exists (select 1 from scores sc join setlists st on st.owner_id = sc.user_id where sc.id = ?5 and st.id = ?1)"
+    owners_score!()
 );
 
 /// Removes item `?3` and closes the gap: `?1` setlist, `?2` token.
@@ -158,8 +189,14 @@ pub const REORDER: &str = concat!(
 pub const ITEM_IDS: &str =
     "select id, position from setlist_items where setlist_id = ?1 order by position, id";
 
+/// Whether score `?2` belongs to the owner of setlist `?1`.
+pub const OWNERS_SCORE: &str =
+    "select sc.id from scores sc join setlists st on st.owner_id = sc.user_id \
+     where st.id = ?1 and sc.id = ?2";
+
 /// One item of a setlist with its score's file keys: `?1` setlist, `?2` item.
-pub const ITEM_FILE: &str = "select i.id, s.id as score_id, s.object_key, s.thumbnail_key, s.pages, s.size_bytes \
+pub const ITEM_FILE: &str =
+    "select i.id, s.id as score_id, s.object_key, s.thumbnail_key, s.pages, s.size_bytes \
      from setlist_items i join scores s on s.id = i.score_id where i.setlist_id = ?1 and i.id = ?2";
 
 // ---- members ----
@@ -167,14 +204,16 @@ pub const ITEM_FILE: &str = "select i.id, s.id as score_id, s.object_key, s.thum
 /// Adds or changes a member: `?1` setlist, `?2` owner (only the owner manages members), `?3`
 /// email, `?4` role, `?5` now. Returns the member's user id; nothing for an unknown email or the
 /// owner's own address.
-pub const UPSERT_MEMBER: &str = "insert into setlist_members (setlist_id, user_id, role, created_at) \
+pub const UPSERT_MEMBER: &str =
+    "insert into setlist_members (setlist_id, user_id, role, created_at) \
      select s.id, u.id, ?4, ?5 from setlists s join users u on u.email = ?3 \
      where s.id = ?1 and s.owner_id = ?2 and u.id <> s.owner_id and u.disabled_at is null \
      on conflict (setlist_id, user_id) do update set role = excluded.role \
      returning user_id";
 
 /// Removes member `?3`: by the owner `?2`, or by the member themself (`?2` = `?3`).
-pub const DELETE_MEMBER: &str = "delete from setlist_members where setlist_id = ?1 and user_id = ?3 \
+pub const DELETE_MEMBER: &str =
+    "delete from setlist_members where setlist_id = ?1 and user_id = ?3 \
      and (?2 = ?3 or exists (select 1 from setlists where id = ?1 and owner_id = ?2))";
 
 // ---- public links ----
@@ -184,7 +223,8 @@ pub const INSERT_LINK: &str = "insert into setlist_links (id, setlist_id, expire
      select ?1, id, ?4, ?5 from setlists where id = ?2 and owner_id = ?3";
 
 /// Links of a setlist, for its owner: `?1` setlist, `?2` owner.
-pub const LINKS: &str = "select l.id, l.expires_at, l.revoked_at, l.created_at from setlist_links l \
+pub const LINKS: &str =
+    "select l.id, l.expires_at, l.revoked_at, l.created_at from setlist_links l \
      join setlists s on s.id = l.setlist_id where l.setlist_id = ?1 and s.owner_id = ?2 \
      order by l.created_at desc, l.id desc";
 
@@ -210,5 +250,6 @@ pub const COMMENTS: &str = "select json_object('id', c.id, 'author', json_object
 
 /// Deletes comment `?3` of item `?2` in setlist `?1`: by its author `?4`, or by the setlist's
 /// owner (`?5` = 1).
-pub const DELETE_COMMENT: &str = "delete from item_comments where setlist_id = ?1 and item_id = ?2 and id = ?3 \
+pub const DELETE_COMMENT: &str =
+    "delete from item_comments where setlist_id = ?1 and item_id = ?2 and id = ?3 \
      and (author_id = ?4 or ?5)";

@@ -89,6 +89,17 @@ describe("only register, login, refresh and health are open", () => {
     ["GET", "/v1/me/usage"],
     ["POST", "/v1/auth/logout"],
     ["POST", "/v1/auth/logout_all"],
+    ["GET", "/v1/me/stats"],
+    ["GET", "/v1/favorites"],
+    ["GET", "/v1/history"],
+    ["PUT", `/v1/scores/sco_${"0".repeat(32)}/favorite`],
+    ["POST", `/v1/scores/sco_${"0".repeat(32)}/opened`],
+    ["GET", `/v1/scores/sco_${"0".repeat(32)}/versions`],
+    ["GET", "/v1/setlists"],
+    ["POST", "/v1/setlists"],
+    ["GET", `/v1/setlists/set_${"0".repeat(32)}`],
+    ["POST", `/v1/setlists/set_${"0".repeat(32)}/items`],
+    ["POST", `/v1/setlists/set_${"0".repeat(32)}/links`],
   ];
   const badTokens = () => {
     const c = claimsOf(session.access);

@@ -1,0 +1,48 @@
+# Shared by the HTTP benchmarks (sourced): loads the benchmark data set into a fresh local D1,
+# starts the built Worker with the inspector off, and times URLs with wrk.
+#   env: PORT=8787 DURATION=5s KEEP=0 (KEEP=1 leaves the Worker running)
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
+cd "$ROOT"
+PORT=${PORT:-8787} DURATION=${DURATION:-5s} KEEP=${KEEP:-0}
+PEERS=${PEERS:-$ROOT/../shared/peers}
+PASSWORD=Bench-pass-word-1
+command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
+bash scripts/setup.sh
+[ -f build/index_bg.wasm ] || bash scripts/build.sh
+state=${STATE:-$(mktemp -d)}
+work=$(mktemp -d)
+pg=""
+cleanup() { [ "$KEEP" = 1 ] || { [ -n "$pg" ] && kill -TERM -- -"$pg" 2>/dev/null; } || true; rm -rf "$work"; }
+trap cleanup EXIT
+base=http://127.0.0.1:$PORT
+
+# load_data [EXTRA_SQL_FILE]: the peers' data set when present, plus big@example.test's 1 000 scores.
+load_data() {
+  echo "# loading data" >&2
+  local phc seed=""
+  phc=$(cargo run --quiet --release --example hash_password -- "$PASSWORD")
+  if [ -f "$PEERS/common/gen-data.mjs" ]; then
+    node "$PEERS/common/gen-data.mjs" "$work/peers" >&2
+    seed="$work/peers/seed.json"
+  fi
+  node bench/load-data.mjs "$work/load.sql" "$phc" $seed
+  wrangler d1 migrations apply DB --local --persist-to "$state" >/dev/null
+  wrangler d1 execute DB --local --persist-to "$state" --file "$work/load.sql" --yes >/dev/null
+  if [ -n "${1:-}" ]; then wrangler d1 execute DB --local --persist-to "$state" --file "$1" --yes >/dev/null; fi
+  SEED=$seed
+}
+
+start_worker() {
+  setsid node bench/start-worker.cjs "$PORT" "$state" >"$work/worker.log" 2>&1 &
+  pg=$!
+  for _ in $(seq 120); do curl -sf -o /dev/null "$base/health" && break; sleep 0.25; done
+}
+
+login() { curl -sf -XPOST "$base/v1/auth/login" -H 'content-type: application/json' -d "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).access'; }
+
+# run NAME URL [TOKEN]: 2 s warm-up, then wrk -t2 -c10 for $DURATION.
+run() {
+  local auth=(); [ -n "${3:-}" ] && auth=(-H "Authorization: Bearer $3")
+  wrk -t2 -c10 -d2s "${auth[@]}" "$2" >/dev/null
+  wrk -t2 -c10 -d"$DURATION" --latency "${auth[@]}" "$2" | awk -v n="$1" '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%-22s %10s req/s  p99 %-9s non-2xx %s\n", n, rps, p99, bad+0}'
+}

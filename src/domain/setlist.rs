@@ -1,0 +1,421 @@
+//! Setlist inputs (SPEC §5), parsed into types whose values are valid.
+
+use serde_json::Value;
+
+use crate::api::fields::Fields;
+use crate::domain::score::{opt_text, text, NOTES_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS};
+
+/// Most items in one setlist (a long gig is ~40; this leaves room for festivals and books).
+pub const ITEMS_MAX: usize = 500;
+pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
+pub const ITEM_NOTES_MAX_CHARS: usize = 2_000;
+pub const COMMENT_MAX_CHARS: usize = 2_000;
+/// Longest a public link may live.
+pub const LINK_MAX_DAYS: i64 = 366;
+
+pub const SETLIST_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "event_date",
+    "venue",
+    "notes",
+    "version",
+];
+
+/// Setlist metadata. On create, absent means empty; on PATCH, absent keeps and `null` clears.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetlistFields {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub event_date: Option<Option<String>>,
+    pub venue: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+    /// The version the client last saw; when given, a stale one is 409.
+    pub version: Option<i64>,
+}
+
+impl SetlistFields {
+    pub fn parse(f: &mut Fields, require_name: bool) -> Self {
+        let name = if require_name || f.present("name") {
+            let raw = f.string("name");
+            f.parse("name", raw, |s| text(s, TITLE_MAX_CHARS))
+        } else {
+            None
+        };
+        let description = opt_text(f, "description", DESCRIPTION_MAX_CHARS);
+        let venue = opt_text(f, "venue", TEXT_MAX_CHARS);
+        let notes = opt_text(f, "notes", NOTES_MAX_CHARS);
+        let event_date = if f.present("event_date") {
+            match f.opt_string("event_date") {
+                None => Some(None),
+                Some(raw) => f.parse("event_date", Some(raw), date).map(Some),
+            }
+        } else {
+            None
+        };
+        Self {
+            name,
+            description,
+            event_date,
+            venue,
+            notes,
+            version: opt_version(f),
+        }
+    }
+}
+
+fn opt_version(f: &mut Fields) -> Option<i64> {
+    if !f.present("version") || f.opt_value("version").is_none() {
+        return None;
+    }
+    match f.int("version") {
+        Some(v) if v >= 1 => Some(v),
+        Some(_) => {
+            f.error("version", "must be a positive integer");
+            None
+        }
+        None => None,
+    }
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+///
+/// # Errors
+/// A message for the field.
+pub fn date(raw: &str) -> Result<String, String> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map_err(|_| "must be a date, YYYY-MM-DD".to_owned())
+}
+
+/// `POST /v1/setlists/{id}/items`: either one item to add or the whole new order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemsRequest {
+    Add(NewItem),
+    Reorder { order: Vec<String>, version: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    pub score_id: String,
+    /// 1-based; absent appends.
+    pub position: Option<i64>,
+    pub notes: Option<String>,
+    pub version: Option<i64>,
+}
+
+impl ItemsRequest {
+    pub fn parse(f: &mut Fields) -> Option<Self> {
+        if f.present("order") {
+            if f.present("score_id") {
+                f.error(
+                    "order",
+                    "send either score_id (add) or order (reorder), not both",
+                );
+                return None;
+            }
+            let order = match f.opt_value("order") {
+                Some(Value::Array(items)) => {
+                    let ids: Option<Vec<String>> = items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect();
+                    match ids {
+                        Some(ids) if ids.len() <= ITEMS_MAX => Some(ids),
+                        Some(_) => {
+                            f.error("order", format!("at most {ITEMS_MAX} items"));
+                            None
+                        }
+                        None => {
+                            f.error("order", "must be a list of item ids");
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    f.error("order", "must be a list of item ids");
+                    None
+                }
+            };
+            let version = match opt_version(f) {
+                Some(v) => Some(v),
+                None => {
+                    f.error("version", "is required to replace the order");
+                    None
+                }
+            };
+            return Some(Self::Reorder {
+                order: order?,
+                version: version?,
+            });
+        }
+        let score_id = f.string("score_id");
+        let position = position(f);
+        let notes = opt_text(f, "notes", ITEM_NOTES_MAX_CHARS).flatten();
+        let version = opt_version(f);
+        Some(Self::Add(NewItem {
+            score_id: score_id?,
+            position,
+            notes,
+            version,
+        }))
+    }
+}
+
+fn position(f: &mut Fields) -> Option<i64> {
+    f.opt_value("position")?;
+    match f.int("position") {
+        Some(p) if p >= 1 => Some(p),
+        Some(_) => {
+            f.error("position", "must be 1 or more");
+            None
+        }
+        None => None,
+    }
+}
+
+/// `PATCH /v1/setlists/{id}/items/{item_id}`: move and/or re-annotate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPatch {
+    pub position: Option<i64>,
+    pub notes: Option<Option<String>>,
+    pub version: Option<i64>,
+}
+
+pub const ITEM_PATCH_FIELDS: &[&str] = &["position", "notes", "version"];
+
+impl ItemPatch {
+    pub fn parse(f: &mut Fields) -> Self {
+        Self {
+            position: position(f),
+            notes: opt_text(f, "notes", ITEM_NOTES_MAX_CHARS),
+            version: opt_version(f),
+        }
+    }
+}
+
+/// Whether `order` names exactly the setlist's items, each once.
+///
+/// # Errors
+/// A message for the `order` field.
+pub fn check_order(order: &[String], current: &[String]) -> Result<(), String> {
+    let mut want: Vec<&str> = current.iter().map(String::as_str).collect();
+    let mut got: Vec<&str> = order.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    got.sort_unstable();
+    if got.windows(2).any(|w| w[0] == w[1]) {
+        return Err("lists an item twice".into());
+    }
+    if want != got {
+        return Err(format!(
+            "must list each of the setlist's {} items exactly once",
+            current.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Where a new item goes: `requested` clamped to `1..=count+1` (absent appends).
+pub fn insert_position(requested: Option<i64>, count: usize) -> i64 {
+    let end = i64::try_from(count).unwrap_or(i64::MAX - 1) + 1;
+    requested.map_or(end, |p| p.clamp(1, end))
+}
+
+/// A member role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Viewer,
+    Editor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+        }
+    }
+}
+
+/// `POST /v1/setlists/{id}/members`.
+pub fn parse_member(f: &mut Fields) -> Option<(String, Role)> {
+    let email = f.string("email");
+    let email = f.parse("email", email, |s| {
+        crate::domain::user::Email::parse(s)
+            .map(|e| e.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    let role = match f.string("role").as_deref() {
+        Some("viewer") => Some(Role::Viewer),
+        Some("editor") => Some(Role::Editor),
+        Some(_) => {
+            f.error("role", "must be viewer or editor");
+            None
+        }
+        None => None,
+    };
+    Some((email?, role?))
+}
+
+/// `POST /v1/setlists/{id}/links`: an optional expiry, in the future and within
+/// [`LINK_MAX_DAYS`]. `now` is the request time.
+pub fn parse_link_expiry(
+    f: &mut Fields,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Option<String>> {
+    let Some(raw) = f.opt_string("expires_at") else {
+        return Some(None);
+    };
+    f.parse("expires_at", Some(raw), |s| {
+        let at = chrono::DateTime::parse_from_rfc3339(s.trim())
+            .map_err(|_| "must be an RFC 3339 time".to_owned())?
+            .with_timezone(&chrono::Utc);
+        if at <= now {
+            return Err("must be in the future".into());
+        }
+        if at > now + chrono::Duration::days(LINK_MAX_DAYS) {
+            return Err(format!("must be within {LINK_MAX_DAYS} days"));
+        }
+        Ok(Some(
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ))
+    })
+}
+
+/// A comment body.
+pub fn parse_comment(f: &mut Fields) -> Option<String> {
+    let raw = f.string("body");
+    f.parse("body", raw, |s| text(s, COMMENT_MAX_CHARS))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn fields(v: Value, allowed: &[&str]) -> Fields {
+        Fields::new(v.as_object().unwrap().clone(), allowed)
+    }
+
+    #[test]
+    fn create_needs_a_name_and_patch_distinguishes_absent_from_null() {
+        let mut f = fields(json!({}), SETLIST_FIELDS);
+        SetlistFields::parse(&mut f, true);
+        assert!(f.finish().is_err());
+        let mut f = fields(
+            json!({"venue": null, "event_date": "2026-12-31", "version": 3}),
+            SETLIST_FIELDS,
+        );
+        let p = SetlistFields::parse(&mut f, false);
+        f.finish().unwrap();
+        assert_eq!(p.name, None);
+        assert_eq!(p.venue, Some(None));
+        assert_eq!(p.description, None);
+        assert_eq!(p.event_date, Some(Some("2026-12-31".into())));
+        assert_eq!(p.version, Some(3));
+    }
+
+    #[test]
+    fn bad_dates_versions_and_names_are_each_reported() {
+        let mut f = fields(
+            json!({"name": "", "event_date": "31/12/2026", "version": 0}),
+            SETLIST_FIELDS,
+        );
+        SetlistFields::parse(&mut f, true);
+        let Err(crate::error::ApiError::Validation(errors)) = f.finish() else {
+            panic!()
+        };
+        assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn items_requests_are_an_add_or_a_reorder_never_both() {
+        let allowed = &["score_id", "position", "notes", "version", "order"];
+        let mut f = fields(json!({"score_id": "sco_x", "position": 2}), allowed);
+        let r = ItemsRequest::parse(&mut f).unwrap();
+        f.finish().unwrap();
+        assert!(matches!(
+            r,
+            ItemsRequest::Add(NewItem {
+                position: Some(2),
+                ..
+            })
+        ));
+        let mut f = fields(json!({"order": ["a", "b"], "version": 4}), allowed);
+        assert_eq!(
+            ItemsRequest::parse(&mut f),
+            Some(ItemsRequest::Reorder {
+                order: vec!["a".into(), "b".into()],
+                version: 4
+            })
+        );
+        let mut f = fields(json!({"order": ["a"]}), allowed);
+        assert_eq!(ItemsRequest::parse(&mut f), None);
+        assert!(f.finish().is_err(), "a reorder without a version");
+        let mut f = fields(
+            json!({"order": ["a"], "score_id": "x", "version": 1}),
+            allowed,
+        );
+        assert_eq!(ItemsRequest::parse(&mut f), None);
+        let mut f = fields(json!({"order": [1, 2], "version": 1}), allowed);
+        assert_eq!(ItemsRequest::parse(&mut f), None);
+    }
+
+    #[test]
+    fn an_order_must_be_a_permutation_of_the_items() {
+        let current = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert!(check_order(&v(&["c", "a", "b"]), &current).is_ok());
+        assert!(check_order(&v(&["a", "b"]), &current).is_err());
+        assert!(check_order(&v(&["a", "a", "b"]), &current).is_err());
+        assert!(check_order(&v(&["a", "b", "c", "d"]), &current).is_err());
+        assert!(check_order(&v(&["a", "b", "x"]), &current).is_err());
+    }
+
+    #[test]
+    fn insert_positions_are_clamped_to_the_list() {
+        assert_eq!(insert_position(None, 3), 4);
+        assert_eq!(insert_position(Some(1), 3), 1);
+        assert_eq!(insert_position(Some(99), 3), 4);
+        assert_eq!(insert_position(Some(2), 0), 1);
+    }
+
+    #[test]
+    fn link_expiry_must_be_future_and_bounded() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let parse = |v: Value| {
+            let mut f = fields(v, &["expires_at"]);
+            let out = parse_link_expiry(&mut f, now);
+            (out, f.finish().is_ok())
+        };
+        assert_eq!(parse(json!({})), (Some(None), true));
+        assert_eq!(
+            parse(json!({"expires_at": "2026-02-01T10:00:00+01:00"})),
+            (Some(Some("2026-02-01T09:00:00.000Z".into())), true)
+        );
+        assert!(!parse(json!({"expires_at": "2025-12-31T00:00:00Z"})).1);
+        assert!(!parse(json!({"expires_at": "2028-01-01T00:00:00Z"})).1);
+        assert!(!parse(json!({"expires_at": "soon"})).1);
+    }
+
+    #[test]
+    fn members_need_an_email_and_a_known_role() {
+        let mut f = fields(
+            json!({"email": "Band@Example.com", "role": "editor"}),
+            &["email", "role"],
+        );
+        assert_eq!(
+            parse_member(&mut f),
+            Some(("band@example.com".into(), Role::Editor))
+        );
+        let mut f = fields(json!({"email": "x", "role": "owner"}), &["email", "role"]);
+        assert_eq!(parse_member(&mut f), None);
+        let Err(crate::error::ApiError::Validation(e)) = f.finish() else {
+            panic!()
+        };
+        assert_eq!(e.len(), 2);
+    }
+}
