@@ -8,7 +8,7 @@ PEERS=${PEERS:-$ROOT/../shared/peers}
 PASSWORD=Bench-pass-word-1
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
 bash scripts/setup.sh
-[ -f build/index_bg.wasm ] || bash scripts/build.sh
+bash scripts/build.sh # returns at once when build/ is up to date
 state=${STATE:-$(mktemp -d)}
 work=$(mktemp -d)
 pg=""

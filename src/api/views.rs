@@ -45,15 +45,55 @@ pub fn session_tokens(
 /// The score object: the JSON built by SQL (`sql::SCORE_JSON`) with `thumbnail_url` spliced in
 /// first. Text in, text out: no re-parsing on the hot list path.
 pub fn score_json(sql_json: &str, thumbnail_url: Option<&str>) -> String {
-    let url = thumbnail_url.map_or_else(
+    let url = json_string_or_null(thumbnail_url);
+    prepend_fields(sql_json, &[("thumbnail_url", &url)])
+}
+
+/// `"text"` (escaped) or `null`, as JSON text.
+pub fn json_string_or_null(text: Option<&str>) -> String {
+    text.map_or_else(
         || "null".to_owned(),
-        |u| Value::String(u.to_owned()).to_string(),
-    );
-    match sql_json.strip_prefix('{') {
-        Some("}") => format!("{{\"thumbnail_url\":{url}}}"),
-        Some(rest) => format!("{{\"thumbnail_url\":{url},{rest}"),
-        None => format!("{{\"thumbnail_url\":{url}}}"),
+        |t| Value::String(t.to_owned()).to_string(),
+    )
+}
+
+/// An object's JSON text with `fields` (key, JSON value text) inserted first; anything that is not
+/// an object becomes `{fields}`. Keys are ours (plain identifiers), values already JSON.
+pub fn prepend_fields(object: &str, fields: &[(&str, &str)]) -> String {
+    let rest = object
+        .trim()
+        .strip_prefix('{')
+        .map_or("}", str::trim_start)
+        .trim_end();
+    let mut out = String::with_capacity(rest.len() + 16 * fields.len() + 1);
+    out.push('{');
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        out.push_str(value);
     }
+    if rest != "}" && !fields.is_empty() {
+        out.push(',');
+    }
+    out.push_str(rest);
+    out
+}
+
+/// JSON texts joined into one array's text.
+pub fn json_array<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item.as_ref());
+    }
+    out.push(']');
+    out
 }
 
 /// `POST /v1/uploads` answer.
@@ -101,5 +141,24 @@ mod tests {
         let without: Value = serde_json::from_str(&score_json(r#"{"id":"sco_1"}"#, None)).unwrap();
         assert_eq!(without, json!({"id": "sco_1", "thumbnail_url": null}));
         assert_eq!(score_json("{}", None), r#"{"thumbnail_url":null}"#);
+    }
+
+    #[test]
+    fn fields_are_prepended_to_any_object_text() {
+        assert_eq!(prepend_fields("{}", &[]), "{}");
+        assert_eq!(prepend_fields(" { } ", &[("a", "1")]), r#"{"a":1}"#);
+        assert_eq!(
+            prepend_fields(r#"{"b":[1,2]}"#, &[("a", "1"), ("c", "null")]),
+            r#"{"a":1,"c":null,"b":[1,2]}"#
+        );
+        assert_eq!(prepend_fields("not json", &[("a", "1")]), r#"{"a":1}"#);
+        assert_eq!(json_array(Vec::<String>::new()), "[]");
+        assert_eq!(json_array([r#"{"a":1}"#, "2"]), r#"[{"a":1},2]"#);
+        let v: Value = serde_json::from_str(&prepend_fields(
+            r#"{"x":"}"}"#,
+            &[("y", &json_string_or_null(Some("q\"")))],
+        ))
+        .unwrap();
+        assert_eq!(v, json!({"x": "}", "y": "q\""}));
     }
 }
