@@ -13,6 +13,9 @@ pub enum Access {
     /// A valid access token whose session check the handler batches with its own query (one D1
     /// round trip on hot routes). The handler must not answer before that check passes.
     UserBatched,
+    /// A valid access token of a user whose role is `admin`. Everyone else gets 404, as if the
+    /// route did not exist (wrong methods included: admin paths never answer 405).
+    Admin,
 }
 
 /// How the request body is read.
@@ -28,6 +31,7 @@ pub enum BodyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Health,
+    OpenApi,
     Register,
     Login,
     Refresh,
@@ -73,6 +77,11 @@ pub enum Endpoint {
     RevokeLink,
     Shared,
     SharedDownloadUrl,
+    AdminUsers,
+    AdminPatchUser,
+    AdminStats,
+    AdminTasks,
+    AdminRetryTask,
 }
 
 pub struct RouteDef {
@@ -111,6 +120,7 @@ const fn raw(method: &'static str, template: &'static str, endpoint: Endpoint) -
 /// The table. Templates use `{name}` for one path segment.
 pub const ROUTES: &[RouteDef] = &[
     route("GET", "/health", Endpoint::Health, Access::Public),
+    route("GET", "/openapi.json", Endpoint::OpenApi, Access::Public),
     route(
         "POST",
         "/v1/auth/register",
@@ -203,6 +213,36 @@ pub const ROUTES: &[RouteDef] = &[
         Access::User,
     ),
     route("GET", "/v1/me/stats", Endpoint::Stats, Access::User),
+    route(
+        "GET",
+        "/v1/admin/users",
+        Endpoint::AdminUsers,
+        Access::Admin,
+    ),
+    route(
+        "PATCH",
+        "/v1/admin/users/{id}",
+        Endpoint::AdminPatchUser,
+        Access::Admin,
+    ),
+    route(
+        "GET",
+        "/v1/admin/stats",
+        Endpoint::AdminStats,
+        Access::Admin,
+    ),
+    route(
+        "GET",
+        "/v1/admin/tasks",
+        Endpoint::AdminTasks,
+        Access::Admin,
+    ),
+    route(
+        "POST",
+        "/v1/admin/tasks/{id}/retry",
+        Endpoint::AdminRetryTask,
+        Access::Admin,
+    ),
     route("GET", "/v1/setlists", Endpoint::ListSetlists, Access::User),
     route(
         "POST",
@@ -352,7 +392,9 @@ pub fn match_route(method: &str, path: &str) -> Match<'static> {
         if route.method == method || (method == "HEAD" && route.method == "GET") {
             return Match::Found { route, params };
         }
-        allow.push(route.method);
+        if route.access != Access::Admin {
+            allow.push(route.method);
+        }
     }
     if allow.is_empty() {
         Match::NotFound
@@ -377,7 +419,7 @@ fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
                 if ps.is_empty() {
                     return None;
                 }
-                params.push(ps.to_owned());
+                params.push(percent_decode(ps));
             }
             (Some(ts), Some(ps)) if ts == ps => {}
             _ => return None,
@@ -385,9 +427,44 @@ fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
     }
 }
 
+/// A path segment percent-decoded (clients may encode `:` in task ids, say); a segment that
+/// does not decode to UTF-8 is kept as sent and simply matches nothing.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| segment.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_parameters_are_percent_decoded() {
+        let Match::Found { params, .. } =
+            match_route("POST", "/v1/admin/tasks/pdf_info%3Asco_1/retry")
+        else {
+            panic!()
+        };
+        assert_eq!(params, vec!["pdf_info:sco_1"]);
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("%FF"), "%FF");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+    }
 
     #[test]
     fn known_routes_match_with_their_endpoint() {
@@ -404,6 +481,16 @@ mod tests {
             panic!()
         };
         assert_eq!(allow, vec!["GET", "PATCH", "HEAD", "OPTIONS"]);
+    }
+
+    #[test]
+    fn admin_paths_never_reveal_themselves_with_405() {
+        assert_eq!(match_route("DELETE", "/v1/admin/users"), Match::NotFound);
+        assert_eq!(match_route("GET", "/v1/admin/users/usr_1"), Match::NotFound);
+        assert!(matches!(
+            match_route("POST", "/v1/admin/tasks/pdf_info:sco_1/retry"),
+            Match::Found { .. }
+        ));
     }
 
     #[test]
@@ -442,6 +529,7 @@ mod tests {
             public,
             vec![
                 "/health",
+                "/openapi.json",
                 "/v1/auth/register",
                 "/v1/auth/login",
                 "/v1/auth/refresh",

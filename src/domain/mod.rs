@@ -1,7 +1,10 @@
 //! Domain types that parse their input: once a value has one of these types it is valid.
 //! Nothing here imports `worker`; everything is tested natively.
 
+pub mod admin;
 pub mod ids;
+pub mod preset;
+pub mod rate;
 pub mod score;
 pub mod setlist;
 pub mod time;

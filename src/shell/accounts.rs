@@ -7,6 +7,7 @@ use crate::api::fields::Fields;
 use crate::api::views;
 use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::auth::password::{self, DUMMY_HASH, SALT_BYTES};
+use crate::domain::rate;
 use crate::domain::user::{DisplayName, Email, Password, Preferences};
 use crate::error::{ApiError, ApiResult};
 use crate::store::rows::{CredentialsRow, RefreshStateRow, UsageRow, UserRow};
@@ -15,9 +16,12 @@ use crate::store::sql;
 use super::ctx::{random, Ctx};
 use super::d1::{self, Arg};
 use super::http::{Call, Reply};
+use super::limits;
 
 pub async fn register(call: Call) -> ApiResult<Reply> {
+    let ip = limits::client_ip(&call.req);
     let Call { ctx, body, .. } = call;
+    limits::hit(&ctx, &[limits::auth_ip(&ctx, &ip)]).await?;
     let mut f = Fields::new(body, &["email", "password", "display_name"]);
     let email = f.string("email");
     let email = f.parse("email", email, Email::parse);
@@ -60,6 +64,7 @@ pub async fn register(call: Call) -> ApiResult<Reply> {
 }
 
 pub async fn login(call: Call) -> ApiResult<Reply> {
+    let ip = limits::client_ip(&call.req);
     let Call { ctx, body, .. } = call;
     let mut f = Fields::new(body, &["email", "password"]);
     let email = f.string("email");
@@ -71,10 +76,42 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
     };
     // Fail closed before doing anything if tokens cannot be signed.
     ctx.config.jwt_key()?;
-    let row = ctx
-        .db
-        .first::<CredentialsRow>(sql::USER_CREDENTIALS_BY_EMAIL, &[email.as_str().into()])
-        .await?;
+    // One round trip: count this request for the IP, read the email's failures so far (known
+    // and unknown emails alike: no existence oracle), read the credentials.
+    let ip_window = limits::auth_ip(&ctx, &ip);
+    let failures = limits::window(
+        &ctx,
+        "login-failures",
+        &rate::email_subject(email.as_str()),
+        ctx.config.rate_login_failures,
+    );
+    let mut stmts = Vec::with_capacity(3);
+    if let Some(w) = &ip_window {
+        stmts.push(limits::hit_stmt(&ctx, w)?);
+    }
+    if let Some(w) = &failures {
+        stmts.push(limits::peek_stmt(&ctx, w)?);
+    }
+    stmts.push(
+        ctx.db
+            .stmt(sql::USER_CREDENTIALS_BY_EMAIL, &[email.as_str().into()])?,
+    );
+    let results = ctx.db.batch_results(stmts).await?;
+    let mut results = results.iter();
+    if let Some(w) = &ip_window {
+        w.check(limits::hits(results.next())?)?;
+    }
+    if let Some(w) = &failures {
+        // Refused once the limit of failures is reached, even with the right password.
+        w.check(limits::hits(results.next())? + 1)?;
+    }
+    let row = results
+        .next()
+        .ok_or_else(|| ApiError::internal("login batch: missing credentials"))?
+        .results::<CredentialsRow>()
+        .map_err(|e| ApiError::internal(format!("credentials row: {e}")))?
+        .into_iter()
+        .next();
     // Unknown emails verify against a dummy hash so both failures take the same time.
     let (matches, row) = match row {
         Some(row) => (password::verify(&password, &row.password_hash), Some(row)),
@@ -85,7 +122,14 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
     };
     let row = match row {
         Some(row) if matches => row,
-        _ => return Err(ApiError::InvalidCredentials),
+        _ => {
+            if let Some(w) = &failures {
+                ctx.db
+                    .run(sql::RATE_HIT, &[w.bucket.as_str().into(), w.start.into()])
+                    .await?;
+            }
+            return Err(ApiError::InvalidCredentials);
+        }
     };
     if row.disabled_at.is_some() {
         return Err(ApiError::Forbidden("this account is disabled"));
@@ -183,9 +227,22 @@ fn refresh_claims(ctx: &Ctx, f: &mut Fields) -> ApiResult<Option<SessionClaims>>
 /// Rotation: a refresh token is spent exactly once. Presenting a spent one (or losing the race
 /// to spend it) means two parties hold it, so the whole family is revoked.
 pub async fn refresh(call: Call) -> ApiResult<Reply> {
+    let ip = limits::client_ip(&call.req);
     let Call { ctx, body, .. } = call;
     let mut f = Fields::new(body, &["refresh"]);
-    let claims = refresh_claims(&ctx, &mut f)?;
+    let claims = refresh_claims(&ctx, &mut f);
+    // Every attempt counts for the address, valid token or not; a valid one also for its session.
+    let family = match &claims {
+        Ok(Some(c)) => limits::window(
+            &ctx,
+            "refresh-family",
+            &c.sid,
+            ctx.config.rate_refresh_per_family,
+        ),
+        _ => None,
+    };
+    limits::hit(&ctx, &[limits::auth_ip(&ctx, &ip), family]).await?;
+    let claims = claims?;
     f.finish()?;
     let Some(claims) = claims else {
         return Err(ApiError::internal("fields reported valid but missing"));

@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::SqlValue;
@@ -79,7 +79,7 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
     }
 }
 
-fn db_err(context: &str, e: impl std::fmt::Display) -> ApiError {
+pub fn db_err(context: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("D1 {context}: {e}"))
 }
 
@@ -146,6 +146,12 @@ impl Db {
     pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<usize>> {
         let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
         Ok(results.iter().map(changes).collect())
+    }
+
+    /// Runs statements together (one round trip, one transaction) and returns their raw results,
+    /// for batches whose statements return rows of different shapes.
+    pub async fn batch_results(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
+        self.0.batch(stmts).await.map_err(|e| db_err("batch", e))
     }
 
     /// Runs reads together (one round trip, one consistent snapshot) and returns each one's rows.

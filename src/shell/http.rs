@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use worker::{console_error, console_log, Env, Headers, Request, Response};
 
 use crate::api::body::{self, MAX_JSON_BODY_BYTES};
+use crate::api::cors;
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
 use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::error::{ApiError, ApiResult};
@@ -14,7 +15,7 @@ use crate::store::sql;
 
 use super::ctx::{self, Ctx};
 use super::d1::Db;
-use super::{accounts, activity, blobs, library, setlists};
+use super::{accounts, activity, admin, blobs, library, limits, setlists};
 
 /// What a handler answers on success.
 pub enum Reply {
@@ -76,6 +77,9 @@ pub async fn serve(req: Request, env: Env) -> Response {
         route: "unmatched",
         user_id: None,
     };
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let (origin, preflight) = (header("origin"), header("access-control-request-method"));
+    let cors_origins = ctx::config(&env).ok().map(|c| c.cors_origins.clone());
     let outcome = handle(req, env, &mut log).await;
     let (status, mut response) = match outcome {
         Ok(reply) => reply_response(reply),
@@ -91,6 +95,21 @@ pub async fn serve(req: Request, env: Env) -> Response {
         }
     };
     security_headers(response.headers_mut());
+    if let Some(origins) = &cors_origins {
+        let headers = match &preflight {
+            // A preflight is granted only by a successful OPTIONS answer listing the methods.
+            Some(method) if log.method == "OPTIONS" => {
+                let allow = response.headers().get("allow").ok().flatten();
+                let allow = allow.filter(|_| status == 204).unwrap_or_default();
+                let methods: Vec<&str> = allow.split(", ").collect();
+                cors::preflight_headers(origins, origin.as_deref(), method, &methods)
+            }
+            _ => cors::response_headers(origins, origin.as_deref()),
+        };
+        for (name, value) in headers {
+            let _ = response.headers_mut().set(name, &value);
+        }
+    }
     let duration_ms = ctx::now().0 - started.0;
     console_log!(
         "{}",
@@ -122,20 +141,38 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
     if route.endpoint == Endpoint::Health {
         return health(&env).await;
     }
+    if route.endpoint == Endpoint::OpenApi {
+        return Ok(Reply::JsonText(200, openapi_text()));
+    }
+    let ctx = Ctx::new(&env)?;
+    // Admin routes check the caller before reading the body, so that to anyone else they cannot
+    // be told apart from absent paths (a malformed body must not answer 400 first).
+    let admin = if route.access == Access::Admin {
+        match authenticate(&req, &ctx).await {
+            Ok(caller) if caller.user.role == "admin" => Some(caller),
+            Err(e) if e.is_server_fault() => return Err(e),
+            _ => return Err(ApiError::NotFound),
+        }
+    } else {
+        None
+    };
     let body = match route.body {
         BodyKind::Json => read_json_body(&mut req).await?,
         BodyKind::Raw => Map::new(),
     };
-    let ctx = Ctx::new(&env)?;
     let (caller, claims) = match route.access {
         Access::Public => (None, None),
         Access::User => (Some(authenticate(&req, &ctx).await?), None),
         Access::UserBatched => (None, Some(access_claims(&req, &ctx)?)),
+        Access::Admin => (admin, None),
     };
     log.user_id = caller
         .as_ref()
         .map(|c| c.user.id.clone())
         .or_else(|| claims.as_ref().map(|c| c.sub.clone()));
+    if let Some(user_id) = &log.user_id {
+        limits::user_ceiling(&env, user_id).await?;
+    }
     let url = req
         .url()
         .map_err(|e| ApiError::BadRequest(format!("bad URL: {e}")))?;
@@ -162,7 +199,9 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
 
 async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
     match route.endpoint {
-        Endpoint::Health => Err(ApiError::internal("health is served before dispatch")),
+        Endpoint::Health | Endpoint::OpenApi => Err(ApiError::internal(
+            "health and the OpenAPI document are served before dispatch",
+        )),
         Endpoint::Register => accounts::register(call).await,
         Endpoint::Login => accounts::login(call).await,
         Endpoint::Refresh => accounts::refresh(call).await,
@@ -208,6 +247,11 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::RevokeLink => setlists::revoke_link(call).await,
         Endpoint::Shared => setlists::shared(call).await,
         Endpoint::SharedDownloadUrl => setlists::shared_download_url(call).await,
+        Endpoint::AdminUsers => admin::users(call).await,
+        Endpoint::AdminPatchUser => admin::patch_user(call).await,
+        Endpoint::AdminStats => admin::stats(call).await,
+        Endpoint::AdminTasks => admin::tasks(call).await,
+        Endpoint::AdminRetryTask => admin::retry_task(call).await,
     }
 }
 
@@ -361,6 +405,22 @@ fn error_response(err: &ApiError) -> Response {
 
 fn fallback() -> Response {
     Response::builder().with_status(500).fixed(Vec::new())
+}
+
+thread_local! {
+    /// The OpenAPI document, rendered once per isolate (it depends only on the code).
+    static OPENAPI: std::cell::OnceCell<std::rc::Rc<str>> = const { std::cell::OnceCell::new() };
+}
+
+fn openapi_text() -> String {
+    OPENAPI.with(|cell| {
+        cell.get_or_init(|| {
+            crate::api::openapi::document(env!("CARGO_PKG_VERSION"))
+                .to_string()
+                .into()
+        })
+        .to_string()
+    })
 }
 
 /// SPEC §6 headers on every response. The API serves JSON only, so its CSP forbids everything.

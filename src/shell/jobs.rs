@@ -440,12 +440,18 @@ async fn sweep_once(
     let sessions = db
         .run(sql::PURGE_DEAD_SESSIONS, &[Arg::Text(&cutoff)])
         .await?;
+    let rate_windows = db
+        .run(
+            sql::RATE_SWEEP,
+            &[crate::domain::rate::Window::stale_before(started).into()],
+        )
+        .await?;
     Ok(json!({
         "uploads_released": released,
         "deletions_requeued": requeued,
         "processing_requeued": processing_requeued,
         "processing_abandoned": processing_abandoned,
-
+        "rate_windows_purged": rate_windows,
         "refresh_tokens_purged": tokens,
         "sessions_purged": sessions,
     }))

@@ -19,6 +19,7 @@ use super::blobs::not_a_pdf;
 use super::ctx::Ctx;
 use super::d1::{self, Arg, Db};
 use super::http::{Call, Reply};
+use super::limits;
 use super::r2::Files;
 use crate::media::{thumbnail, PDF_MAGIC};
 
@@ -62,6 +63,8 @@ pub async fn create_upload(call: Call) -> ApiResult<Reply> {
     if let Some(score_id) = existing_score_with_hash(&ctx, &user.id, &request.sha256).await? {
         return Err(duplicate(score_id));
     }
+    let per_user = limits::window(&ctx, "upload-urls", &user.id, ctx.config.rate_upload_urls);
+    limits::hit(&ctx, &[per_user]).await?;
     let upload_id = ctx.id("upl")?;
     let key = keys::score_pdf(&user.id, &upload_id);
     let now = ctx.now.rfc3339();

@@ -5,12 +5,14 @@
 
 mod accounts;
 mod activity;
+mod admin;
 mod blobs;
 mod ctx;
 mod d1;
 mod http;
 mod jobs;
 mod library;
+mod limits;
 mod r2;
 mod setlists;
 

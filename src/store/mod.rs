@@ -4,6 +4,8 @@
 //! against the real migrations; the shell only binds values and reads typed rows.
 
 pub mod activity_sql;
+pub mod admin_sql;
+pub mod preset_sql;
 pub mod rows;
 pub mod search;
 pub mod setlist_sql;

@@ -266,3 +266,21 @@ pub const ABANDON_STALE_THUMBNAIL: &str = "update scores set thumbnail_state = '
 /// `thumbnail` failed for good: `?1` score id, `?2` reason.
 pub const THUMBNAIL_FAILED: &str =
     "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 where id = ?1";
+
+// ---- rate limits (domain::rate) ----
+
+/// Counts one event in a window and returns the count including it; a new window restarts at 1.
+/// One statement, so concurrent requests cannot both read the same count.
+pub const RATE_HIT: &str = "\
+INSERT INTO rate_windows (bucket, window_start, hits) VALUES (?1, ?2, 1) \
+ON CONFLICT (bucket) DO UPDATE SET \
+  hits = CASE WHEN rate_windows.window_start = excluded.window_start \
+              THEN rate_windows.hits + 1 ELSE 1 END, \
+  window_start = excluded.window_start \
+RETURNING hits";
+
+/// The count so far in a window, without counting (failed-login checks count only failures).
+pub const RATE_PEEK: &str = "\
+SELECT coalesce((SELECT hits FROM rate_windows WHERE bucket = ?1 AND window_start = ?2), 0) AS hits";
+
+pub const RATE_SWEEP: &str = "DELETE FROM rate_windows WHERE window_start < ?1";

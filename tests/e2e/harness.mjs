@@ -54,10 +54,12 @@ function templateState() {
  * Starts the Worker. `vars` override [vars]/.dev.vars (e.g. { JWT_SECRET: undefined }).
  * Returns helpers bound to the instance; call `close()` when done.
  */
-export async function startWorker({ vars = {} } = {}) {
+export async function startWorker({ vars = {}, ratelimits = {} } = {}) {
   const state = mkdtempSync(join(tmpdir(), "scoremate-e2e-"));
   cpSync(templateState(), state, { recursive: true });
-  const bindings = { ...config.vars, ...devVars(), ...vars };
+  // Every test file's clients share one address: the per-IP auth limit is tested on its own
+  // (ratelimits.test.mjs) and lifted elsewhere; every other limit keeps wrangler.toml's value.
+  const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   const consumers = Object.fromEntries(
     (config.queues?.consumers ?? []).map((c) => [
@@ -87,6 +89,10 @@ export async function startWorker({ vars = {} } = {}) {
       E2E_DLQ: { queueName: config.queues.consumers.find((c) => c.dead_letter_queue).dead_letter_queue },
     },
     queueConsumers: consumers,
+    ratelimits: {
+      ...Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+      ...ratelimits,
+    },
     triggers: { crons: config.triggers?.crons ?? [] },
     d1Persist: join(state, "v3/d1"),
     r2Persist: join(state, "v3/r2"),

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { assertEnvelope, devVars, eventually, startWorker } from "./harness.mjs";
+import { makePdf } from "./pdf.mjs";
 
 let w, api, session;
 before(async () => {
@@ -158,6 +159,43 @@ describe("logs", () => {
     assert.ok(me, "no log line for GET /v1/me");
     assert.equal(me.status, 200);
     assert.equal(typeof me.duration_ms, "number");
+  });
+
+  test("tasks log one line each; presigned URLs, signatures, hashes and link tokens never appear", async () => {
+    const s = await api.signup("logs2@example.com", "Another-secret-pass-7");
+    const score = await api.uploadScore(s.access, makePdf({ title: "Logged" }));
+    await api.settled(score.id, s.access);
+    const dl = (await api.get(`/v1/scores/${score.id}/download-url`, s.access)).body.url;
+    const setlist = (await api.post("/v1/setlists", { name: "Logged gig" }, s.access)).body.setlist;
+    const link = (await api.post(`/v1/setlists/${setlist.id}/links`, {}, s.access)).body.link;
+    assert.equal((await api.get(`/v1/shared/${link.token}`)).status, 200);
+    const row = await (await w.db()).prepare("select password_hash from users where id = ?").bind(s.user.id).first();
+    const text = w.logs.join("");
+    const secrets = {
+      password: "Another-secret-pass-7",
+      hash: row.password_hash,
+      access: s.access,
+      refresh: s.refresh,
+      "download url": dl,
+      "blob token": new URL(dl).pathname.split("/").pop(),
+      "link token": link.token,
+    };
+    for (const [name, secret] of Object.entries(secrets)) assert.ok(!text.includes(secret), `${name} in logs`);
+    const lines = text.split("\n").flatMap((l) => {
+      try {
+        return l.includes("{") ? [JSON.parse(l.slice(l.indexOf("{")))] : [];
+      } catch {
+        return [];
+      }
+    });
+    const shared = lines.find((l) => l.msg === "request" && l.route === "/v1/shared/{token}");
+    assert.ok(shared, "the route template is logged, not the path with its token");
+    const tasks = lines.filter((l) => l.msg === "task");
+    for (const name of ["pdf_info", "thumbnail"]) {
+      const t = tasks.find((l) => l.task === name && l.outcome === "ack");
+      assert.ok(t, `no task line for ${name}`);
+      assert.equal(typeof t.duration_ms, "number");
+    }
   });
 });
 

@@ -1,0 +1,1215 @@
+//! The OpenAPI 3.1 document served at `/openapi.json` (SPEC §6), generated from the route table:
+//! every [`Endpoint`] has exactly one [`Op`] (an exhaustive match, so a new endpoint does not
+//! compile without its documentation), and tests compare the document's operations with
+//! [`ROUTES`] both ways.
+
+use serde_json::{json, Map, Value};
+
+use super::routes::{Access, BodyKind, Endpoint, ROUTES};
+
+/// A query parameter: name, JSON type, description.
+type Param = (&'static str, &'static str, &'static str);
+
+/// One operation's documentation.
+struct Op {
+    summary: &'static str,
+    tag: &'static str,
+    query: &'static [Param],
+    /// Request body schema (a name under `components/schemas`).
+    body: Option<&'static str>,
+    /// Success status and its body schema (`None`: no body).
+    ok: (u16, Option<&'static str>),
+    /// Error statuses beyond those every route of its kind can answer.
+    errors: &'static [u16],
+}
+
+const fn op(
+    summary: &'static str,
+    tag: &'static str,
+    body: Option<&'static str>,
+    ok: (u16, Option<&'static str>),
+    errors: &'static [u16],
+) -> Op {
+    Op {
+        summary,
+        tag,
+        query: &[],
+        body,
+        ok,
+        errors,
+    }
+}
+
+const PAGE: &[Param] = &[
+    ("limit", "integer", "page size"),
+    (
+        "cursor",
+        "string",
+        "opaque cursor from the previous page's next_cursor",
+    ),
+];
+const PAGE_QUERY: &[Param] = &[("page", "integer", "1-based page: URL of that page as a PNG")];
+
+#[expect(clippy::too_many_lines, reason = "one arm per endpoint is the point")]
+fn describe(e: Endpoint) -> Op {
+    use Endpoint as E;
+    match e {
+        E::Health => op(
+            "Liveness and configuration problems",
+            "platform",
+            None,
+            (200, Some("Health")),
+            &[503],
+        ),
+        E::OpenApi => op(
+            "This document (OpenAPI 3.1)",
+            "platform",
+            None,
+            (200, Some("OpenApiDocument")),
+            &[],
+        ),
+        E::Register => op(
+            "Create an account",
+            "auth",
+            Some("Register"),
+            (201, Some("UserEnvelope")),
+            &[409, 429],
+        ),
+        E::Login => op(
+            "Log in: access and refresh tokens",
+            "auth",
+            Some("Login"),
+            (200, Some("Tokens")),
+            &[401, 403, 429],
+        ),
+        E::Refresh => op(
+            "Rotate a refresh token",
+            "auth",
+            Some("Refresh"),
+            (200, Some("Tokens")),
+            &[401, 429],
+        ),
+        E::Logout => op(
+            "End this session",
+            "auth",
+            Some("Refresh"),
+            (204, None),
+            &[],
+        ),
+        E::LogoutAll => op("End every session", "auth", None, (204, None), &[]),
+        E::GetMe => op("The caller", "me", None, (200, Some("UserEnvelope")), &[]),
+        E::PatchMe => op(
+            "Change display name or preferences",
+            "me",
+            Some("PatchMe"),
+            (200, Some("UserEnvelope")),
+            &[],
+        ),
+        E::ChangePassword => op(
+            "Change password (other sessions end)",
+            "me",
+            Some("ChangePassword"),
+            (204, None),
+            &[],
+        ),
+        E::Usage => op("Quota and usage", "me", None, (200, Some("Usage")), &[]),
+        E::CreateUpload => op(
+            "Reserve quota and get an upload URL",
+            "scores",
+            Some("UploadRequest"),
+            (201, Some("Upload")),
+            &[409, 413, 429],
+        ),
+        E::PutBlob => op(
+            "Upload bytes to a signed URL (Worker presign mode)",
+            "blobs",
+            None,
+            (200, None),
+            &[400, 403, 413, 415],
+        ),
+        E::GetBlob => op(
+            "Download through a signed URL (Range supported)",
+            "blobs",
+            None,
+            (200, None),
+            &[206, 304, 403, 416],
+        ),
+        E::CreateScore => op(
+            "Create a score from an upload",
+            "scores",
+            Some("ScoreCreate"),
+            (201, Some("ScoreEnvelope")),
+            &[404, 409],
+        ),
+        E::ListScores => Op {
+            query: &[
+                (
+                    "query",
+                    "string",
+                    "full-text search over title, composer and notes",
+                ),
+                ("tag", "string", "tag filter (repeatable, AND)"),
+                ("composer", "string", "exact, case-insensitive"),
+                ("instrumentation", "string", "exact, case-insensitive"),
+                (
+                    "ordering",
+                    "string",
+                    "field, `-` for descending (default -updated_at)",
+                ),
+                ("limit", "integer", "1-100, default 20"),
+                ("cursor", "string", "opaque cursor from next_cursor"),
+            ],
+            ..op(
+                "List and search scores",
+                "scores",
+                None,
+                (200, Some("ScoreList")),
+                &[],
+            )
+        },
+        E::GetScore => op(
+            "A score",
+            "scores",
+            None,
+            (200, Some("ScoreEnvelope")),
+            &[404],
+        ),
+        E::PatchScore => op(
+            "Edit a score (records a version)",
+            "scores",
+            Some("ScorePatch"),
+            (200, Some("ScoreEnvelope")),
+            &[404],
+        ),
+        E::DeleteScore => op(
+            "Delete a score and its files",
+            "scores",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::DownloadUrl => Op {
+            query: PAGE_QUERY,
+            ..op(
+                "Presigned download URL",
+                "scores",
+                None,
+                (200, Some("DownloadUrl")),
+                &[404],
+            )
+        },
+        E::Favorite => op(
+            "Mark as favorite (idempotent)",
+            "activity",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::Unfavorite => op(
+            "Unmark favorite (idempotent)",
+            "activity",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::Favorites => Op {
+            query: PAGE,
+            ..op(
+                "Favorite scores, newest first",
+                "activity",
+                None,
+                (200, Some("Favorites")),
+                &[],
+            )
+        },
+        E::Opened => op(
+            "Record that the reader opened a score",
+            "activity",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::History => Op {
+            query: PAGE,
+            ..op(
+                "Recently opened, newest first",
+                "activity",
+                None,
+                (200, Some("History")),
+                &[],
+            )
+        },
+        E::Versions => op(
+            "Versions of a score",
+            "activity",
+            None,
+            (200, Some("Versions")),
+            &[404],
+        ),
+        E::CompareVersions => Op {
+            query: &[
+                ("from", "integer", "version number"),
+                ("to", "integer", "version number"),
+            ],
+            ..op(
+                "Field-level diff between two versions",
+                "activity",
+                None,
+                (200, Some("Compare")),
+                &[404],
+            )
+        },
+        E::Stats => op(
+            "The caller's statistics",
+            "me",
+            None,
+            (200, Some("MeStats")),
+            &[],
+        ),
+        E::ListSetlists => Op {
+            query: &[
+                ("shared", "boolean", "true: setlists others shared with me"),
+                ("limit", "integer", "1-100, default 50"),
+                ("cursor", "string", "opaque cursor from next_cursor"),
+            ],
+            ..op(
+                "My setlists, or those shared with me",
+                "setlists",
+                None,
+                (200, Some("SetlistList")),
+                &[],
+            )
+        },
+        E::CreateSetlist => op(
+            "Create a setlist",
+            "setlists",
+            Some("SetlistFields"),
+            (201, Some("SetlistEnvelope")),
+            &[],
+        ),
+        E::GetSetlist => op(
+            "A setlist with its items in order",
+            "setlists",
+            None,
+            (200, Some("SetlistEnvelope")),
+            &[404],
+        ),
+        E::PatchSetlist => op(
+            "Edit a setlist (owner)",
+            "setlists",
+            Some("SetlistFields"),
+            (200, Some("SetlistEnvelope")),
+            &[403, 404, 409],
+        ),
+        E::DeleteSetlist => op(
+            "Delete a setlist (owner)",
+            "setlists",
+            None,
+            (204, None),
+            &[403, 404],
+        ),
+        E::PostItems => op(
+            "Add an item, or replace the whole order",
+            "setlists",
+            Some("ItemsRequest"),
+            (201, Some("SetlistEnvelope")),
+            &[403, 404, 409],
+        ),
+        E::PatchItem => op(
+            "Move or annotate an item",
+            "setlists",
+            Some("ItemPatch"),
+            (200, Some("SetlistEnvelope")),
+            &[403, 404, 409],
+        ),
+        E::DeleteItem => Op {
+            query: &[("version", "integer", "expected setlist version")],
+            ..op(
+                "Remove an item",
+                "setlists",
+                None,
+                (204, None),
+                &[403, 404, 409],
+            )
+        },
+        E::ItemDownloadUrl => Op {
+            query: PAGE_QUERY,
+            ..op(
+                "Download an item's PDF through the setlist",
+                "setlists",
+                None,
+                (200, Some("DownloadUrl")),
+                &[404],
+            )
+        },
+        E::ListComments => op(
+            "An item's comments, newest first",
+            "setlists",
+            None,
+            (200, Some("Comments")),
+            &[404],
+        ),
+        E::AddComment => op(
+            "Comment on an item",
+            "setlists",
+            Some("CommentRequest"),
+            (201, Some("CommentEnvelope")),
+            &[404],
+        ),
+        E::DeleteComment => op(
+            "Delete a comment (author or owner)",
+            "setlists",
+            None,
+            (204, None),
+            &[403, 404],
+        ),
+        E::AddMember => op(
+            "Invite a registered user (owner)",
+            "sharing",
+            Some("MemberRequest"),
+            (201, Some("MemberEnvelope")),
+            &[403, 404],
+        ),
+        E::RemoveMember => op(
+            "Remove a member, or leave",
+            "sharing",
+            None,
+            (204, None),
+            &[403, 404],
+        ),
+        E::CreateLink => op(
+            "Create a public read-only link (owner)",
+            "sharing",
+            Some("LinkRequest"),
+            (201, Some("LinkEnvelope")),
+            &[403, 404],
+        ),
+        E::ListLinks => op(
+            "Public links (owner)",
+            "sharing",
+            None,
+            (200, Some("Links")),
+            &[403, 404],
+        ),
+        E::RevokeLink => op(
+            "Revoke a public link (owner)",
+            "sharing",
+            None,
+            (204, None),
+            &[403, 404],
+        ),
+        E::Shared => op(
+            "A setlist through a public link",
+            "sharing",
+            None,
+            (200, Some("SetlistEnvelope")),
+            &[404],
+        ),
+        E::SharedDownloadUrl => Op {
+            query: PAGE_QUERY,
+            ..op(
+                "Download an item through a public link",
+                "sharing",
+                None,
+                (200, Some("DownloadUrl")),
+                &[404],
+            )
+        },
+        E::AdminUsers => Op {
+            query: &[
+                ("q", "string", "literal text in email or display name"),
+                ("after", "string", "email to continue after (next_after)"),
+                ("limit", "integer", "1-200, default 50"),
+            ],
+            ..op(
+                "Search users (admin)",
+                "admin",
+                None,
+                (200, Some("AdminUsers")),
+                &[],
+            )
+        },
+        E::AdminPatchUser => op(
+            "Set quota, role, disabled (admin)",
+            "admin",
+            Some("AdminUserPatch"),
+            (200, Some("AdminUserEnvelope")),
+            &[],
+        ),
+        E::AdminStats => op(
+            "Overview statistics (admin)",
+            "admin",
+            None,
+            (200, Some("AdminStats")),
+            &[],
+        ),
+        E::AdminTasks => Op {
+            query: &[("limit", "integer", "1-500, default 100")],
+            ..op(
+                "Failed tasks and dead letters (admin)",
+                "admin",
+                None,
+                (200, Some("Tasks")),
+                &[],
+            )
+        },
+        E::AdminRetryTask => op(
+            "Re-run a failed task (admin)",
+            "admin",
+            None,
+            (202, Some("TaskEnvelope")),
+            &[],
+        ),
+    }
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": reference("Error") } },
+    })
+}
+
+fn status_text(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        304 => "Not Modified",
+        400 => "Malformed request",
+        401 => "Missing, invalid or expired token (E002)",
+        403 => "Forbidden (E006)",
+        404 => "Not found (E003)",
+        409 => "Conflict",
+        413 => "Too large, or over quota (E001)",
+        415 => "Not JSON, or not a PDF (E004)",
+        416 => "Range not satisfiable",
+        422 => "Validation failed: one message per field",
+        429 => "Rate limited; see Retry-After",
+        503 => "D1 does not answer",
+        _ => "Error",
+    }
+}
+
+fn operation(route: &super::routes::RouteDef) -> Value {
+    let doc = describe(route.endpoint);
+    let mut parameters: Vec<Value> = route
+        .template
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect();
+    parameters.extend(doc.query.iter().map(|(name, ty, description)| {
+        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": ty } })
+    }));
+    let mut responses = Map::new();
+    let (status, schema) = doc.ok;
+    let success = match (schema, route.endpoint) {
+        (Some(s), _) => json!({
+            "description": status_text(status),
+            "content": { "application/json": { "schema": reference(s) } },
+        }),
+        (None, Endpoint::GetBlob) => json!({
+            "description": "The file's bytes",
+            "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } },
+                         "image/png": { "schema": { "type": "string", "format": "binary" } } },
+        }),
+        (None, _) => json!({ "description": status_text(status) }),
+    };
+    responses.insert(status.to_string(), success);
+    let mut errors: Vec<u16> = doc.errors.to_vec();
+    match route.access {
+        Access::User | Access::UserBatched => errors.extend([401, 429]),
+        Access::Admin => errors.extend([404]),
+        Access::Public => {}
+    }
+    if route.body == BodyKind::Json && doc.body.is_some() {
+        errors.extend([400, 413, 415, 422]);
+    }
+    if !doc.query.is_empty() {
+        errors.push(422);
+    }
+    errors.sort_unstable();
+    errors.dedup();
+    for e in errors {
+        let response = if matches!(e, 206 | 304) {
+            json!({ "description": status_text(e) })
+        } else {
+            error_response(status_text(e))
+        };
+        responses.insert(e.to_string(), response);
+    }
+    let mut op = json!({
+        "operationId": format!("{:?}", route.endpoint),
+        "summary": doc.summary,
+        "tags": [doc.tag],
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if let Some(body) = doc.body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": reference(body) } },
+        });
+    }
+    if route.endpoint == Endpoint::PutBlob {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } } },
+        });
+    }
+    if route.access == Access::Public {
+        op["security"] = json!([]);
+    }
+    op
+}
+
+/// The whole document. Its server is `/`: relative to wherever it is served from, so
+/// "Try it out" works locally and in production alike.
+pub fn document(version: &str) -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let path = paths
+            .entry(route.template.to_owned())
+            .or_insert_with(|| json!({}));
+        path[route.method.to_ascii_lowercase()] = operation(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ScoreMate API",
+            "version": version,
+            "description": "Sheet-music libraries at the edge: scores, setlists, sharing. Errors always use the envelope `{\"error\": {code, id, message, fields}}`.",
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn obj(required: &[&str], props: &[(&str, Value)]) -> Value {
+    let properties: Map<String, Value> = props
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+fn t(ty: &str) -> Value {
+    json!({ "type": ty })
+}
+
+fn nullable(ty: &str) -> Value {
+    json!({ "type": [ty, "null"] })
+}
+
+fn array_of(schema: Value) -> Value {
+    json!({ "type": "array", "items": schema })
+}
+
+fn envelope(key: &str, schema: &str) -> Value {
+    obj(&[key], &[(key, reference(schema))])
+}
+
+fn list(key: &str, schema: &str, cursor: &str) -> Value {
+    obj(
+        &[key],
+        &[
+            (key, array_of(reference(schema))),
+            (cursor, nullable("string")),
+        ],
+    )
+}
+
+#[expect(clippy::too_many_lines, reason = "the schema catalogue")]
+fn schemas() -> Value {
+    let s = t("string");
+    let i = t("integer");
+    let ns = nullable("string");
+    let ni = nullable("integer");
+    let task_state = json!({
+        "type": "object",
+        "required": ["state"],
+        "properties": { "state": { "enum": ["pending", "ok", "failed"] }, "reason": t("string") },
+    });
+    let score_fields: Vec<(&str, Value)> = vec![
+        ("title", s.clone()),
+        ("composer", ns.clone()),
+        ("arranger", ns.clone()),
+        ("instrumentation", ns.clone()),
+        ("key", ns.clone()),
+        ("notes", ns.clone()),
+        ("tags", array_of(s.clone())),
+        ("rating", ni.clone()),
+        ("difficulty", ni.clone()),
+        ("duration", ni.clone()),
+    ];
+    let mut score_create = score_fields.clone();
+    score_create.push(("upload_id", s.clone()));
+    let mut score = score_fields.clone();
+    score.extend([
+        ("id", s.clone()),
+        ("filename", s.clone()),
+        ("content_hash", s.clone()),
+        ("size_bytes", i.clone()),
+        ("pages", ni.clone()),
+        ("pdf_meta", json!({ "type": ["object", "null"] })),
+        ("suggestions", t("object")),
+        ("thumbnail_url", ns.clone()),
+        (
+            "processing",
+            obj(
+                &["pdf_info", "thumbnail"],
+                &[("pdf_info", task_state.clone()), ("thumbnail", task_state)],
+            ),
+        ),
+        ("created_at", s.clone()),
+        ("updated_at", s.clone()),
+    ]);
+    let setlist_fields = [
+        ("name", s.clone()),
+        ("description", ns.clone()),
+        (
+            "event_date",
+            json!({ "type": ["string", "null"], "format": "date" }),
+        ),
+        ("venue", ns.clone()),
+        ("notes", ns.clone()),
+    ];
+    let mut setlist_patch = setlist_fields.to_vec();
+    setlist_patch.push(("version", i.clone()));
+    let mut setlist = setlist_fields.to_vec();
+    setlist.extend([
+        ("id", s.clone()),
+        (
+            "role",
+            json!({ "enum": ["owner", "editor", "viewer", "link"] }),
+        ),
+        ("version", i.clone()),
+        ("items", array_of(reference("SetlistItem"))),
+        ("members", array_of(reference("Member"))),
+        ("history", array_of(t("object"))),
+        ("created_at", s.clone()),
+        ("updated_at", s.clone()),
+    ]);
+    let change = obj(
+        &["field"],
+        &[("field", s.clone()), ("from", json!({})), ("to", json!({}))],
+    );
+    let entries: Vec<(&str, Value)> = vec![
+        ("OpenApiDocument", t("object")),
+        (
+            "Error",
+            obj(
+                &["error"],
+                &[(
+                    "error",
+                    obj(
+                        &["code", "id", "message", "fields"],
+                        &[
+                            ("code", s.clone()),
+                            ("id", json!({ "type": "string", "pattern": "^E[0-9]{3}$" })),
+                            ("message", s.clone()),
+                            (
+                                "fields",
+                                json!({ "type": "object", "additionalProperties": { "type": "string" } }),
+                            ),
+                        ],
+                    ),
+                )],
+            ),
+        ),
+        (
+            "Health",
+            obj(
+                &["status"],
+                &[
+                    ("status", s.clone()),
+                    ("version", s.clone()),
+                    ("d1", s.clone()),
+                    ("problems", array_of(s.clone())),
+                ],
+            ),
+        ),
+        (
+            "Register",
+            obj(
+                &["email", "password", "display_name"],
+                &[
+                    ("email", json!({"type": "string", "format": "email"})),
+                    ("password", s.clone()),
+                    ("display_name", s.clone()),
+                ],
+            ),
+        ),
+        (
+            "Login",
+            obj(
+                &["email", "password"],
+                &[("email", s.clone()), ("password", s.clone())],
+            ),
+        ),
+        ("Refresh", obj(&["refresh"], &[("refresh", s.clone())])),
+        (
+            "Tokens",
+            obj(
+                &["access", "refresh", "token_type"],
+                &[
+                    ("access", s.clone()),
+                    ("refresh", s.clone()),
+                    ("token_type", json!({"const": "Bearer"})),
+                    ("access_expires_at", s.clone()),
+                    ("refresh_expires_at", s.clone()),
+                ],
+            ),
+        ),
+        (
+            "User",
+            obj(
+                &["id", "email"],
+                &[
+                    ("id", s.clone()),
+                    ("email", s.clone()),
+                    ("display_name", s.clone()),
+                    ("role", json!({"enum": ["user", "admin"]})),
+                    ("preferences", t("object")),
+                    ("created_at", s.clone()),
+                    ("updated_at", s.clone()),
+                ],
+            ),
+        ),
+        ("UserEnvelope", envelope("user", "User")),
+        (
+            "PatchMe",
+            obj(
+                &[],
+                &[("display_name", s.clone()), ("preferences", t("object"))],
+            ),
+        ),
+        (
+            "ChangePassword",
+            obj(
+                &["current_password", "new_password"],
+                &[("current_password", s.clone()), ("new_password", s.clone())],
+            ),
+        ),
+        (
+            "Usage",
+            obj(
+                &["quota_bytes", "used_bytes", "reserved_bytes"],
+                &[
+                    ("quota_bytes", i.clone()),
+                    ("used_bytes", i.clone()),
+                    ("reserved_bytes", i.clone()),
+                ],
+            ),
+        ),
+        (
+            "UploadRequest",
+            obj(
+                &["filename", "size", "mime", "sha256"],
+                &[
+                    ("filename", s.clone()),
+                    ("size", i.clone()),
+                    ("mime", json!({"const": "application/pdf"})),
+                    (
+                        "sha256",
+                        json!({"type": "string", "pattern": "^[0-9a-f]{64}$"}),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "Upload",
+            obj(
+                &["upload_id", "url", "method", "headers", "expires_at"],
+                &[
+                    ("upload_id", s.clone()),
+                    ("url", s.clone()),
+                    ("method", s.clone()),
+                    (
+                        "headers",
+                        json!({"type": "object", "additionalProperties": {"type": "string"}}),
+                    ),
+                    ("expires_at", s.clone()),
+                ],
+            ),
+        ),
+        ("ScoreCreate", obj(&["upload_id", "title"], &score_create)),
+        ("ScorePatch", obj(&[], &score_fields)),
+        ("Score", obj(&["id", "title", "processing"], &score)),
+        ("ScoreEnvelope", envelope("score", "Score")),
+        ("ScoreList", list("scores", "Score", "next_cursor")),
+        (
+            "DownloadUrl",
+            obj(
+                &["url", "expires_at"],
+                &[("url", s.clone()), ("expires_at", s.clone())],
+            ),
+        ),
+        (
+            "Favorites",
+            obj(
+                &["favorites"],
+                &[
+                    (
+                        "favorites",
+                        array_of(obj(
+                            &["score"],
+                            &[("favorited_at", s.clone()), ("score", reference("Score"))],
+                        )),
+                    ),
+                    ("next_cursor", ns.clone()),
+                ],
+            ),
+        ),
+        (
+            "History",
+            obj(
+                &["history"],
+                &[
+                    (
+                        "history",
+                        array_of(obj(
+                            &["score"],
+                            &[("opened_at", s.clone()), ("score", reference("Score"))],
+                        )),
+                    ),
+                    ("next_cursor", ns.clone()),
+                ],
+            ),
+        ),
+        (
+            "Versions",
+            obj(
+                &["versions"],
+                &[(
+                    "versions",
+                    array_of(obj(
+                        &["version"],
+                        &[
+                            ("version", i.clone()),
+                            ("created_at", s.clone()),
+                            ("user_id", ns.clone()),
+                            ("changes", array_of(change.clone())),
+                            ("fields", t("object")),
+                        ],
+                    )),
+                )],
+            ),
+        ),
+        (
+            "Compare",
+            obj(
+                &["from", "to", "changes"],
+                &[
+                    ("from", i.clone()),
+                    ("to", i.clone()),
+                    ("changes", array_of(change)),
+                ],
+            ),
+        ),
+        ("MeStats", envelope("stats", "MeStatsBody")),
+        (
+            "MeStatsBody",
+            obj(
+                &["scores", "pages", "bytes"],
+                &[
+                    ("scores", i.clone()),
+                    ("pages", i.clone()),
+                    ("bytes", i.clone()),
+                    ("setlists", i.clone()),
+                    ("setlists_shared_by_me", i.clone()),
+                    ("setlists_shared_with_me", i.clone()),
+                    ("favorites", i.clone()),
+                    ("top_opened", array_of(t("object"))),
+                ],
+            ),
+        ),
+        ("SetlistFields", obj(&[], &setlist_patch)),
+        ("Setlist", obj(&["id", "name", "version"], &setlist)),
+        (
+            "SetlistItem",
+            obj(
+                &["id", "score_id", "position"],
+                &[
+                    ("id", s.clone()),
+                    ("score_id", s.clone()),
+                    ("position", i.clone()),
+                    ("notes", ns.clone()),
+                    ("title", s.clone()),
+                    ("composer", ns.clone()),
+                    ("pages", ni.clone()),
+                    ("thumbnail_url", ns.clone()),
+                    ("processing", t("object")),
+                ],
+            ),
+        ),
+        ("SetlistEnvelope", envelope("setlist", "Setlist")),
+        ("SetlistList", list("setlists", "Setlist", "next_cursor")),
+        (
+            "ItemsRequest",
+            json!({ "oneOf": [
+            obj(&["score_id"], &[("score_id", s.clone()), ("position", i.clone()), ("notes", ns.clone()), ("version", i.clone())]),
+            obj(&["order", "version"], &[("order", array_of(s.clone())), ("version", i.clone())]),
+        ] }),
+        ),
+        (
+            "ItemPatch",
+            obj(
+                &[],
+                &[
+                    ("position", i.clone()),
+                    ("notes", ns.clone()),
+                    ("version", i.clone()),
+                ],
+            ),
+        ),
+        ("CommentRequest", obj(&["body"], &[("body", s.clone())])),
+        (
+            "Comment",
+            obj(
+                &["id", "body"],
+                &[
+                    ("id", s.clone()),
+                    ("body", s.clone()),
+                    ("author", t("object")),
+                    ("created_at", s.clone()),
+                ],
+            ),
+        ),
+        ("CommentEnvelope", envelope("comment", "Comment")),
+        (
+            "Comments",
+            obj(
+                &["comments"],
+                &[("comments", array_of(reference("Comment")))],
+            ),
+        ),
+        (
+            "MemberRequest",
+            obj(
+                &["email", "role"],
+                &[
+                    ("email", s.clone()),
+                    ("role", json!({"enum": ["viewer", "editor"]})),
+                ],
+            ),
+        ),
+        (
+            "Member",
+            obj(
+                &["user_id", "role"],
+                &[
+                    ("user_id", s.clone()),
+                    ("email", s.clone()),
+                    ("display_name", s.clone()),
+                    ("role", s.clone()),
+                ],
+            ),
+        ),
+        ("MemberEnvelope", envelope("member", "Member")),
+        ("LinkRequest", obj(&[], &[("expires_at", ns.clone())])),
+        (
+            "Link",
+            obj(
+                &["id", "token", "url"],
+                &[
+                    ("id", s.clone()),
+                    ("token", s.clone()),
+                    ("url", s.clone()),
+                    ("expires_at", ns.clone()),
+                    ("revoked_at", ns.clone()),
+                    ("created_at", s.clone()),
+                    ("active", t("boolean")),
+                ],
+            ),
+        ),
+        ("LinkEnvelope", envelope("link", "Link")),
+        (
+            "Links",
+            obj(&["links"], &[("links", array_of(reference("Link")))]),
+        ),
+        (
+            "AdminUser",
+            obj(
+                &["id", "email", "role"],
+                &[
+                    ("id", s.clone()),
+                    ("email", s.clone()),
+                    ("display_name", s.clone()),
+                    ("role", s.clone()),
+                    ("quota_bytes", i.clone()),
+                    ("used_bytes", i.clone()),
+                    ("reserved_bytes", i.clone()),
+                    ("disabled", t("boolean")),
+                    ("disabled_at", ns.clone()),
+                    ("created_at", s.clone()),
+                    ("updated_at", s.clone()),
+                    ("scores", i.clone()),
+                ],
+            ),
+        ),
+        (
+            "AdminUsers",
+            obj(
+                &["users"],
+                &[
+                    ("users", array_of(reference("AdminUser"))),
+                    ("next_after", ns.clone()),
+                ],
+            ),
+        ),
+        (
+            "AdminUserPatch",
+            obj(
+                &[],
+                &[
+                    ("quota_bytes", i.clone()),
+                    ("role", json!({"enum": ["user", "admin"]})),
+                    ("disabled", t("boolean")),
+                ],
+            ),
+        ),
+        ("AdminUserEnvelope", envelope("user", "AdminUser")),
+        ("AdminStats", obj(&["stats"], &[("stats", t("object"))])),
+        (
+            "Tasks",
+            obj(
+                &["tasks"],
+                &[(
+                    "tasks",
+                    array_of(obj(
+                        &["id", "task", "state"],
+                        &[
+                            ("id", s.clone()),
+                            ("task", s.clone()),
+                            ("state", s.clone()),
+                            ("reason", ns.clone()),
+                            ("message", json!({})),
+                        ],
+                    )),
+                )],
+            ),
+        ),
+        (
+            "TaskEnvelope",
+            obj(
+                &["task"],
+                &[(
+                    "task",
+                    obj(
+                        &["id", "state"],
+                        &[
+                            ("id", s.clone()),
+                            ("task", s.clone()),
+                            ("record_id", s.clone()),
+                            ("state", s),
+                        ],
+                    ),
+                )],
+            ),
+        ),
+    ];
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn doc() -> Value {
+        document("test")
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let routes: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_ascii_lowercase(), r.template.to_owned()))
+            .collect();
+        let doc = doc();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((method.clone(), path.clone()));
+            }
+        }
+        assert_eq!(documented, routes);
+    }
+
+    #[test]
+    fn every_reference_resolves_and_path_parameters_are_declared() {
+        let doc = doc();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (i, _) in text.match_indices("#/components/schemas/") {
+            let name: String = text[i + 21..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            assert!(schemas.contains_key(&name), "dangling $ref {name}");
+        }
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let declared: BTreeSet<&str> = op["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                let in_path: BTreeSet<&str> = path
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                    .collect();
+                assert_eq!(declared, in_path, "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn public_routes_need_no_token_and_errors_use_the_envelope() {
+        let doc = doc();
+        let login = &doc["paths"]["/v1/auth/login"]["post"];
+        assert_eq!(login["security"], json!([]));
+        assert_eq!(
+            login["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Error"
+        );
+        let me = &doc["paths"]["/v1/me"]["get"];
+        assert!(
+            me.get("security").is_none(),
+            "inherits the bearer requirement"
+        );
+        assert!(me["responses"]["401"].is_object());
+        assert!(doc["paths"]["/v1/admin/stats"]["get"]["responses"]["404"].is_object());
+        let ids: BTreeSet<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .map(|op| op["operationId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), ROUTES.len(), "operation ids are unique");
+    }
+}

@@ -1,0 +1,102 @@
+//! Rate limits in the shell (SPEC §6). Hard limits are D1 fixed-window counters — one upsert per
+//! counted request, batched with the handler's own statements where it can — and
+//! `domain::rate` does the arithmetic. The soft per-user ceiling on every authenticated request
+//! is the Workers Rate Limiting binding (`USER_LIMITER`): no D1 write on hot read paths.
+
+use serde::Deserialize;
+use worker::{D1PreparedStatement, D1Result, Env, Request};
+
+use crate::domain::rate::{self, Rate, Window};
+use crate::error::{ApiError, ApiResult};
+use crate::store::sql;
+
+use super::ctx::Ctx;
+use super::d1::db_err;
+
+/// Period of the `USER_LIMITER` binding (wrangler.toml `[[ratelimits]]`; 10 or 60 s).
+const USER_CEILING_PERIOD_SECONDS: u64 = 60;
+
+#[derive(Deserialize)]
+struct Hits {
+    hits: i64,
+}
+
+/// The client's address as Cloudflare reports it (a client cannot set this header itself).
+pub fn client_ip(req: &Request) -> String {
+    rate::ip_subject(
+        req.headers()
+            .get("cf-connecting-ip")
+            .ok()
+            .flatten()
+            .as_deref(),
+    )
+}
+
+/// The per-IP window shared by register, login and refresh.
+pub fn auth_ip(ctx: &Ctx, ip: &str) -> Option<Window> {
+    window(ctx, "auth-ip", ip, ctx.config.rate_auth_per_ip)
+}
+
+pub fn window(ctx: &Ctx, kind: &str, subject: &str, rate: Option<Rate>) -> Option<Window> {
+    rate.map(|r| Window::new(kind, subject, r, ctx.now))
+}
+
+/// Counts one event in `w`; the statement returns the count including it.
+pub fn hit_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
+    ctx.db
+        .stmt(sql::RATE_HIT, &[w.bucket.as_str().into(), w.start.into()])
+}
+
+/// Reads the count so far in `w` without counting.
+pub fn peek_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
+    ctx.db
+        .stmt(sql::RATE_PEEK, &[w.bucket.as_str().into(), w.start.into()])
+}
+
+/// The count a [`hit_stmt`] or [`peek_stmt`] returned.
+pub fn hits(result: Option<&D1Result>) -> ApiResult<i64> {
+    let result = result.ok_or_else(|| ApiError::internal("rate batch: missing result"))?;
+    Ok(result
+        .results::<Hits>()
+        .map_err(|e| db_err("rate hits", e))?
+        .first()
+        .map_or(0, |h| h.hits))
+}
+
+/// Counts this request in every window (one round trip) and refuses it if any is over.
+///
+/// # Errors
+/// 429 with `Retry-After`; D1 errors.
+pub async fn hit(ctx: &Ctx, windows: &[Option<Window>]) -> ApiResult<()> {
+    let windows: Vec<&Window> = windows.iter().flatten().collect();
+    if windows.is_empty() {
+        return Ok(());
+    }
+    let stmts = windows
+        .iter()
+        .map(|w| hit_stmt(ctx, w))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let results = ctx.db.batch_results(stmts).await?;
+    for (w, result) in windows.iter().zip(results.iter()) {
+        w.check(hits(Some(result))?)?;
+    }
+    Ok(())
+}
+
+/// The soft ceiling on one user's requests. Without the binding (a deployment that removed it)
+/// there is no ceiling; the hard limits above still apply.
+///
+/// # Errors
+/// 429 with `Retry-After` when the binding says the user is over.
+pub async fn user_ceiling(env: &Env, user_id: &str) -> ApiResult<()> {
+    let Ok(limiter) = env.rate_limiter("USER_LIMITER") else {
+        return Ok(());
+    };
+    match limiter.limit(user_id.to_owned()).await {
+        Ok(outcome) if !outcome.success => Err(ApiError::RateLimited {
+            retry_after_seconds: USER_CEILING_PERIOD_SECONDS,
+        }),
+        // A limiter failure must not take the API down with it.
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,63 @@
+//! Rate-limit counters on SQLite against the real migrations: counting within a window, restarting
+//! in the next, peeking without counting, and the sweep.
+
+mod common;
+
+use common::migrated;
+use rusqlite::{params, Connection};
+use scoremate::domain::rate::{Rate, Window};
+use scoremate::domain::time::Millis;
+use scoremate::store::sql;
+
+fn hit(c: &Connection, w: &Window) -> i64 {
+    c.query_row(sql::RATE_HIT, params![w.bucket, w.start], |r| r.get(0))
+        .unwrap()
+}
+
+fn peek(c: &Connection, w: &Window) -> i64 {
+    c.query_row(sql::RATE_PEEK, params![w.bucket, w.start], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_window_counts_up_and_the_next_one_starts_again() {
+    let c = migrated();
+    let rate = Rate::new(3, 60);
+    let w = Window::new("auth-ip", "10.0.0.1", rate, Millis(1_000_000));
+    assert_eq!(peek(&c, &w), 0);
+    let counts: Vec<i64> = (0..4).map(|_| hit(&c, &w)).collect();
+    assert_eq!(counts, [1, 2, 3, 4]);
+    assert!(w.check(counts[2]).is_ok());
+    assert!(w.check(counts[3]).is_err());
+    assert_eq!(peek(&c, &w), 4);
+    let other = Window::new("auth-ip", "10.0.0.2", rate, Millis(1_000_000));
+    assert_eq!(hit(&c, &other), 1, "buckets are independent");
+    let next = Window::new("auth-ip", "10.0.0.1", rate, Millis(1_000_000 + 60_000));
+    assert_eq!(
+        peek(&c, &next),
+        0,
+        "an old window's count is not this one's"
+    );
+    assert_eq!(hit(&c, &next), 1);
+    assert_eq!(
+        peek(&c, &w),
+        0,
+        "one row per bucket: the old window is gone"
+    );
+}
+
+#[test]
+fn the_sweep_deletes_windows_older_than_a_day() {
+    let c = migrated();
+    let rate = Rate::new(3, 60);
+    let old = Window::new("a", "x", rate, Millis(0));
+    let now = Millis(2 * 86_400_000);
+    let fresh = Window::new("a", "y", rate, now);
+    hit(&c, &old);
+    hit(&c, &fresh);
+    let purged = c
+        .execute(sql::RATE_SWEEP, params![Window::stale_before(now)])
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(peek(&c, &fresh), 1);
+}
