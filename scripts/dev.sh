@@ -5,6 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
+bash scripts/build.sh   # wrangler needs build/assets before it starts; its own [build] run then skips
 wrangler d1 migrations apply DB --local
 # wrangler runs the [build] command (scripts/build.sh) before serving, and again on changes.
 exec wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" "$@"

@@ -11,6 +11,15 @@ step setup
 bash scripts/setup.sh
 [ -f .tools/fallback.env ] && source .tools/fallback.env
 
+step "browser for the Swagger UI test"
+# Debian's chromium unless CHROMIUM_BIN names another Chromium/Chrome (CI uses the runner's).
+export CHROMIUM_BIN=${CHROMIUM_BIN:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM_BIN" ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y --no-install-recommends chromium >&2 ||
+    { $sudo apt-get update >&2 && $sudo apt-get install -y --no-install-recommends chromium >&2; }
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (native)"

@@ -501,3 +501,48 @@ fn stale_processing_is_requeued_then_abandoned_and_results_stand() {
         .unwrap();
     assert!(plan.contains("scores_processing_pending"), "{plan}");
 }
+
+#[test]
+fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_built_ins() {
+    let mut c = migrated();
+    user(&c, "u1", 1000);
+    user(&c, "u2", 1000);
+    reserve(&mut c, "u1", "up1", 1, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, r#"["jazz"]"#);
+    reserve(&mut c, "u1", "up2", 1, "h2");
+    consume(&mut c, "u1", "up2", "s2", T1, r#"["gig"]"#);
+    // Built-in genre → the tag of the same name.
+    let jazz = list(&c, &[("preset", "pre_genre_jazz")]);
+    assert_eq!(
+        jazz.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["s1"]
+    );
+    // Own instrumentation preset, any case.
+    for (id, owner, name) in [
+        ("pre_mine", "u1", "Violin and Piano"),
+        ("pre_theirs", "u2", "violin and piano"),
+    ] {
+        c.execute(
+            scoremate::store::preset_sql::INSERT,
+            params![id, owner, "instrumentation", name, "[]", T1],
+        )
+        .unwrap();
+    }
+    assert_eq!(list(&c, &[("preset", "pre_mine")]).len(), 2);
+    assert!(
+        list(&c, &[("preset", "pre_theirs")]).is_empty(),
+        "another user's preset"
+    );
+    assert!(list(&c, &[("preset", "pre_nonexistent")]).is_empty());
+    assert_eq!(list(&c, &[("preset", "pre_solo_piano")]).len(), 0);
+    // The name check: a second "violin and piano" of u1, or a built-in's name, inserts nothing.
+    for (id, name) in [("pre_dup", "VIOLIN AND PIANO"), ("pre_dup2", "solo piano")] {
+        let n = c
+            .execute(
+                scoremate::store::preset_sql::INSERT,
+                params![id, "u1", "instrumentation", name, "[]", T1],
+            )
+            .unwrap();
+        assert_eq!(n, 0, "{name}");
+    }
+}

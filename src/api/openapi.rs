@@ -68,6 +68,14 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("OpenApiDocument")),
             &[],
         ),
+        E::Docs => op(
+            "Swagger UI for this document",
+            "platform",
+            None,
+            (200, None),
+            &[],
+        ),
+        E::DocsAsset => op("Swagger UI's files", "platform", None, (200, None), &[404]),
         E::Register => op(
             "Create an account",
             "auth",
@@ -151,6 +159,11 @@ fn describe(e: Endpoint) -> Op {
                 ("tag", "string", "tag filter (repeatable, AND)"),
                 ("composer", "string", "exact, case-insensitive"),
                 ("instrumentation", "string", "exact, case-insensitive"),
+                (
+                    "preset",
+                    "string",
+                    "preset id: its instrumentation, or its genre as a tag",
+                ),
                 (
                     "ordering",
                     "string",
@@ -415,6 +428,30 @@ fn describe(e: Endpoint) -> Op {
                 &[404],
             )
         },
+        E::ListPresets => Op {
+            query: &[("kind", "string", "instrumentation or genre")],
+            ..op(
+                "Built-in and own presets",
+                "presets",
+                None,
+                (200, Some("Presets")),
+                &[],
+            )
+        },
+        E::CreatePreset => op(
+            "Add an own preset",
+            "presets",
+            Some("PresetRequest"),
+            (201, Some("PresetEnvelope")),
+            &[409],
+        ),
+        E::DeletePreset => op(
+            "Delete an own preset",
+            "presets",
+            None,
+            (204, None),
+            &[403, 404],
+        ),
         E::AdminUsers => Op {
             query: &[
                 ("q", "string", "literal text in email or display name"),
@@ -519,6 +556,10 @@ fn operation(route: &super::routes::RouteDef) -> Value {
             "description": "The file's bytes",
             "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } },
                          "image/png": { "schema": { "type": "string", "format": "binary" } } },
+        }),
+        (None, Endpoint::Docs | Endpoint::DocsAsset) => json!({
+            "description": "Swagger UI (HTML, JavaScript, CSS), under a strict Content-Security-Policy",
+            "content": { "text/html": { "schema": { "type": "string" } } },
         }),
         (None, _) => json!({ "description": status_text(status) }),
     };
@@ -710,6 +751,36 @@ fn schemas() -> Value {
     );
     let entries: Vec<(&str, Value)> = vec![
         ("OpenApiDocument", t("object")),
+        (
+            "PresetRequest",
+            obj(
+                &["kind", "name"],
+                &[
+                    ("kind", json!({"enum": ["instrumentation", "genre"]})),
+                    ("name", t("string")),
+                    ("parts", array_of(t("string"))),
+                ],
+            ),
+        ),
+        (
+            "Preset",
+            obj(
+                &["id", "kind", "name", "parts", "builtin"],
+                &[
+                    ("id", t("string")),
+                    ("kind", t("string")),
+                    ("name", t("string")),
+                    ("parts", array_of(t("string"))),
+                    ("builtin", t("boolean")),
+                    ("created_at", t("string")),
+                ],
+            ),
+        ),
+        ("PresetEnvelope", envelope("preset", "Preset")),
+        (
+            "Presets",
+            obj(&["presets"], &[("presets", array_of(reference("Preset")))]),
+        ),
         (
             "Error",
             obj(

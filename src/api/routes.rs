@@ -32,6 +32,8 @@ pub enum BodyKind {
 pub enum Endpoint {
     Health,
     OpenApi,
+    Docs,
+    DocsAsset,
     Register,
     Login,
     Refresh,
@@ -77,6 +79,9 @@ pub enum Endpoint {
     RevokeLink,
     Shared,
     SharedDownloadUrl,
+    ListPresets,
+    CreatePreset,
+    DeletePreset,
     AdminUsers,
     AdminPatchUser,
     AdminStats,
@@ -121,6 +126,8 @@ const fn raw(method: &'static str, template: &'static str, endpoint: Endpoint) -
 pub const ROUTES: &[RouteDef] = &[
     route("GET", "/health", Endpoint::Health, Access::Public),
     route("GET", "/openapi.json", Endpoint::OpenApi, Access::Public),
+    route("GET", "/docs", Endpoint::Docs, Access::Public),
+    route("GET", "/docs/{file}", Endpoint::DocsAsset, Access::Public),
     route(
         "POST",
         "/v1/auth/register",
@@ -213,6 +220,14 @@ pub const ROUTES: &[RouteDef] = &[
         Access::User,
     ),
     route("GET", "/v1/me/stats", Endpoint::Stats, Access::User),
+    route("GET", "/v1/presets", Endpoint::ListPresets, Access::User),
+    route("POST", "/v1/presets", Endpoint::CreatePreset, Access::User),
+    route(
+        "DELETE",
+        "/v1/presets/{id}",
+        Endpoint::DeletePreset,
+        Access::User,
+    ),
     route(
         "GET",
         "/v1/admin/users",
@@ -427,6 +442,16 @@ fn match_template(template: &str, path: &str) -> Option<Vec<String>> {
     }
 }
 
+/// The Swagger UI files `/docs/{file}` may name: plain file names only.
+pub fn is_docs_file(file: &str) -> bool {
+    !file.is_empty()
+        && file.len() <= 64
+        && !file.starts_with('.')
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
 /// A path segment percent-decoded (clients may encode `:` in task ids, say); a segment that
 /// does not decode to UTF-8 is kept as sent and simply matches nothing.
 fn percent_decode(segment: &str) -> String {
@@ -530,6 +555,8 @@ mod tests {
             vec![
                 "/health",
                 "/openapi.json",
+                "/docs",
+                "/docs/{file}",
                 "/v1/auth/register",
                 "/v1/auth/login",
                 "/v1/auth/refresh",

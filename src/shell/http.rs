@@ -15,7 +15,7 @@ use crate::store::sql;
 
 use super::ctx::{self, Ctx};
 use super::d1::Db;
-use super::{accounts, activity, admin, blobs, library, limits, setlists};
+use super::{accounts, activity, admin, blobs, library, limits, presets, setlists};
 
 /// What a handler answers on success.
 pub enum Reply {
@@ -94,7 +94,7 @@ pub async fn serve(req: Request, env: Env) -> Response {
             (err.status(), error_response(&err))
         }
     };
-    security_headers(response.headers_mut());
+    security_headers(response.headers_mut(), log.route);
     if let Some(origins) = &cors_origins {
         let headers = match &preflight {
             // A preflight is granted only by a successful OPTIONS answer listing the methods.
@@ -143,6 +143,9 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
     }
     if route.endpoint == Endpoint::OpenApi {
         return Ok(Reply::JsonText(200, openapi_text()));
+    }
+    if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
+        return docs(&env, params.first().map_or("index.html", String::as_str)).await;
     }
     let ctx = Ctx::new(&env)?;
     // Admin routes check the caller before reading the body, so that to anyone else they cannot
@@ -199,9 +202,9 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
 
 async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
     match route.endpoint {
-        Endpoint::Health | Endpoint::OpenApi => Err(ApiError::internal(
-            "health and the OpenAPI document are served before dispatch",
-        )),
+        Endpoint::Health | Endpoint::OpenApi | Endpoint::Docs | Endpoint::DocsAsset => Err(
+            ApiError::internal("health, the OpenAPI document and docs are served before dispatch"),
+        ),
         Endpoint::Register => accounts::register(call).await,
         Endpoint::Login => accounts::login(call).await,
         Endpoint::Refresh => accounts::refresh(call).await,
@@ -247,6 +250,9 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::RevokeLink => setlists::revoke_link(call).await,
         Endpoint::Shared => setlists::shared(call).await,
         Endpoint::SharedDownloadUrl => setlists::shared_download_url(call).await,
+        Endpoint::ListPresets => presets::list(call).await,
+        Endpoint::CreatePreset => presets::create(call).await,
+        Endpoint::DeletePreset => presets::delete(call).await,
         Endpoint::AdminUsers => admin::users(call).await,
         Endpoint::AdminPatchUser => admin::patch_user(call).await,
         Endpoint::AdminStats => admin::stats(call).await,
@@ -423,8 +429,51 @@ fn openapi_text() -> String {
     })
 }
 
-/// SPEC §6 headers on every response. The API serves JSON only, so its CSP forbids everything.
-fn security_headers(headers: &mut Headers) {
+/// Swagger UI's page: its own scripts and styles only (no inline script, no CDN), images from
+/// itself or data: URIs, requests to this origin only, never framed.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
+/// Serves one Swagger UI file from the static assets (`ASSETS`, filled by scripts/build.sh).
+async fn docs(env: &Env, file: &str) -> ApiResult<Reply> {
+    if !crate::api::routes::is_docs_file(file) {
+        return Err(ApiError::NotFound);
+    }
+    let assets = env
+        .assets("ASSETS")
+        .map_err(|e| ApiError::Misconfigured(format!("assets binding ASSETS: {e}")))?;
+    let response = assets
+        .fetch(format!("https://assets.invalid/docs/{file}"), None)
+        .await
+        .map_err(|e| ApiError::internal(format!("assets fetch: {e}")))?;
+    let mut response = match response.status_code() {
+        200 => response,
+        404 => return Err(ApiError::NotFound),
+        other => return Err(ApiError::internal(format!("assets answered {other}"))),
+    };
+    // A fetched response's headers are immutable: copy the body into one of ours, so the
+    // security headers (and the docs CSP) can be set on it.
+    let content_type = response.headers().get("content-type").ok().flatten();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ApiError::internal(format!("assets body: {e}")))?;
+    let mut own = Response::from_bytes(bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some(ct) = content_type {
+        let _ = own.headers_mut().set("content-type", &ct);
+    }
+    Ok(Reply::Raw(200, own))
+}
+
+/// SPEC §6 headers on every response. The API serves JSON only, so its CSP forbids everything;
+/// the Swagger UI page gets [`DOCS_CSP`].
+fn security_headers(headers: &mut Headers, route: &str) {
+    let csp = if route.starts_with("/docs") {
+        DOCS_CSP
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
     for (name, value) in [
         (
             "strict-transport-security",
@@ -433,10 +482,7 @@ fn security_headers(headers: &mut Headers) {
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
-        (
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
+        ("content-security-policy", csp),
         ("cache-control", "no-store"),
     ] {
         let _ = headers.set(name, value);

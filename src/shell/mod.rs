@@ -13,6 +13,7 @@ mod http;
 mod jobs;
 mod library;
 mod limits;
+mod presets;
 mod r2;
 mod setlists;
 

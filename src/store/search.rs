@@ -126,6 +126,9 @@ pub struct ListQuery {
     pub tags: Vec<String>,
     pub composer: Option<String>,
     pub instrumentation: Option<String>,
+    /// A preset id (built-in or the user's): an instrumentation preset matches the score's
+    /// instrumentation, a genre the tag of the same name. Another user's preset matches nothing.
+    pub preset: Option<String>,
     pub ordering: Ordering,
     pub limit: i64,
     pub after: Option<Cursor>,
@@ -136,6 +139,7 @@ const PARAMS: &[&str] = &[
     "tag",
     "composer",
     "instrumentation",
+    "preset",
     "ordering",
     "limit",
     "cursor",
@@ -163,6 +167,7 @@ impl ListQuery {
             tags: Vec::new(),
             composer: None,
             instrumentation: None,
+            preset: None,
             ordering: Ordering {
                 field: 0,
                 descending: true,
@@ -195,6 +200,12 @@ impl ListQuery {
                     Ok(_) => {}
                     Err(message) => {
                         errors.insert("tag".into(), message);
+                    }
+                },
+                "preset" => match score::text(v, 100) {
+                    Ok(t) => q.preset = Some(t),
+                    Err(message) => {
+                        errors.insert(k.clone(), message);
                     }
                 },
                 "composer" | "instrumentation" => match score::text(v, score::TEXT_MAX_CHARS) {
@@ -257,8 +268,8 @@ impl ListQuery {
     /// A short digest of the filters, so a cursor cannot be replayed against another query.
     fn fingerprint(&self) -> String {
         let text = format!(
-            "{:?}|{:?}|{:?}|{:?}",
-            self.terms, self.tags, self.composer, self.instrumentation
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.terms, self.tags, self.composer, self.instrumentation, self.preset
         );
         crate::storage::sigv4::sha256_hex(text.as_bytes())[..16].to_owned()
     }
@@ -331,6 +342,15 @@ impl ListQuery {
         if let Some(i) = &self.instrumentation {
             let p = bind(SqlValue::Text(i.clone()));
             clauses.push(format!("s.instrumentation = {p} collate nocase"));
+        }
+        if let Some(preset) = &self.preset {
+            let p = bind(SqlValue::Text(preset.clone()));
+            clauses.push(format!(
+                "exists (select 1 from presets p where p.id = {p} \
+                 and (p.user_id is null or p.user_id = ?1) \
+                 and case p.kind when 'instrumentation' then s.instrumentation = p.name collate nocase \
+                 else exists (select 1 from score_tags t where t.score_id = s.id and t.tag = lower(p.name)) end)"
+            ));
         }
         let spec = self.ordering.spec();
         let (cmp, dir) = if self.ordering.descending {

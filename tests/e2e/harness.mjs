@@ -75,6 +75,9 @@ export async function startWorker({ vars = {}, ratelimits = {} } = {}) {
   );
   const logs = [];
   const mf = new Miniflare({
+    // A real loopback port too (besides dispatchFetch), for the browser test.
+    host: "127.0.0.1",
+    port: 0,
     modules: true,
     scriptPath: join(ROOT, config.main),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -94,19 +97,26 @@ export async function startWorker({ vars = {}, ratelimits = {} } = {}) {
       ...ratelimits,
     },
     triggers: { crons: config.triggers?.crons ?? [] },
+    assets: config.assets && {
+      directory: join(ROOT, config.assets.directory),
+      binding: config.assets.binding,
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: config.assets.run_worker_first === true },
+    },
     d1Persist: join(state, "v3/d1"),
     r2Persist: join(state, "v3/r2"),
     handleRuntimeStdio(stdout, stderr) {
       for (const stream of [stdout, stderr]) stream.on("data", (b) => logs.push(b.toString()));
     },
   });
-  await mf.ready;
+  const url = await mf.ready;
   const base = "http://localhost";
   const api = new Api(mf, base);
   return {
     mf,
     api,
     logs,
+    /** The Worker's loopback address, e.g. http://127.0.0.1:41234/ */
+    url,
     db: () => mf.getD1Database("DB"),
     bucket: () => mf.getR2Bucket("FILES"),
     queue: () => mf.getQueueProducer("JOBS"),
