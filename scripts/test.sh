@@ -16,8 +16,8 @@ step "browser for the Swagger UI test"
 export CHROMIUM_BIN=${CHROMIUM_BIN:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM_BIN" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y --no-install-recommends chromium >&2 ||
-    { $sudo apt-get update >&2 && $sudo apt-get install -y --no-install-recommends chromium >&2; }
+  $sudo apt-get install -y chromium >&2 ||
+    { $sudo apt-get update >&2 && $sudo apt-get install -y chromium >&2; }
 fi
 
 step "cargo fmt --check"
