@@ -1,7 +1,7 @@
 //! Every route the Worker serves, as one table: method, path template, who may call it.
 //!
 //! Matching is pure so that 404 vs 405, path parameters and the route template used in logs are
-//! all tested natively, and so that later the OpenAPI document can be checked against this table.
+//! all tested natively; the OpenAPI document (`api::openapi`) is generated from this table.
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
