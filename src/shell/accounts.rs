@@ -124,9 +124,7 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
         Some(row) if matches => row,
         _ => {
             if let Some(w) = &failures {
-                ctx.db
-                    .run(sql::RATE_HIT, &[w.bucket.as_str().into(), w.start.into()])
-                    .await?;
+                limits::count(&ctx, w).await?;
             }
             return Err(ApiError::InvalidCredentials);
         }

@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::jobs::{self, Task};
 use crate::store::admin_sql as q;
 
-use super::d1::Arg;
+use super::d1::{Arg, JsonRow};
 use super::http::{Call, Reply};
 
 const USERS_PAGE_MAX: i64 = 200;
@@ -20,11 +20,6 @@ const TASKS_PAGE_MAX: i64 = 500;
 #[derive(Deserialize)]
 struct UserJson {
     email: String,
-    json: String,
-}
-
-#[derive(Deserialize)]
-struct JsonRow {
     json: String,
 }
 

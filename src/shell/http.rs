@@ -78,7 +78,11 @@ pub async fn serve(req: Request, env: Env) -> Response {
         user_id: None,
     };
     let header = |name: &str| req.headers().get(name).ok().flatten();
-    let (origin, preflight) = (header("origin"), header("access-control-request-method"));
+    let origin = header("origin");
+    // Only an OPTIONS request can be a preflight: no second header read on every other call.
+    let preflight = (log.method == "OPTIONS")
+        .then(|| header("access-control-request-method"))
+        .flatten();
     let cors_origins = ctx::config(&env).ok().map(|c| c.cors_origins.clone());
     let outcome = handle(req, env, &mut log).await;
     let (status, mut response) = match outcome {

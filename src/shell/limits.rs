@@ -63,6 +63,18 @@ pub fn hits(result: Option<&D1Result>) -> ApiResult<i64> {
         .map_or(0, |h| h.hits))
 }
 
+/// Counts one event in `w` without judging it (failed logins are counted after the fact).
+///
+/// # Errors
+/// D1 errors.
+pub async fn count(ctx: &Ctx, w: &Window) -> ApiResult<()> {
+    hit_stmt(ctx, w)?
+        .run()
+        .await
+        .map(drop)
+        .map_err(|e| db_err("rate count", e))
+}
+
 /// Counts this request in every window (one round trip) and refuses it if any is over.
 ///
 /// # Errors

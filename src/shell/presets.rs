@@ -1,7 +1,6 @@
 //! Presets (issue 6): built-in instrumentation presets and genres plus each user's own. Scores
 //! are filtered by a preset through `GET /v1/scores?preset=` (`store::search`).
 
-use serde::Deserialize;
 use serde_json::Map;
 
 use crate::api::fields::Fields;
@@ -10,13 +9,8 @@ use crate::domain::preset::{self, NewPreset};
 use crate::error::{ApiError, ApiResult};
 use crate::store::preset_sql as q;
 
-use super::d1::Arg;
+use super::d1::{Arg, JsonRow};
 use super::http::{Call, Reply};
-
-#[derive(Deserialize)]
-struct JsonRow {
-    json: String,
-}
 
 /// `GET /v1/presets?kind=`.
 pub async fn list(call: Call) -> ApiResult<Reply> {
