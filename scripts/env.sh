@@ -7,6 +7,8 @@ export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false \
   NPM_CONFIG_UPDATE_NOTIFIER=false
 export WASM_BINDGEN_BIN="$ROOT/.tools/bin/wasm-bindgen" ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild" \
   WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+# Compiled tools are installed once per machine here (scripts/setup.sh) and linked into .tools/bin.
+export TOOLS_HOME=${SCOREMATE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/scoremate-tools}
 # Pinned tool versions. wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock.
 WORKER_BUILD_VERSION=0.8.7
 S3S_FS_VERSION=0.14.1

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs everything ScoreMate needs to build and test, into the repository (.tools/,
-# node_modules/). Idempotent: a second run takes about a second. Uses package registries only.
+# Installs everything ScoreMate needs to build (and, with --test, to test). Compiled tools are
+# installed once per machine into a versioned cache (TOOLS_HOME, default ~/.cache/scoremate-tools,
+# one folder per tool and version, as `cargo install` would) and linked into .tools/bin, so a
+# second clone reuses them. Idempotent: a second run takes about a second. Package registries only.
+# usage: scripts/setup.sh [--test]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 say() { echo "setup: $*" >&2; }
+for_tests=0; [ "${1:-}" = --test ] && for_tests=1
 
 need() { command -v "$1" >/dev/null 2>&1; }
 need cargo || { echo "setup: cargo is required (rustup)" >&2; exit 1; }
 need node || { echo "setup: node (>= 20) is required" >&2; exit 1; }
+mkdir -p .tools/bin "$TOOLS_HOME"
 
 # 1. wasm32 standard library: rustup first, Debian's build-std route as the fallback.
 if ! rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null | xargs -r test -d; then
@@ -22,22 +27,26 @@ ENV
   fi
 fi
 
-# 2. worker-build and wasm-bindgen-cli at pinned versions, into .tools/.
-mkdir -p .tools
-if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
-  say "installing worker-build $WORKER_BUILD_VERSION"
-  cargo install --locked --quiet --root .tools worker-build --version "$WORKER_BUILD_VERSION" >&2
-fi
-if [ "$("$WASM_BINDGEN_BIN" --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  # Without --locked: its lockfile pins a yanked webpki-roots.
-  cargo install --quiet --root .tools wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" >&2
-fi
+# install CRATE VERSION BIN [cargo install flags…]: once per machine, then linked into .tools/bin.
+install() {
+  local crate=$1 version=$2 bin=$3; shift 3
+  local dir="$TOOLS_HOME/$crate-$version"
+  if [ ! -x "$dir/bin/$bin" ]; then
+    say "installing $crate $version into $dir (once per machine)"
+    cargo install --quiet --root "$dir.partial" "$crate" --version "$version" "$@" >&2
+    rm -rf "$dir" && mv "$dir.partial" "$dir"
+  fi
+  ln -sfn "$dir/bin/$bin" ".tools/bin/$bin"
+}
 
-# 3. s3s-fs: an independent S3-compatible server that verifies SigV4, for the presign cross-check.
-if [ "$(.tools/bin/s3s-fs --version 2>/dev/null | awk '{print $NF}')" != "$S3S_FS_VERSION" ]; then
-  say "installing s3s-fs $S3S_FS_VERSION (test tool)"
-  cargo install --locked --quiet --root .tools s3s-fs --version "$S3S_FS_VERSION" --features binary >&2
+# 2. worker-build and wasm-bindgen-cli at pinned versions.
+install worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+# Without --locked: its lockfile pins a yanked webpki-roots.
+install wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+
+# 3. s3s-fs (tests only): an independent S3-compatible server that verifies SigV4.
+if [ $for_tests = 1 ]; then
+  install s3s-fs "$S3S_FS_VERSION" s3s-fs --locked --features binary
 fi
 
 # 4. npm packages (wrangler, miniflare, binaryen), exactly as package-lock.json pins them.

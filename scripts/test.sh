@@ -8,7 +8,7 @@ cd "$ROOT"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step setup
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 [ -f .tools/fallback.env ] && source .tools/fallback.env
 
 step "browser for the Swagger UI test"
