@@ -19,6 +19,9 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: i64 = 100 * 1024 * 1024;
 /// Largest PDF loaded whole (a Worker has 128 MB); `pdf_info` reads larger ones by ranges and
 /// the thumbnail task refuses them.
 pub const DEFAULT_WHOLE_FILE_MAX_BYTES: i64 = 32 * 1024 * 1024;
+/// Each version holds two snapshots of every editable field (≤ about 12 KB each): 50 bound a
+/// score's history to about a megabyte.
+pub const DEFAULT_SCORE_VERSIONS_MAX: i64 = 50;
 
 /// SPEC §6 defaults: 10 failed logins per 15 min per email, 300 auth requests per minute per IP,
 /// 120 upload URLs per minute per user.
@@ -59,6 +62,8 @@ pub struct Config {
     pub rate_upload_urls: Option<Rate>,
     /// Refreshes per session (token family): a stolen refresh token cannot be spun.
     pub rate_refresh_per_family: Option<Rate>,
+    /// Metadata versions kept per score; older ones are pruned.
+    pub score_versions_max: i64,
 }
 
 impl Config {
@@ -138,6 +143,12 @@ impl Config {
             )?,
             upload_url_ttl_seconds: ttl("UPLOAD_URL_TTL_SECONDS", 900)?,
             upload_grace_seconds: int("UPLOAD_GRACE_SECONDS", 3600, 0, 7 * 24 * 3600)?,
+            score_versions_max: int(
+                "SCORE_VERSIONS_MAX",
+                DEFAULT_SCORE_VERSIONS_MAX,
+                1,
+                1000,
+            )?,
             download_url_ttl_seconds: ttl("DOWNLOAD_URL_TTL_SECONDS", 300)?,
             public_base_url: lookup("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty()),
             presign,

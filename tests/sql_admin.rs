@@ -5,7 +5,7 @@ mod common;
 
 use common::migrated;
 use rusqlite::{params, Connection};
-use scoremate::domain::admin::like_pattern;
+use scoremate::domain::admin::search_term;
 use scoremate::store::admin_sql as q;
 use serde_json::Value;
 
@@ -46,22 +46,40 @@ fn search_is_literal_paginated_and_hides_hashes() {
     let literal = rows(
         &c,
         q::USERS,
-        params![like_pattern("bo_b"), None::<String>, 10],
+        params![search_term("bo_b").unwrap(), None::<String>, 10],
     );
     assert!(literal.is_empty(), "_ is not a wildcard");
     let pct = rows(
         &c,
         q::USERS,
-        params![like_pattern("50%"), None::<String>, 10],
+        params![search_term("50%").unwrap(), None::<String>, 10],
     );
     assert_eq!(pct.len(), 1);
     let page = rows(
         &c,
         q::USERS,
-        params![like_pattern("bob"), "bob_50%@example.com", 10],
+        params![search_term("bob").unwrap(), "bob_50%@example.com", 10],
     );
     assert_eq!(page.len(), 1);
     assert_eq!(page[0]["email"], "bobby@example.com");
+}
+
+#[test]
+fn a_search_longer_than_d1s_like_pattern_limit_still_matches() {
+    let c = migrated();
+    let long = format!("a-very-long-address-{}@example.com", "x".repeat(40));
+    user(&c, "usr_1", &long);
+    user(&c, "usr_2", "short@example.com");
+    let term = search_term(&long[..60]).unwrap();
+    let found = rows(&c, q::USERS, params![term, None::<String>, 10]);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["email"], long.as_str());
+    let upper = rows(
+        &c,
+        q::USERS,
+        params![search_term("SHORT@").unwrap(), None::<String>, 10],
+    );
+    assert_eq!(upper.len(), 1, "matching ignores ASCII case");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Rate-limit counters on SQLite against the real migrations: counting within a window, restarting
-//! in the next, peeking without counting, and the sweep.
+//! in the next, giving an attempt back, and the sweep.
 
 mod common;
 
@@ -14,8 +14,18 @@ fn hit(c: &Connection, w: &Window) -> i64 {
         .unwrap()
 }
 
+/// The count stored for the window (0 when the bucket holds another window or nothing).
 fn peek(c: &Connection, w: &Window) -> i64 {
-    c.query_row(sql::RATE_PEEK, params![w.bucket, w.start], |r| r.get(0))
+    c.query_row(
+        "select coalesce((select hits from rate_windows where bucket = ?1 and window_start = ?2), 0)",
+        params![w.bucket, w.start],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+fn give_back(c: &Connection, w: &Window) -> usize {
+    c.execute(sql::RATE_GIVE_BACK, params![w.bucket, w.start])
         .unwrap()
 }
 
@@ -44,6 +54,25 @@ fn a_window_counts_up_and_the_next_one_starts_again() {
         0,
         "one row per bucket: the old window is gone"
     );
+}
+
+#[test]
+fn an_attempt_given_back_frees_its_place_but_never_goes_below_zero_or_into_another_window() {
+    let c = migrated();
+    let rate = Rate::new(2, 60);
+    let w = Window::new("login-failures", "h", rate, Millis(0));
+    assert_eq!(hit(&c, &w), 1);
+    assert_eq!(hit(&c, &w), 2);
+    assert_eq!(give_back(&c, &w), 1);
+    assert_eq!(hit(&c, &w), 2, "the place given back is taken again");
+    let next = Window::new("login-failures", "h", rate, Millis(60_000));
+    assert_eq!(give_back(&c, &next), 0, "a later window is not the one counted");
+    assert_eq!(peek(&c, &w), 2);
+    let empty = Window::new("login-failures", "nobody", rate, Millis(0));
+    assert_eq!(give_back(&c, &empty), 0);
+    give_back(&c, &w);
+    give_back(&c, &w);
+    assert_eq!(give_back(&c, &w), 0, "never below zero");
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn add(c: &mut Connection, set: &str, expected: i64, item: &str, score: &str, at
     let token = format!("t-{item}");
     let tx = c.transaction().unwrap();
     let claimed = tx
-        .execute(setlist_sql::CLAIM, params![set, expected, token, NOW])
+        .execute(setlist_sql::CLAIM, params![set, expected, token, NOW, None::<i64>])
         .unwrap();
     tx.execute(
         setlist_sql::SHIFT_DOWN_FROM,
@@ -97,6 +97,23 @@ fn band() -> Connection {
 }
 
 #[test]
+fn a_claim_for_an_add_holds_only_while_the_item_fits_under_the_limit() {
+    let mut c = band();
+    assert!(add(&mut c, "set1", 1, "i1", "s1", 1));
+    assert!(add(&mut c, "set1", 2, "i2", "s2", 2));
+    // With a limit of 2 items, an add must find at most 1 item: it finds 2, so nothing changes.
+    let refused = c
+        .execute(setlist_sql::CLAIM_ANY, params!["set1", None::<i64>, "a", NOW, 1])
+        .unwrap();
+    assert_eq!(refused, 0);
+    assert_eq!(version(&c, "set1"), 3, "a refused claim leaves the version alone");
+    let room = c
+        .execute(setlist_sql::CLAIM, params!["set1", 3, "b", NOW, 2])
+        .unwrap();
+    assert_eq!(room, 1, "with a limit of 3 items the add fits");
+}
+
+#[test]
 fn items_keep_dense_positions_through_adds_moves_and_deletes() {
     let mut c = band();
     assert!(add(&mut c, "set1", 1, "i1", "s1", 1));
@@ -120,7 +137,7 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
         vec![1, 2, 3]
     );
     // Move i3 from 1 to 3.
-    c.execute(setlist_sql::CLAIM, params!["set1", 4, "m", NOW])
+    c.execute(setlist_sql::CLAIM, params!["set1", 4, "m", NOW, None::<i64>])
         .unwrap();
     c.execute(
         setlist_sql::MOVE_ITEM,
@@ -129,7 +146,7 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
     .unwrap();
     assert_eq!(ids(&c), vec!["i1", "i2", "i3"]);
     // Delete the middle one and close the gap.
-    c.execute(setlist_sql::CLAIM, params!["set1", 5, "d", NOW])
+    c.execute(setlist_sql::CLAIM, params!["set1", 5, "d", NOW, None::<i64>])
         .unwrap();
     c.execute(setlist_sql::DELETE_ITEM, params!["set1", "d", "i2"])
         .unwrap();
@@ -161,7 +178,7 @@ fn two_reorders_from_the_same_version_one_wins_the_other_changes_nothing() {
     let reorder = |c: &mut Connection, token: &str, new: &str| -> usize {
         let tx = c.transaction().unwrap();
         let claimed = tx
-            .execute(setlist_sql::CLAIM, params!["set1", v, token, NOW])
+            .execute(setlist_sql::CLAIM, params!["set1", v, token, NOW, None::<i64>])
             .unwrap();
         tx.execute(setlist_sql::REORDER, params!["set1", token, new])
             .unwrap();

@@ -100,19 +100,20 @@ impl TaskRef {
     }
 }
 
-/// `?q=` for the user search, as a LIKE pattern with `\` escaping (a `%` typed by the admin is a
-/// literal percent sign, not a wildcard).
-pub fn like_pattern(q: &str) -> String {
-    let mut out = String::with_capacity(q.len() + 2);
-    out.push('%');
-    for c in q.trim().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
+/// Longest `?q=` accepted (the longest email address is 254 characters).
+pub const SEARCH_MAX_CHARS: usize = 254;
+
+/// `?q=` for the user search: trimmed and ASCII-lowercased, matched literally as a substring
+/// (`instr`, not `LIKE`: D1 refuses LIKE patterns over 50 bytes, and `%`/`_` need no escaping).
+///
+/// # Errors
+/// A message for the field when it is longer than [`SEARCH_MAX_CHARS`].
+pub fn search_term(q: &str) -> Result<String, String> {
+    let q = q.trim();
+    if q.chars().count() > SEARCH_MAX_CHARS {
+        return Err(format!("must be at most {SEARCH_MAX_CHARS} characters"));
     }
-    out.push('%');
-    out
+    Ok(q.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -195,7 +196,8 @@ mod tests {
 
     #[test]
     fn search_text_is_literal() {
-        assert_eq!(like_pattern(" ann "), "%ann%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(search_term(" Ann "), Ok("ann".into()));
+        assert_eq!(search_term("50%_off\\"), Ok("50%_off\\".into()));
+        assert!(search_term(&"x".repeat(255)).is_err());
     }
 }

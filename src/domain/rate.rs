@@ -96,19 +96,45 @@ pub fn email_subject(normalised_email: &str) -> String {
     hex(&Sha256::digest(normalised_email.as_bytes())[..16])
 }
 
-/// The subject for per-IP counters; a request without an address (only possible outside
-/// Cloudflare) shares one bucket rather than escaping the limit.
+/// The subject for per-IP counters. An IPv6 client is counted by its /64: one subscriber is
+/// usually given a whole /64, so per-address counting would hand it 2^64 buckets. IPv4-mapped
+/// IPv6 addresses count as the IPv4 address. A request without an address (only possible
+/// outside Cloudflare) shares one bucket rather than escaping the limit.
 pub fn ip_subject(connecting_ip: Option<&str>) -> String {
-    connecting_ip
+    let Some(raw) = connecting_ip
         .map(str::trim)
         .filter(|ip| !ip.is_empty() && ip.len() <= 64)
-        .unwrap_or("unknown")
-        .to_ascii_lowercase()
+    else {
+        return "unknown".into();
+    };
+    match raw.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+        // Not an address (never from Cloudflare): counted as given.
+        Err(_) => raw.to_ascii_lowercase(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a = ip_subject(Some("2001:db8:1:2:aaaa:bbbb:cccc:1"));
+        let b = ip_subject(Some("2001:0db8:0001:0002:ffff:0:0:9"));
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, ip_subject(Some("2001:db8:1:3::1")));
+        assert_eq!(ip_subject(Some("::ffff:192.0.2.7")), "192.0.2.7");
+    }
 
     #[test]
     fn settings_parse_or_say_what_is_wrong() {
@@ -161,6 +187,7 @@ mod tests {
         assert_ne!(a, email_subject("bob@example.com"));
         assert_eq!(ip_subject(None), "unknown");
         assert_eq!(ip_subject(Some("  ")), "unknown");
-        assert_eq!(ip_subject(Some("2001:DB8::1")), "2001:db8::1");
+        assert_eq!(ip_subject(Some("2001:DB8::1")), "2001:db8::/64");
+        assert_eq!(ip_subject(Some(" 203.0.113.9 ")), "203.0.113.9");
     }
 }

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::api::fields::Fields;
+use crate::error::ApiError;
 
 pub const TITLE_MAX_CHARS: usize = 300;
 pub const TEXT_MAX_CHARS: usize = 200;
@@ -72,6 +73,20 @@ pub struct UploadRequest {
 }
 
 impl UploadRequest {
+    /// A `mime` that names a media type other than PDF is E004 (415, SPEC §12), decided before
+    /// any field is validated; a missing or malformed `mime` is left to [`Self::parse`] (422).
+    ///
+    /// # Errors
+    /// 415 for a type other than PDF.
+    pub fn check_media_type(body: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+        match body.get("mime").and_then(Value::as_str).map(str::trim) {
+            Some(m) if !m.is_empty() && !m.eq_ignore_ascii_case(PDF_MIME) => Err(
+                ApiError::UnsupportedMediaType("only application/pdf files can be uploaded"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// # Errors
     /// 422 with every bad field.
     pub fn parse(f: &mut Fields, max_bytes: i64) -> Option<Self> {
@@ -243,7 +258,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::error::ApiError;
 
     fn fields(v: Value, allowed: &[&str]) -> Fields {
         Fields::new(v.as_object().cloned().unwrap(), allowed)
@@ -273,6 +287,17 @@ mod tests {
         let u = UploadRequest::parse(&mut f, 100).unwrap();
         assert!(f.finish().is_ok());
         assert_eq!(u.sha256, "ab".repeat(32));
+    }
+
+    #[test]
+    fn another_media_type_is_415_before_any_field_check() {
+        let body = json!({"filename": "", "size": 0, "mime": "image/png"});
+        let err = UploadRequest::check_media_type(body.as_object().unwrap()).unwrap_err();
+        assert_eq!(err.status(), 415);
+        assert_eq!(err.code_and_id(), ("UNSUPPORTED_MEDIA_TYPE", "E004"));
+        for fine in [json!({"mime": "Application/PDF"}), json!({"mime": 3}), json!({})] {
+            assert!(UploadRequest::check_media_type(fine.as_object().unwrap()).is_ok());
+        }
     }
 
     #[test]

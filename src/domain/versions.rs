@@ -41,10 +41,12 @@ pub fn diff(from: &Map<String, Value>, to: &Map<String, Value>) -> Vec<Change> {
         .collect()
 }
 
-/// The list view: every version (0 first) with what it changed.
-pub fn listing(versions: &[Version]) -> Value {
+/// The list view of `versions` (consecutive, oldest first) with what each changed, preceded by
+/// version 0 (the score as created, the `before` of version 1) when `with_origin` and version 1
+/// is among them (it is gone once the history was pruned).
+pub fn listing(versions: &[Version], with_origin: bool) -> Value {
     let mut out = Vec::with_capacity(versions.len() + 1);
-    if let Some(first) = versions.first() {
+    if let Some(first) = versions.first().filter(|v| with_origin && v.version == 1) {
         out.push(serde_json::json!({
             "version": 0,
             "created_at": Value::Null,
@@ -65,10 +67,11 @@ pub fn listing(versions: &[Version]) -> Value {
     Value::Array(out)
 }
 
-/// The fields as they were at `version` (0 = as created); `None` when there is no such version.
+/// The fields as they were at `version` (0 = as created, the `before` of version 1); `None`
+/// when `versions` does not hold it (never recorded, or pruned).
 pub fn snapshot(versions: &[Version], version: i64) -> Option<&Map<String, Value>> {
     if version == 0 {
-        return versions.first().map(|v| &v.before);
+        return versions.iter().find(|v| v.version == 1).map(|v| &v.before);
     }
     versions
         .iter()
@@ -125,7 +128,7 @@ mod tests {
 
     #[test]
     fn each_version_lists_only_what_it_changed() {
-        let list = listing(&history());
+        let list = listing(&history(), true);
         assert_eq!(list.as_array().unwrap().len(), 4);
         assert_eq!(list[0]["version"], 0);
         assert_eq!(
@@ -136,6 +139,15 @@ mod tests {
             list[2]["changes"],
             json!([{"field": "key", "from": null, "to": "D minor"}, {"field": "tags", "from": [], "to": ["gig"]}])
         );
+    }
+
+    #[test]
+    fn a_pruned_history_has_no_origin_and_later_pages_none_either() {
+        let pruned = &history()[1..];
+        assert_eq!(listing(pruned, true)[0]["version"], 2);
+        assert_eq!(listing(&history(), false)[0]["version"], 1);
+        assert_eq!(compare(pruned, 0, 3), Err("from"));
+        assert!(compare(pruned, 2, 3).is_ok());
     }
 
     #[test]

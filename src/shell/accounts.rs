@@ -7,7 +7,6 @@ use crate::api::fields::Fields;
 use crate::api::views;
 use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::auth::password::{self, DUMMY_HASH, SALT_BYTES};
-use crate::domain::rate;
 use crate::domain::user::{DisplayName, Email, Password, Preferences};
 use crate::error::{ApiError, ApiResult};
 use crate::store::rows::{CredentialsRow, RefreshStateRow, UsageRow, UserRow};
@@ -76,21 +75,18 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
     };
     // Fail closed before doing anything if tokens cannot be signed.
     ctx.config.jwt_key()?;
-    // One round trip: count this request for the IP, read the email's failures so far (known
-    // and unknown emails alike: no existence oracle), read the credentials.
+    // One round trip: count this request for the IP and this attempt for the email (known and
+    // unknown emails alike: no existence oracle), and read the credentials. The attempt is
+    // counted before the password is verified, in the statement that reads the window, so
+    // parallel guesses cannot all see room under the limit; a right password gives it back.
     let ip_window = limits::auth_ip(&ctx, &ip);
-    let failures = limits::window(
-        &ctx,
-        "login-failures",
-        &rate::email_subject(email.as_str()),
-        ctx.config.rate_login_failures,
-    );
+    let failures = limits::password_failures(&ctx, email.as_str());
     let mut stmts = Vec::with_capacity(3);
     if let Some(w) = &ip_window {
         stmts.push(limits::hit_stmt(&ctx, w)?);
     }
     if let Some(w) = &failures {
-        stmts.push(limits::peek_stmt(&ctx, w)?);
+        stmts.push(limits::hit_stmt(&ctx, w)?);
     }
     stmts.push(
         ctx.db
@@ -102,8 +98,8 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
         w.check(limits::hits(results.next())?)?;
     }
     if let Some(w) = &failures {
-        // Refused once the limit of failures is reached, even with the right password.
-        w.check(limits::hits(results.next())? + 1)?;
+        // Over the limit even the right password waits: it is not verified at all.
+        w.check(limits::hits(results.next())?)?;
     }
     let row = results
         .next()
@@ -120,24 +116,27 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
             (false, None)
         }
     };
-    let row = match row {
-        Some(row) if matches => row,
-        _ => {
-            if let Some(w) = &failures {
-                limits::count(&ctx, w).await?;
-            }
-            return Err(ApiError::InvalidCredentials);
-        }
+    let Some(row) = row.filter(|_| matches) else {
+        return Err(ApiError::InvalidCredentials);
     };
     if row.disabled_at.is_some() {
         return Err(ApiError::Forbidden("this account is disabled"));
     }
-    let tokens = start_session(&ctx, &row.id).await?;
+    let give_back = match &failures {
+        Some(w) => Some(limits::give_back_stmt(&ctx, w)?),
+        None => None,
+    };
+    let tokens = start_session(&ctx, &row.id, give_back).await?;
     Ok(Reply::Json(200, tokens))
 }
 
-/// Creates a session (refresh-token family) and its first tokens.
-async fn start_session(ctx: &Ctx, user_id: &str) -> ApiResult<serde_json::Value> {
+/// Creates a session (refresh-token family) and its first tokens, running `also` (the login's
+/// give-back of its counted attempt) in the same batch.
+async fn start_session(
+    ctx: &Ctx,
+    user_id: &str,
+    also: Option<worker::D1PreparedStatement>,
+) -> ApiResult<serde_json::Value> {
     let session_id = ctx.id("ses")?;
     let jti = ctx.id("rtk")?;
     let refresh_expires = ctx
@@ -145,8 +144,7 @@ async fn start_session(ctx: &Ctx, user_id: &str) -> ApiResult<serde_json::Value>
         .plus_seconds(ctx.config.refresh_ttl_seconds)
         .rfc3339();
     let now = ctx.now.rfc3339();
-    ctx.db
-        .batch(vec![
+    let mut stmts = vec![
             ctx.db.stmt(
                 sql::INSERT_SESSION,
                 &[
@@ -166,8 +164,9 @@ async fn start_session(ctx: &Ctx, user_id: &str) -> ApiResult<serde_json::Value>
                     (&refresh_expires).into(),
                 ],
             )?,
-        ])
-        .await?;
+        ];
+    stmts.extend(also);
+    ctx.db.batch(stmts).await?;
     issue_tokens(ctx, user_id, &session_id, jti)
 }
 
@@ -432,6 +431,10 @@ pub async fn change_password(call: Call) -> ApiResult<Reply> {
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::internal("fields reported valid but missing"));
     };
+    // A stolen access token must not allow unlimited guessing of the current password: the
+    // attempt counts in the login failures of this account's email, before it is verified.
+    let failures = limits::password_failures(&ctx, email.as_str());
+    limits::hit(&ctx, std::slice::from_ref(&failures)).await?;
     let stored: Option<serde_json::Value> = ctx
         .db
         .first(sql::USER_PASSWORD_HASH, &[(&user_id).into()])
@@ -446,23 +449,25 @@ pub async fn change_password(call: Call) -> ApiResult<Reply> {
     let hash =
         password::hash(new.expose(), &random::<SALT_BYTES>()?).map_err(ApiError::internal)?;
     let now = ctx.now.rfc3339();
-    ctx.db
-        .batch(vec![
-            ctx.db.stmt(
-                sql::UPDATE_PASSWORD,
-                &[(&user_id).into(), (&hash).into(), (&now).into()],
-            )?,
-            ctx.db.stmt(
-                sql::REVOKE_OTHER_SESSIONS,
-                &[
-                    (&user_id).into(),
-                    (&now).into(),
-                    "password_changed".into(),
-                    (&session_id).into(),
-                ],
-            )?,
-        ])
-        .await?;
+    let mut stmts = vec![
+        ctx.db.stmt(
+            sql::UPDATE_PASSWORD,
+            &[(&user_id).into(), (&hash).into(), (&now).into()],
+        )?,
+        ctx.db.stmt(
+            sql::REVOKE_OTHER_SESSIONS,
+            &[
+                (&user_id).into(),
+                (&now).into(),
+                "password_changed".into(),
+                (&session_id).into(),
+            ],
+        )?,
+    ];
+    if let Some(w) = &failures {
+        stmts.push(limits::give_back_stmt(&ctx, w)?);
+    }
+    ctx.db.batch(stmts).await?;
     Ok(Reply::NoContent)
 }
 

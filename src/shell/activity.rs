@@ -201,14 +201,8 @@ struct VersionRow {
     created_at: String,
 }
 
-async fn load_versions(ctx: &Ctx, user: &str, score: &str) -> ApiResult<Vec<Version>> {
-    owns(ctx, user, score).await?;
-    let rows = ctx
-        .db
-        .all::<VersionRow>(q::VERSIONS, &[score.into(), user.into()])
-        .await?;
-    Ok(rows
-        .into_iter()
+fn version_rows(rows: Vec<VersionRow>) -> Vec<Version> {
+    rows.into_iter()
         .map(|r| Version {
             version: r.version,
             user_id: r.user_id,
@@ -216,15 +210,70 @@ async fn load_versions(ctx: &Ctx, user: &str, score: &str) -> ApiResult<Vec<Vers
             after: serde_json::from_str(&r.after).unwrap_or_default(),
             created_at: r.created_at,
         })
-        .collect())
+        .collect()
 }
 
+#[derive(Serialize, Deserialize)]
+struct VersionCursor {
+    k: String,
+    score: String,
+    after: i64,
+}
+
+/// `GET /v1/scores/{id}/versions?limit=&cursor=`: oldest first, version 0 (as created) leading
+/// the first page while version 1 is still kept.
 pub async fn list_versions(call: Call) -> ApiResult<Reply> {
     let (user, score) = score_id(&call)?;
-    let list = load_versions(&call.ctx, &user, &score).await?;
+    let ctx = &call.ctx;
+    let key = ctx.config.cursor_key()?;
+    let mut f = Fields::new(Map::new(), &[]);
+    let (mut limit, mut after) = (20_i64, None);
+    for (k, v) in &call.query {
+        match k.as_str() {
+            "limit" => match v.parse::<i64>() {
+                Ok(n) if (1..=PAGE_MAX).contains(&n) => limit = n,
+                _ => f.error("limit", format!("must be 1 to {PAGE_MAX}")),
+            },
+            "cursor" => match signed::verify::<VersionCursor>(key, v) {
+                Ok(c) if c.k == "versions" && c.score == score => after = Some(c.after),
+                _ => f.error("cursor", "is not a cursor of this list"),
+            },
+            other => f.error(other, "unknown parameter"),
+        }
+    }
+    f.finish()?;
+    owns(ctx, &user, &score).await?;
+    let rows = ctx
+        .db
+        .all::<VersionRow>(
+            q::VERSIONS,
+            &[
+                (&score).into(),
+                (&user).into(),
+                after.unwrap_or(0).into(),
+                (limit + 1).into(),
+            ],
+        )
+        .await?;
+    let mut list = version_rows(rows);
+    let with_origin = after.is_none() && list.first().is_some_and(|v| v.version == 1);
+    let room = usize::try_from(limit).unwrap_or(20) - usize::from(with_origin);
+    let more = list.len() > room;
+    list.truncate(room);
+    let next = match (more, list.last()) {
+        (true, last) => Value::String(signed::sign(
+            key,
+            &VersionCursor {
+                k: "versions".into(),
+                score: score.clone(),
+                after: last.map_or(0, |v| v.version),
+            },
+        )),
+        (false, _) => Value::Null,
+    };
     Ok(Reply::Json(
         200,
-        json!({ "versions": versions::listing(&list) }),
+        json!({ "versions": versions::listing(&list, with_origin), "next_cursor": next }),
     ))
 }
 
@@ -259,9 +308,18 @@ pub async fn compare_versions(call: Call) -> ApiResult<Reply> {
     if !call.query.iter().any(|(k, _)| k == "to") {
         f.error("to", "is required");
     }
-    let list = load_versions(&call.ctx, &user, &score).await?;
     f.finish()?;
     let (from, to) = (from.unwrap_or(0), to.unwrap_or(0));
+    owns(&call.ctx, &user, &score).await?;
+    let rows = call
+        .ctx
+        .db
+        .all::<VersionRow>(
+            q::VERSIONS_AT,
+            &[(&score).into(), (&user).into(), from.into(), to.into()],
+        )
+        .await?;
+    let list = version_rows(rows);
     let changes = versions::compare(&list, from, to)
         .map_err(|field| ApiError::field(field, "no such version of this score"))?;
     Ok(Reply::Json(

@@ -6,7 +6,7 @@ use serde_json::Map;
 
 use crate::api::fields::Fields;
 use crate::api::views;
-use crate::domain::admin::{like_pattern, TaskRef, UserPatch};
+use crate::domain::admin::{search_term, TaskRef, UserPatch};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{self, Task};
 use crate::store::admin_sql as q;
@@ -57,7 +57,14 @@ pub async fn users(call: Call) -> ApiResult<Reply> {
     let mut f = Fields::new(Map::new(), &[]);
     let params = query(&call, &["q", "after", "limit"], &mut f);
     let get = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let pattern = get("q").filter(|q| !q.trim().is_empty()).map(like_pattern);
+    let pattern = match get("q").map(search_term) {
+        Some(Ok(term)) if !term.is_empty() => Some(term),
+        Some(Err(message)) => {
+            f.error("q", message);
+            None
+        }
+        _ => None,
+    };
     let after = get("after").map(str::to_owned);
     let limit = limit(&mut f, get("limit"), 50, USERS_PAGE_MAX);
     f.finish()?;

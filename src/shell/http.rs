@@ -131,7 +131,9 @@ pub async fn serve(req: Request, env: Env) -> Response {
 }
 
 async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Reply> {
-    let method = req.method().to_string();
+    // The raw method: the `worker` crate maps names it does not know (QUERY, PROPFIND, …) to GET,
+    // which would serve them as reads.
+    let method = req.inner().method();
     let path = req.path();
     let (route, params) = match match_route(&method, &path) {
         Match::Found { route, params } => (route, params),
@@ -143,7 +145,7 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
     };
     log.route = route.template;
     if route.endpoint == Endpoint::Health {
-        return health(&env).await;
+        return health(&req, &env).await;
     }
     if route.endpoint == Endpoint::OpenApi {
         return Ok(Reply::JsonText(200, openapi_text()));
@@ -152,26 +154,22 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
     }
     let ctx = Ctx::new(&env)?;
-    // Admin routes check the caller before reading the body, so that to anyone else they cannot
-    // be told apart from absent paths (a malformed body must not answer 400 first).
-    let admin = if route.access == Access::Admin {
-        match authenticate(&req, &ctx).await {
-            Ok(caller) if caller.user.role == "admin" => Some(caller),
-            Err(e) if e.is_server_fault() => return Err(e),
-            _ => return Err(ApiError::NotFound),
-        }
-    } else {
-        None
-    };
-    let body = match route.body {
-        BodyKind::Json => read_json_body(&mut req).await?,
-        BodyKind::Raw => Map::new(),
-    };
+    // The caller is checked before the body is read (SPEC §6): without a valid token every
+    // non-open route answers 401, whatever the body; admin routes answer anyone else 404, as
+    // if they did not exist (a malformed body must not answer 400 first).
     let (caller, claims) = match route.access {
         Access::Public => (None, None),
         Access::User => (Some(authenticate(&req, &ctx).await?), None),
         Access::UserBatched => (None, Some(access_claims(&req, &ctx)?)),
-        Access::Admin => (admin, None),
+        Access::Admin => match authenticate(&req, &ctx).await {
+            Ok(caller) if caller.user.role == "admin" => (Some(caller), None),
+            Err(e) if e.is_server_fault() => return Err(e),
+            _ => return Err(ApiError::NotFound),
+        },
+    };
+    let body = match route.body {
+        BodyKind::Json => read_json_body(&mut req).await?,
+        BodyKind::Raw => Map::new(),
     };
     log.user_id = caller
         .as_ref()
@@ -265,8 +263,10 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
     }
 }
 
-/// `GET /health`: version, whether D1 answers, and configuration problems an operator must fix.
-async fn health(env: &Env) -> ApiResult<Reply> {
+/// `GET /health`: `ok` or `degraded` (503 when D1 does not answer) for everyone; the version,
+/// D1's state and configuration problems only for an admin's token, since an operator's
+/// details (which secret is missing or short) tell an attacker about the deployment.
+async fn health(req: &Request, env: &Env) -> ApiResult<Reply> {
     let mut problems = match ctx::config(env) {
         Ok(config) => config.problems(),
         Err(why) => vec![why.to_string()],
@@ -282,10 +282,29 @@ async fn health(env: &Env) -> ApiResult<Reply> {
         problems.push(format!("D1: {d1}"));
     }
     let status = if d1 == "ok" { 200 } else { 503 };
+    let state = if problems.is_empty() { "ok" } else { "degraded" };
+    if !problems.is_empty() {
+        // Operators read the reasons here: without a usable secret no admin can sign in.
+        console_error!(
+            "{}",
+            json!({"level": "error", "msg": "health degraded", "problems": problems})
+        );
+    }
+    let admin = match Ctx::new(env) {
+        Ok(ctx) if req.headers().has("authorization").unwrap_or(false) => {
+            authenticate(req, &ctx)
+                .await
+                .is_ok_and(|caller| caller.user.role == "admin")
+        }
+        _ => false,
+    };
+    if !admin {
+        return Ok(Reply::Json(status, json!({ "status": state })));
+    }
     Ok(Reply::Json(
         status,
         json!({
-            "status": if problems.is_empty() { "ok" } else { "degraded" },
+            "status": state,
             "version": crate::VERSION,
             "d1": d1,
             "problems": problems,

@@ -55,6 +55,7 @@ pub async fn create_upload(call: Call) -> ApiResult<Reply> {
     let Call {
         ctx, body, origin, ..
     } = call;
+    UploadRequest::check_media_type(&body)?;
     let mut f = Fields::new(body, &["filename", "size", "mime", "sha256"]);
     let request = UploadRequest::parse(&mut f, ctx.config.max_upload_bytes);
     f.finish()?;
@@ -465,6 +466,11 @@ pub async fn patch_score(call: Call) -> ApiResult<Reply> {
                 .stmt(sql::INSERT_TAGS, &[(&id).into(), tags.into()])?,
         );
     }
+    // The update's trigger recorded a version; the history keeps the newest few.
+    stmts.push(ctx.db.stmt(
+        crate::store::activity_sql::PRUNE_VERSIONS,
+        &[(&id).into(), ctx.config.score_versions_max.into()],
+    )?);
     let changes = ctx.db.batch(stmts).await?;
     if !d1::changed(&changes, 0) {
         return Err(ApiError::NotFound);

@@ -47,13 +47,26 @@ pub fn hit_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
         .stmt(sql::RATE_HIT, &[w.bucket.as_str().into(), w.start.into()])
 }
 
-/// Reads the count so far in `w` without counting.
-pub fn peek_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
-    ctx.db
-        .stmt(sql::RATE_PEEK, &[w.bucket.as_str().into(), w.start.into()])
+/// Gives back one event counted in `w` by [`hit_stmt`] (a password that proved right).
+pub fn give_back_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
+    ctx.db.stmt(
+        sql::RATE_GIVE_BACK,
+        &[w.bucket.as_str().into(), w.start.into()],
+    )
 }
 
-/// The count a [`hit_stmt`] or [`peek_stmt`] returned.
+/// The window of password failures for one normalised email, shared by login and password
+/// change (SPEC §6: 10 per 15 min, counted whether or not the account exists).
+pub fn password_failures(ctx: &Ctx, normalised_email: &str) -> Option<Window> {
+    window(
+        ctx,
+        "login-failures",
+        &rate::email_subject(normalised_email),
+        ctx.config.rate_login_failures,
+    )
+}
+
+/// The count a [`hit_stmt`] returned.
 pub fn hits(result: Option<&D1Result>) -> ApiResult<i64> {
     let result = result.ok_or_else(|| ApiError::internal("rate batch: missing result"))?;
     Ok(result
@@ -61,18 +74,6 @@ pub fn hits(result: Option<&D1Result>) -> ApiResult<i64> {
         .map_err(|e| db_err("rate hits", e))?
         .first()
         .map_or(0, |h| h.hits))
-}
-
-/// Counts one event in `w` without judging it (failed logins are counted after the fact).
-///
-/// # Errors
-/// D1 errors.
-pub async fn count(ctx: &Ctx, w: &Window) -> ApiResult<()> {
-    hit_stmt(ctx, w)?
-        .run()
-        .await
-        .map(drop)
-        .map_err(|e| db_err("rate count", e))
 }
 
 /// Counts this request in every window (one round trip) and refuses it if any is over.

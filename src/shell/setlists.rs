@@ -103,48 +103,61 @@ impl Claim {
 
 /// Runs a write: `build(token, items)` makes the batch after the claim from the items as they
 /// were at the claimed version (read after the version, so a change in between fails the claim).
-/// Returns the changes of the batch's statements (index 0 is the claim).
+/// `adds` items are added by the write: the claim itself holds only while they fit under
+/// [`ITEMS_MAX`], so concurrent adds cannot pass it. Returns the changes of the batch's
+/// statements (index 0 is the claim).
 async fn write<F>(
     ctx: &Ctx,
     id: &str,
     user_id: &str,
     need: Need,
     claim: Claim,
+    adds: usize,
     build: F,
 ) -> ApiResult<Vec<usize>>
 where
     F: Fn(&str, &[ItemPos]) -> ApiResult<Vec<worker::D1PreparedStatement>>,
 {
     let now = ctx.now.rfc3339();
+    let room: Option<i64> =
+        (adds > 0).then(|| i64::try_from(ITEMS_MAX.saturating_sub(adds)).unwrap_or(0));
+    let full = || {
+        ApiError::field(
+            "score_id",
+            format!("a setlist holds at most {ITEMS_MAX} items"),
+        )
+    };
     for _ in 0..WRITE_ATTEMPTS {
         let row = access(ctx, id, user_id, need).await?;
         let token = ctx.id("wrt")?;
-        let claim_stmt = match claim {
+        let (sql, expected): (&str, Arg<'_>) = match claim {
             Claim::Version(v) if v != row.version => return Err(stale(row.version)),
-            Claim::Version(v) => ctx.db.stmt(
-                q::CLAIM,
-                &[id.into(), v.into(), (&token).into(), (&now).into()],
-            )?,
-            Claim::Latest => ctx.db.stmt(
-                q::CLAIM,
-                &[
-                    id.into(),
-                    row.version.into(),
-                    (&token).into(),
-                    (&now).into(),
-                ],
-            )?,
-            Claim::Always => ctx.db.stmt(
-                q::CLAIM_ANY,
-                &[id.into(), Arg::Null, (&token).into(), (&now).into()],
-            )?,
+            Claim::Version(v) => (q::CLAIM, v.into()),
+            Claim::Latest => (q::CLAIM, row.version.into()),
+            Claim::Always => (q::CLAIM_ANY, Arg::Null),
         };
+        let claim_stmt = ctx.db.stmt(
+            sql,
+            &[
+                id.into(),
+                expected,
+                (&token).into(),
+                (&now).into(),
+                room.into(),
+            ],
+        )?;
         let items = item_positions(ctx, id).await?;
+        if adds > 0 && items.len() + adds > ITEMS_MAX {
+            return Err(full());
+        }
         let mut stmts = vec![claim_stmt];
         stmts.extend(build(&token, &items)?);
         let changes = ctx.db.batch(stmts).await?;
         if d1::changed(&changes, 0) {
             return Ok(changes);
+        }
+        if adds > 0 && item_count(ctx, id).await? + adds > ITEMS_MAX {
+            return Err(full());
         }
         if let Claim::Version(_) = claim {
             let row = access(ctx, id, user_id, Need::Read).await?;
@@ -156,6 +169,18 @@ where
         "VERSION_CONFLICT",
         "the setlist is changing too fast; try again",
     ))
+}
+
+async fn item_count(ctx: &Ctx, setlist_id: &str) -> ApiResult<usize> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: usize,
+    }
+    Ok(ctx
+        .db
+        .first::<Count>(q::ITEM_COUNT, &[setlist_id.into()])
+        .await?
+        .map_or(0, |c| c.n))
 }
 
 fn path(call: &Call, i: usize) -> &str {
@@ -179,22 +204,23 @@ struct ViewRow {
 
 /// The full setlist view (head, items in order, members, history) in one D1 round trip, as
 /// JSON text: SQL builds each object, the Worker only splices (a 40-item setlist is the hot path).
-/// `via_link` hides members (a public page shows no one's email).
+/// `viewer` is the caller's user id; without one (a public link) members are hidden.
 async fn view(
     ctx: &Ctx,
     origin: &str,
     head: (String, Vec<Arg<'_>>),
     setlist_id: &str,
-    via_link: bool,
+    viewer: Option<&str>,
 ) -> ApiResult<String> {
+    let via_link = viewer.is_none();
     let items_sql = q::items();
     let mut stmts = vec![
         ctx.db.stmt(&head.0, &head.1)?,
         ctx.db.stmt(&items_sql, &[setlist_id.into()])?,
         ctx.db.stmt(q::EVENTS, &[setlist_id.into()])?,
     ];
-    if !via_link {
-        stmts.push(ctx.db.stmt(q::MEMBERS, &[setlist_id.into()])?);
+    if let Some(viewer) = viewer {
+        stmts.push(ctx.db.stmt(q::MEMBERS, &[setlist_id.into(), viewer.into()])?);
     }
     let mut rows = ctx.db.batch_rows::<ViewRow>(stmts).await?.into_iter();
     let head = rows
@@ -233,7 +259,7 @@ async fn member_view(ctx: &Ctx, origin: &str, id: &str, user_id: &str) -> ApiRes
         origin,
         (q::head(), vec![id.into(), user_id.into()]),
         id,
-        false,
+        Some(user_id),
     )
     .await
 }
@@ -397,6 +423,7 @@ pub async fn patch(call: Call) -> ApiResult<Reply> {
         &user_id,
         Need::Own,
         Claim::from(s.version),
+        0,
         |token, _| {
             Ok(vec![ctx.db.stmt(
                 q::UPDATE,
@@ -479,13 +506,7 @@ pub async fn post_items(call: Call) -> ApiResult<Reply> {
             // The position is clamped to the end inside the batch, so an add does not depend on
             // what was read and needs no retry unless the client named a version.
             let claim = item.version.map_or(Claim::Always, Claim::Version);
-            let changes = write(ctx, &id, &user_id, Need::Edit, claim, |token, items| {
-                if items.len() >= ITEMS_MAX {
-                    return Err(ApiError::field(
-                        "score_id",
-                        format!("a setlist holds at most {ITEMS_MAX} items"),
-                    ));
-                }
+            let changes = write(ctx, &id, &user_id, Need::Edit, claim, 1, |token, _| {
                 Ok(vec![
                     ctx.db.stmt(
                         q::SHIFT_DOWN_FROM,
@@ -526,7 +547,7 @@ pub async fn post_items(call: Call) -> ApiResult<Reply> {
         ItemsRequest::Reorder { order, version } => {
             let order_json = serde_json::to_string(&order).unwrap_or_else(|_| "[]".into());
             let claim = Claim::Version(version);
-            write(ctx, &id, &user_id, Need::Edit, claim, |token, items| {
+            write(ctx, &id, &user_id, Need::Edit, claim, 0, |token, items| {
                 let current: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
                 check_order(&order, &current).map_err(|m| ApiError::field("order", m))?;
                 Ok(vec![ctx.db.stmt(
@@ -560,7 +581,7 @@ pub async fn patch_item(call: Call) -> ApiResult<Reply> {
     let now = ctx.now.rfc3339();
     let notes = (i64::from(p.notes.is_some()), p.notes.clone().flatten());
     let claim = Claim::from(p.version);
-    write(ctx, &id, &user_id, Need::Edit, claim, |token, items| {
+    write(ctx, &id, &user_id, Need::Edit, claim, 0, |token, items| {
         let from = position_of(items, &item_id)?;
         let last = i64::try_from(items.len()).unwrap_or(1);
         let to = p.position.map_or(from, |n| n.clamp(1, last));
@@ -602,6 +623,7 @@ pub async fn delete_item(call: Call) -> ApiResult<Reply> {
         &user_id,
         Need::Edit,
         Claim::from(version),
+        0,
         |token, items| {
             let position = position_of(items, &item_id)?;
             Ok(vec![
@@ -859,7 +881,7 @@ pub async fn shared(call: Call) -> ApiResult<Reply> {
             vec![link_id.as_str().into(), now.as_str().into()],
         ),
         &setlist_id,
-        true,
+        None,
     )
     .await?;
     Ok(setlist_text(200, &setlist))

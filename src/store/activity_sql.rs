@@ -43,10 +43,22 @@ pub fn history() -> String {
     )
 }
 
-/// Versions of score `?1` owned by `?2`, oldest first.
+/// A page of the versions of score `?1` owned by `?2`, oldest first, after version `?3`, at most
+/// `?4` rows.
 pub const VERSIONS: &str = "select v.version, v.user_id, v.before, v.after, v.created_at \
      from score_versions v join scores s on s.id = v.score_id \
-     where v.score_id = ?1 and s.user_id = ?2 order by v.version";
+     where v.score_id = ?1 and s.user_id = ?2 and v.version > ?3 order by v.version limit ?4";
+
+/// The versions a comparison needs: `?3` and `?4` of score `?1` owned by `?2`, and version 1
+/// (whose `before` is version 0).
+pub const VERSIONS_AT: &str = "select v.version, v.user_id, v.before, v.after, v.created_at \
+     from score_versions v join scores s on s.id = v.score_id \
+     where v.score_id = ?1 and s.user_id = ?2 and v.version in (?3, ?4, 1) order by v.version";
+
+/// Keeps the newest `?2` versions of score `?1` (run in the batch of every PATCH, right after
+/// the update whose trigger records a version).
+pub const PRUNE_VERSIONS: &str = "delete from score_versions where score_id = ?1 \
+     and version <= (select max(version) from score_versions where score_id = ?1) - ?2";
 
 /// `GET /v1/me/stats` in one statement: `?1` user, `?2` start of the 30-day window.
 pub const STATS: &str = "select json_object(\

@@ -12,13 +12,14 @@ macro_rules! admin_user_json {
     };
 }
 
-/// `?1` LIKE pattern over email and display name (null: everyone), `?2` email to start after
-/// (null: from the first), `?3` limit. Ordered by email, which is unique.
+/// `?1` lowercase text found literally in the email or display name (null or empty: everyone;
+/// `instr`, not `LIKE`, which D1 limits to 50-byte patterns), `?2` email to start after (null:
+/// from the first), `?3` limit. Ordered by email, which is unique.
 pub const USERS: &str = concat!(
     "select u.email as email, ",
     admin_user_json!(),
     " as json from users u \
-     where (?1 is null or u.email like ?1 escape '\\' or u.display_name like ?1 escape '\\') \
+     where (?1 is null or instr(lower(u.email), ?1) > 0 or instr(lower(u.display_name), ?1) > 0) \
        and (?2 is null or u.email > ?2) \
      order by u.email limit ?3"
 );

@@ -8,10 +8,12 @@
 use crate::store::sql::SCORE_JSON;
 
 /// The caller's role on a setlist (`owner`, `editor`, `viewer`), with its version; no row for an
-/// outsider. `?1` setlist id, `?2` user id.
+/// outsider, nor for anyone once the owner's account is disabled (a disabled account shares
+/// nothing). `?1` setlist id, `?2` user id.
 pub const ACCESS: &str = "select s.id, s.owner_id, s.version, \
        case when s.owner_id = ?2 then 'owner' else m.role end as role \
-     from setlists s left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
+     from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
+     left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
      where s.id = ?1 and (s.owner_id = ?2 or m.user_id is not null)";
 
 /// A setlist's own fields as the API shows them.
@@ -31,7 +33,7 @@ pub const INSERT: &str = "insert into setlists (id, owner_id, name, description,
 pub fn head() -> String {
     format!(
         "select {SETLIST_JSON} as json, case when s.owner_id = ?2 then 'owner' else m.role end as role \
-         from setlists s join users o on o.id = s.owner_id \
+         from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
          left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
          where s.id = ?1 and (s.owner_id = ?2 or m.user_id is not null)"
     )
@@ -41,7 +43,8 @@ pub fn head() -> String {
 pub fn head_by_link() -> String {
     format!(
         "select {SETLIST_JSON} as json, 'link' as role \
-         from setlist_links l join setlists s on s.id = l.setlist_id join users o on o.id = s.owner_id \
+         from setlist_links l join setlists s on s.id = l.setlist_id \
+         join users o on o.id = s.owner_id and o.disabled_at is null \
          where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)"
     )
 }
@@ -61,10 +64,14 @@ pub fn items() -> String {
     )
 }
 
-/// Members with their names: `?1` setlist id.
+/// Members with their names: `?1` setlist id, `?2` caller. Emails are shown to the owner only
+/// (who invited them by email); members see each other's display names.
 pub const MEMBERS: &str =
-    "select json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name, \
-       'role', m.role, 'added_at', m.created_at) as json \
+    "select case when exists (select 1 from setlists where id = ?1 and owner_id = ?2) \
+         then json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name, \
+           'role', m.role, 'added_at', m.created_at) \
+         else json_object('user_id', u.id, 'display_name', u.display_name, \
+           'role', m.role, 'added_at', m.created_at) end as json \
      from setlist_members m join users u on u.id = m.user_id \
      where m.setlist_id = ?1 order by m.created_at, u.id";
 
@@ -79,7 +86,7 @@ pub fn list() -> String {
     format!(
         "select s.id, s.updated_at, {SETLIST_JSON} as json, \
            case when s.owner_id = ?1 then 'owner' else m.role end as role \
-         from setlists s join users o on o.id = s.owner_id \
+         from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
          left join setlist_members m on m.setlist_id = s.id and m.user_id = ?1 \
          where (case when ?2 then m.user_id is not null else s.owner_id = ?1 end) \
            and (?3 is null or (s.updated_at, s.id) < (?3, ?4)) \
@@ -87,16 +94,23 @@ pub fn list() -> String {
     )
 }
 
-/// Opens a write: `?1` setlist, `?2` expected version, `?3` write token, `?4` now.
+/// Opens a write: `?1` setlist, `?2` expected version, `?3` write token, `?4` now, `?5` the most
+/// items the setlist may hold before this write (null: no limit; an add passes the limit minus
+/// one, so the limit holds inside the batch however many adds race).
 pub const CLAIM: &str =
     "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
-     where id = ?1 and version = ?2";
+     where id = ?1 and version = ?2 \
+       and (?5 is null or (select count(*) from setlist_items where setlist_id = ?1) <= ?5)";
 
 /// Opens a write that does not depend on what the client read (an add without a version: its
-/// position is computed inside the batch). `?2` must be null.
+/// position is computed inside the batch). `?2` must be null; `?5` as in [`CLAIM`].
 pub const CLAIM_ANY: &str =
     "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
-     where id = ?1 and ?2 is null";
+     where id = ?1 and ?2 is null \
+       and (?5 is null or (select count(*) from setlist_items where setlist_id = ?1) <= ?5)";
+
+/// How many items setlist `?1` holds.
+pub const ITEM_COUNT: &str = "select count(*) as n from setlist_items where setlist_id = ?1";
 
 /// Metadata PATCH (absent keeps, null clears), within a claimed write: `?1` setlist, `?2` token,
 /// then (flag, value) pairs from `?3`: name, description, event date, venue, notes.
@@ -232,8 +246,9 @@ pub const LINKS: &str =
 pub const REVOKE_LINK: &str = "update setlist_links set revoked_at = coalesce(revoked_at, ?4) \
      where id = ?3 and setlist_id = ?1 and exists (select 1 from setlists where id = ?1 and owner_id = ?2)";
 
-/// The setlist behind a live link: `?1` link id, `?2` now.
+/// The setlist behind a live link whose owner's account is enabled: `?1` link id, `?2` now.
 pub const LINK_TARGET: &str = "select l.setlist_id as id from setlist_links l \
+     join setlists s on s.id = l.setlist_id join users o on o.id = s.owner_id and o.disabled_at is null \
      where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)";
 
 // ---- comments ----

@@ -279,8 +279,9 @@ ON CONFLICT (bucket) DO UPDATE SET \
   window_start = excluded.window_start \
 RETURNING hits";
 
-/// The count so far in a window, without counting (failed-login checks count only failures).
-pub const RATE_PEEK: &str = "\
-SELECT coalesce((SELECT hits FROM rate_windows WHERE bucket = ?1 AND window_start = ?2), 0) AS hits";
+/// Gives back one event counted by [`RATE_HIT`] in the same window (a password attempt is
+/// counted before it is verified, and returned when it proves right).
+pub const RATE_GIVE_BACK: &str = "\
+UPDATE rate_windows SET hits = hits - 1 WHERE bucket = ?1 AND window_start = ?2 AND hits > 0";
 
 pub const RATE_SWEEP: &str = "DELETE FROM rate_windows WHERE window_start < ?1";

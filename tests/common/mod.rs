@@ -1,13 +1,19 @@
 //! Shared helpers for the SQL tests: the real migrations on an in-memory SQLite, and the
 //! statement parameters the core builds, as rusqlite values.
 
-use rusqlite::{types::Value, Connection};
+use rusqlite::{limits::Limit, types::Value, Connection};
 use scoremate::store::SqlValue;
 
-/// An in-memory SQLite with every migration applied in order, foreign keys on (as in D1).
+/// An in-memory SQLite with every migration applied in order, with D1's foreign keys and
+/// limits (LIKE patterns of at most 50 bytes, at most 100 bound parameters per statement), so a
+/// statement that production D1 would refuse fails here too.
 pub fn migrated() -> Connection {
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch("pragma foreign_keys = on;").unwrap();
+    conn.set_limit(Limit::SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 50)
+        .unwrap();
+    conn.set_limit(Limit::SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+        .unwrap();
     let mut files: Vec<_> = std::fs::read_dir("migrations")
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,0 +1,297 @@
+// Regression tests for the outside review's findings (issue 12): each test here failed before its
+// fix. Races run many requests at once against one workerd isolate and check the ledger after.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse as parseToml } from "smol-toml";
+import { ROOT, assertEnvelope, startWorker } from "./harness.mjs";
+import { invariants } from "./invariants.mjs";
+import { makePdf, sha256 } from "./pdf.mjs";
+
+let w, api;
+before(async () => {
+  w = await startWorker({ vars: { SCORE_VERSIONS_MAX: "20" } });
+  api = w.api;
+});
+after(() => w.close());
+
+const db = async () => w.db();
+
+async function makeAdmin(s) {
+  await (await db()).prepare("update users set role = 'admin' where id = ?").bind(s.user.id).run();
+}
+
+describe("uploads and scores", () => {
+  test("30 concurrent creates of one upload make exactly one score whose file stays downloadable", async () => {
+    const s = await api.signup("race-create@example.com");
+    const bytes = makePdf({ pages: 2 });
+    const up = await api.post("/v1/uploads", { filename: "a.pdf", size: bytes.length, mime: "application/pdf", sha256: sha256(bytes) }, s.access);
+    assert.equal(up.status, 201);
+    const put = await w.mf.dispatchFetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
+    assert.equal(put.status, 200);
+    // Staggered, so that some requests read the upload before the winner commits and look for
+    // duplicates after it (the window in which a loser used to delete the winner's file).
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        new Promise((r) => setTimeout(r, (i * 7) % 11)).then(() => api.post("/v1/scores", { upload_id: up.body.upload_id, title: `Take ${i}` }, s.access)),
+      ),
+    );
+    const created = results.filter((r) => r.status === 201);
+    console.log(JSON.stringify(results.map((r) => r.body.error?.code ?? r.status)));
+    assert.equal(created.length, 1, JSON.stringify(results.map((r) => [r.status, r.body.error?.code])));
+    for (const r of results.filter((r) => r.status !== 201)) {
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.ok(["UPLOAD_CONSUMED", "DUPLICATE_SCORE"].includes(r.body.error.code), r.body.error.code);
+      assert.equal(r.body.score_id, created[0].body.score.id);
+    }
+    const score = created[0].body.score;
+    const dl = await api.get(`/v1/scores/${score.id}/download-url`, s.access);
+    assert.equal(dl.status, 200);
+    const file = await w.mf.dispatchFetch(dl.body.url);
+    assert.equal(file.status, 200);
+    assert.equal(Buffer.from(await file.arrayBuffer()).compare(bytes), 0);
+    const usage = (await api.get("/v1/me/usage", s.access)).body;
+    assert.deepEqual(usage, { quota_bytes: usage.quota_bytes, used_bytes: bytes.length, reserved_bytes: 0 });
+    await invariants(w);
+  });
+
+  test("a non-PDF mime type is E004 415, not 422", async () => {
+    const s = await api.signup("mime415@example.com");
+    const res = await api.post("/v1/uploads", { filename: "a.png", size: 10, mime: "image/png", sha256: "ab".repeat(32) }, s.access);
+    assertEnvelope(assert, res, 415, "UNSUPPORTED_MEDIA_TYPE");
+    assert.equal(res.body.error.id, "E004");
+  });
+});
+
+/**
+ * One request on a connection of its own: a server that answers before reading a large body
+ * may close that connection, which would break the next request sharing it.
+ */
+function freshRequest(method, path, { headers = {}, body, token } = {}) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers, "content-length": Buffer.byteLength(body ?? "") };
+    if (token) h.authorization = `Bearer ${token}`;
+    const req = http.request(new URL(path, w.url), { method, headers: h, agent: false }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: new Headers(res.headers), body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("authentication comes before the body", () => {
+  const cases = [
+    ["malformed JSON", { "content-type": "application/json" }, "{not json"],
+    ["not JSON", { "content-type": "text/plain" }, "hello"],
+    // Just over the limit: the client must finish sending before the early 401 arrives.
+    ["over 1 MiB", { "content-type": "application/json" }, JSON.stringify({ title: "x".repeat(1024 * 1024) })],
+  ];
+  for (const [what, headers, body] of cases) {
+    test(`a ${what} body without a token is 401`, async () => {
+      for (const [method, path] of [["POST", "/v1/scores"], ["PATCH", "/v1/me"], ["POST", "/v1/setlists"], ["POST", "/v1/auth/logout"]]) {
+        const res = await freshRequest(method, path, { headers, body });
+        assertEnvelope(assert, res, 401, "INVALID_TOKEN");
+      }
+      const forged = await freshRequest("POST", "/v1/scores", { headers, body, token: "e30.e30.forged" });
+      assertEnvelope(assert, forged, 401, "INVALID_TOKEN");
+    });
+  }
+});
+
+describe("unknown methods", () => {
+  test("a method the route table does not list is 405 with Allow, never served as GET", async () => {
+    const s = await api.signup("query-method@example.com");
+    const known = await api.raw("DELETE", "/v1/me", { token: s.access });
+    assert.equal(known.status, 405);
+    for (const method of ["QUERY", "PROPFIND", "SEARCH", "PURGE"]) {
+      const res = await api.raw(method, "/v1/me", { token: s.access });
+      assertEnvelope(assert, res, 405, "METHOD_NOT_ALLOWED");
+      assert.equal(res.headers.get("allow"), known.headers.get("allow"));
+      assert.equal(res.body.user, undefined);
+    }
+    // Names that are no HTTP method at all are refused by the runtime itself (501).
+    const foo = await api.raw("FOO", "/v1/me", { token: s.access });
+    assert.ok([405, 501].includes(foo.status), String(foo.status));
+    assert.doesNotMatch(JSON.stringify(foo.body), /query-method@/);
+  });
+});
+
+describe("login and password guessing", () => {
+  test("40 parallel wrong passwords get at most 10 answers of 401; the rest are 429", async () => {
+    await api.signup("parallel-guess@example.com");
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => api.post("/v1/auth/login", { email: "parallel-guess@example.com", password: "Wrong-pass-123" })),
+    );
+    const statuses = results.map((r) => r.status);
+    assert.ok(statuses.filter((s) => s === 401).length <= 10, JSON.stringify(statuses));
+    assert.equal(statuses.filter((s) => s !== 401 && s !== 429).length, 0, JSON.stringify(statuses));
+    const right = await api.post("/v1/auth/login", { email: "parallel-guess@example.com", password: "Str0ng-pass-word" });
+    assertEnvelope(assert, right, 429, "RATE_LIMITED");
+  });
+
+  test("a successful login gives its counted attempt back", async () => {
+    await api.signup("giveback@example.com");
+    for (let i = 0; i < 9; i++) {
+      assert.equal((await api.post("/v1/auth/login", { email: "giveback@example.com", password: "Wrong-pass-123" })).status, 401);
+    }
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await api.post("/v1/auth/login", { email: "giveback@example.com", password: "Str0ng-pass-word" })).status, 200);
+    }
+    assert.equal((await api.post("/v1/auth/login", { email: "giveback@example.com", password: "Wrong-pass-123" })).status, 401);
+    assert.equal((await api.post("/v1/auth/login", { email: "giveback@example.com", password: "Wrong-pass-123" })).status, 429);
+  });
+
+  test("guessing current_password with a stolen access token hits the same failure window", async () => {
+    const s = await api.signup("pw-guess@example.com");
+    const guesses = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => api.post("/v1/me/password", { current_password: `Guess-number-${i}`, new_password: "An0ther-pass-word" }, s.access)),
+    );
+    const statuses = guesses.map((g) => g.status);
+    assert.ok(statuses.filter((x) => x === 422).length <= 10, JSON.stringify(statuses));
+    assert.ok(statuses.filter((x) => x === 429).length >= 5, JSON.stringify(statuses));
+    const right = await api.post("/v1/me/password", { current_password: "Str0ng-pass-word", new_password: "An0ther-pass-word" }, s.access);
+    assertEnvelope(assert, right, 429, "RATE_LIMITED");
+    const login = await api.post("/v1/auth/login", { email: "pw-guess@example.com", password: "Str0ng-pass-word" });
+    assertEnvelope(assert, login, 429, "RATE_LIMITED");
+  });
+});
+
+describe("setlists", () => {
+  let owner, viewer, setlistId, link;
+  before(async () => {
+    owner = await api.signup("disabled-owner@example.com");
+    viewer = await api.signup("disabled-viewer@example.com");
+    const created = await api.post("/v1/setlists", { name: "Gig" }, owner.access);
+    setlistId = created.body.setlist.id;
+    await api.post(`/v1/setlists/${setlistId}/members`, { email: viewer.user.email, role: "viewer" }, owner.access);
+    link = (await api.post(`/v1/setlists/${setlistId}/links`, {}, owner.access)).body.link;
+  });
+
+  test("members see each other's display names; only the owner sees emails", async () => {
+    const other = await api.signup("disabled-other@example.com");
+    await api.post(`/v1/setlists/${setlistId}/members`, { email: other.user.email, role: "editor" }, owner.access);
+    const asViewer = (await api.get(`/v1/setlists/${setlistId}`, viewer.access)).body.setlist;
+    assert.equal(asViewer.members.length, 2);
+    for (const m of asViewer.members) {
+      assert.equal(m.email, undefined, JSON.stringify(m));
+      assert.equal(typeof m.display_name, "string");
+    }
+    const asOwner = (await api.get(`/v1/setlists/${setlistId}`, owner.access)).body.setlist;
+    assert.deepEqual(asOwner.members.map((m) => m.email).sort(), [other.user.email, viewer.user.email].sort());
+    await api.raw("DELETE", `/v1/setlists/${setlistId}/members/${other.user.id}`, { token: owner.access });
+  });
+
+  test("a disabled owner's setlists are no longer reachable by members or links", async () => {
+    assert.equal((await api.get(`/v1/setlists/${setlistId}`, viewer.access)).status, 200);
+    assert.equal((await api.get(`/v1/shared/${link.token}`)).status, 200);
+    await (await db()).prepare("update users set disabled_at = ? where id = ?").bind(new Date().toISOString(), owner.user.id).run();
+    assertEnvelope(assert, await api.get(`/v1/setlists/${setlistId}`, viewer.access), 404, "NOT_FOUND");
+    assertEnvelope(assert, await api.get(`/v1/shared/${link.token}`), 404, "NOT_FOUND");
+    const shared = (await api.get("/v1/setlists?shared=true", viewer.access)).body.setlists;
+    assert.equal(shared.filter((s) => s.id === setlistId).length, 0);
+    await (await db()).prepare("update users set disabled_at = null where id = ?").bind(owner.user.id).run();
+    assert.equal((await api.get(`/v1/setlists/${setlistId}`, viewer.access)).status, 200);
+  });
+
+  test("concurrent unversioned adds cannot push a setlist past 500 items", async () => {
+    const s = await api.signup("item-limit@example.com");
+    const score = await api.uploadScore(s.access, makePdf());
+    const id = (await api.post("/v1/setlists", { name: "Long" }, s.access)).body.setlist.id;
+    // 495 items straight into D1 (the API would take minutes), then 20 adds at once.
+    const d = await db();
+    const now = new Date().toISOString();
+    const stmts = [];
+    for (let i = 1; i <= 495; i++) {
+      stmts.push(d.prepare("insert into setlist_items (id, setlist_id, score_id, position, added_by, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)")
+        .bind(`itm_${i.toString(16).padStart(32, "0")}`, id, score.id, i, s.user.id, now, now));
+    }
+    await d.batch(stmts);
+    const results = await Promise.all(Array.from({ length: 20 }, () => api.post(`/v1/setlists/${id}/items`, { score_id: score.id }, s.access)));
+    const statuses = results.map((r) => r.status);
+    assert.equal(statuses.filter((x) => x === 201).length, 5, JSON.stringify(statuses));
+    for (const r of results.filter((r) => r.status !== 201)) assertEnvelope(assert, r, 422, "VALIDATION_FAILED");
+    const count = await d.prepare("select count(*) as n from setlist_items where setlist_id = ?").bind(id).first();
+    assert.equal(count.n, 500);
+    const positions = (await d.prepare("select position from setlist_items where setlist_id = ? order by position").bind(id).all()).results.map((r) => r.position);
+    assert.deepEqual(positions, Array.from({ length: 500 }, (_, i) => i + 1));
+  });
+});
+
+describe("score versions", () => {
+  test("history is cursor-paged and bounded per score (oldest pruned)", async () => {
+    const s = await api.signup("versions-paged@example.com");
+    const score = await api.uploadScore(s.access, makePdf(), { title: "v0" });
+    for (let i = 1; i <= 30; i++) {
+      assert.equal((await api.patch(`/v1/scores/${score.id}`, { title: `v${i}` }, s.access)).status, 200);
+    }
+    const seen = [];
+    let cursor = null;
+    do {
+      const q = cursor ? `?limit=7&cursor=${cursor}` : "?limit=7";
+      const page = await api.get(`/v1/scores/${score.id}/versions${q}`, s.access);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      assert.ok(page.body.versions.length <= 7);
+      seen.push(...page.body.versions.map((v) => v.version));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    // SCORE_VERSIONS_MAX = 20: versions 11..30 remain; version 0 (as created) went with version 1.
+    assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i + 11));
+    const compare = await api.get(`/v1/scores/${score.id}/versions/compare?from=11&to=30`, s.access);
+    assert.equal(compare.status, 200);
+    assert.deepEqual(compare.body.changes, [{ field: "title", from: "v11", to: "v30" }]);
+    const pruned = await api.get(`/v1/scores/${score.id}/versions/compare?from=2&to=30`, s.access);
+    assertEnvelope(assert, pruned, 422, "VALIDATION_FAILED");
+    const rows = await (await db()).prepare("select count(*) as n from score_versions where score_id = ?").bind(score.id).first();
+    assert.equal(rows.n, 20);
+  });
+});
+
+describe("admin search", () => {
+  test("a q longer than D1's 50-byte LIKE pattern limit matches literally", async () => {
+    const admin = await api.signup("search-admin@example.com");
+    await makeAdmin(admin);
+    const long = `a-very-long-address-${"x".repeat(40)}@example.com`;
+    await api.signup(long);
+    const res = await api.get(`/v1/admin/users?q=${encodeURIComponent(long.slice(0, 60))}`, admin.access);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.users.map((u) => u.email), [long]);
+    const tooLong = await api.get(`/v1/admin/users?q=${"y".repeat(400)}`, admin.access);
+    assertEnvelope(assert, tooLong, 422, "VALIDATION_FAILED");
+  });
+});
+
+describe("platform", () => {
+  test("/health tells anonymous callers only ok or degraded; admins get the details", async () => {
+    const anon = await api.get("/health");
+    assert.equal(anon.status, 200);
+    assert.deepEqual(anon.body, { status: "ok" });
+    const admin = await api.signup("health-admin@example.com");
+    await makeAdmin(admin);
+    const detailed = await api.get("/health", admin.access);
+    assert.equal(detailed.body.status, "ok");
+    assert.equal(detailed.body.d1, "ok");
+    assert.ok(Array.isArray(detailed.body.problems));
+    const user = await api.signup("health-user@example.com");
+    assert.deepEqual((await api.get("/health", user.access)).body, { status: "ok" });
+  });
+
+  test("a misconfigured Worker says degraded publicly and why only to admins", async () => {
+    const short = await startWorker({ vars: { JWT_SECRET: "too-short" } });
+    try {
+      const res = await short.api.get("/health");
+      assert.deepEqual(res.body, { status: "degraded" });
+      assert.doesNotMatch(JSON.stringify(res.body), /JWT|secret|bytes/i);
+    } finally {
+      await short.close();
+    }
+  });
+
+  test("the platform's invocation logs, which record URLs with tokens, are off", () => {
+    const config = parseToml(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+    assert.equal(config.observability?.logs?.invocation_logs, false);
+  });
+});

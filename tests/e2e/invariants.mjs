@@ -1,0 +1,45 @@
+// The library's invariants, checked after races and faults (SPEC §7 "nothing is lost"):
+// the quota ledger equals what the rows say, every consumed upload is a score, setlist positions
+// are dense, and (with `objects: true`, after the sweep and queue have run) no object in R2 lacks
+// a row that owns it.
+import assert from "node:assert/strict";
+
+const LEDGER = `
+select u.id, u.used_bytes, u.reserved_bytes,
+  coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0) as live_bytes,
+  coalesce((select sum(size_bytes) from uploads p where p.user_id = u.id and p.state in ('reserved', 'stored')), 0) as open_bytes
+from users u`;
+
+export async function invariants(w, { objects = false } = {}) {
+  const db = await w.db();
+  for (const row of (await db.prepare(LEDGER).all()).results) {
+    assert.equal(row.used_bytes, row.live_bytes, `used_bytes of ${row.id}`);
+    assert.equal(row.reserved_bytes, row.open_bytes, `reserved_bytes of ${row.id}`);
+  }
+  const orphanUploads = await db.prepare(
+    "select p.id from uploads p left join scores s on s.id = p.score_id where p.state = 'consumed' and s.id is null and p.score_id is not null and not exists (select 1 from deletions d where d.object_key = p.object_key)",
+  ).all();
+  assert.deepEqual(orphanUploads.results, [], "consumed uploads whose score vanished without a deletion");
+  const gaps = await db.prepare(
+    "select setlist_id from setlist_items group by setlist_id having max(position) <> count(*) or min(position) <> 1 or count(distinct position) <> count(*)",
+  ).all();
+  assert.deepEqual(gaps.results, [], "setlists whose positions are not dense");
+  if (objects) {
+    const bucket = await w.bucket();
+    const owned = new Set();
+    const keys = await db.prepare(
+      "select object_key as k from scores union all select object_key from uploads where state in ('reserved', 'stored') union all select object_key from deletions",
+    ).all();
+    for (const r of keys.results) owned.add(r.k);
+    let cursor;
+    do {
+      const listed = await bucket.list({ cursor, limit: 1000 });
+      for (const o of listed.objects) {
+        // Derived objects live under the PDF's key without ".pdf" (storage::keys::derived_prefix).
+        const pdf = o.key.replace(/\/[^/]+\.png$/, ".pdf");
+        assert.ok(owned.has(o.key) || owned.has(pdf), `object ${o.key} has no row`);
+      }
+      cursor = listed.truncated ? listed.cursor : undefined;
+    } while (cursor);
+  }
+}
