@@ -64,6 +64,8 @@ pub struct Config {
     pub rate_refresh_per_family: Option<Rate>,
     /// Metadata versions kept per score; older ones are pruned.
     pub score_versions_max: i64,
+    /// Test-only fault injection (`E2E_FAULTS=on`; see `shell::faults`).
+    pub e2e_faults: bool,
 }
 
 impl Config {
@@ -143,12 +145,8 @@ impl Config {
             )?,
             upload_url_ttl_seconds: ttl("UPLOAD_URL_TTL_SECONDS", 900)?,
             upload_grace_seconds: int("UPLOAD_GRACE_SECONDS", 3600, 0, 7 * 24 * 3600)?,
-            score_versions_max: int(
-                "SCORE_VERSIONS_MAX",
-                DEFAULT_SCORE_VERSIONS_MAX,
-                1,
-                1000,
-            )?,
+            e2e_faults: lookup("E2E_FAULTS").is_some_and(|v| v.trim() == "on"),
+            score_versions_max: int("SCORE_VERSIONS_MAX", DEFAULT_SCORE_VERSIONS_MAX, 1, 1000)?,
             download_url_ttl_seconds: ttl("DOWNLOAD_URL_TTL_SECONDS", 300)?,
             public_base_url: lookup("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty()),
             presign,

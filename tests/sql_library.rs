@@ -196,15 +196,79 @@ fn an_upload_past_its_grace_cannot_be_consumed_and_the_sweep_releases_it_once() 
         .map(Result::unwrap)
         .collect();
     assert_eq!(expired, vec!["up1".to_owned()]);
-    for _ in 0..2 {
-        let tx = c.transaction().unwrap();
-        tx.execute(&sql::release_charge(), params!["up1", LATE])
-            .unwrap();
-        tx.execute(&sql::release_upload(), params!["up1", LATE, "expired"])
-            .unwrap();
-        tx.commit().unwrap();
-    }
+    let won: Vec<bool> = (0..2)
+        .map(|_| release(&mut c, "up1", LATE, "expired"))
+        .collect();
+    assert_eq!(won, vec![true, false], "only the first release wins");
     assert_eq!(usage(&c, "u1"), (0, 0));
+}
+
+/// The release batch (dedupe, non-PDF, sweep); returns whether this release won.
+fn release(c: &mut Connection, upload: &str, now: &str, state: &str) -> bool {
+    let tx = c.transaction().unwrap();
+    tx.execute(&sql::release_charge(), params![upload, now])
+        .unwrap();
+    let won = tx
+        .execute(&sql::release_upload(), params![upload, now, state])
+        .unwrap();
+    tx.execute(sql::QUEUE_RELEASE_DELETION, params![upload, now, state])
+        .unwrap();
+    tx.commit().unwrap();
+    won == 1
+}
+
+fn outbox(c: &Connection) -> Vec<(String, Option<String>)> {
+    c.prepare("select object_key, not_before from deletions order by object_key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn lingering(c: &Connection, retry_before: &str, now: &str) -> Vec<String> {
+    c.prepare(sql::LINGERING_DELETIONS)
+        .unwrap()
+        .query_map(params![retry_before, 10, now], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_release_that_lost_to_a_create_queues_no_deletion_of_the_scores_file() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 10, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, "[]");
+    assert!(!release(&mut c, "up1", T1, "released"));
+    assert!(outbox(&c).is_empty(), "the score's file must stay");
+    assert_eq!(usage(&c, "u1"), (10, 0));
+}
+
+#[test]
+fn a_released_upload_is_deleted_again_once_its_url_has_expired() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 10, "h1");
+    assert!(release(&mut c, "up1", T1, "released"));
+    // Released before the URL expired: the deletion waits for the expiry (a late PUT).
+    assert_eq!(outbox(&c), vec![("k/up1".into(), Some(EXP.into()))]);
+    c.execute(sql::DELETION_DONE, params!["k/up1", T1]).unwrap();
+    assert_eq!(
+        outbox(&c).len(),
+        1,
+        "deleted now, but kept until the URL expires"
+    );
+    assert!(lingering(&c, T0, T1).is_empty(), "not before the expiry");
+    assert_eq!(lingering(&c, T0, GRACE), vec!["k/up1".to_owned()]);
+    assert!(
+        lingering(&c, T0, GRACE).is_empty(),
+        "once enqueued it waits the retry delay like any other"
+    );
+    c.execute(sql::DELETION_DONE, params!["k/up1", GRACE])
+        .unwrap();
+    assert!(outbox(&c).is_empty());
 }
 
 #[test]
@@ -270,23 +334,21 @@ fn deleting_a_score_releases_its_bytes_and_queues_its_objects() {
         tx.commit().unwrap();
     }
     assert_eq!(usage(&c, "u1"), (0, 0));
-    let (tags, outbox): (i64, i64) = c
+    let (tags, queued): (i64, i64) = c
         .query_row(
             "select (select count(*) from score_tags), (select count(*) from deletions)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((tags, outbox), (0, 1));
-    let lingering: Vec<String> = c
-        .prepare(sql::LINGERING_DELETIONS)
-        .unwrap()
-        .query_map(params![LATE, 10], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(lingering, vec!["k/up1".to_owned()]);
-    c.execute(sql::DELETION_DONE, ["k/up1"]).unwrap();
+    assert_eq!((tags, queued), (0, 1));
+    // The score's upload URL had not expired at T1: a PUT could still bring the file back.
+    assert_eq!(outbox(&c), vec![("k/up1".into(), Some(EXP.into()))]);
+    c.execute(sql::DELETION_DONE, params!["k/up1", T1]).unwrap();
+    assert_eq!(lingering(&c, T0, LATE), vec!["k/up1".to_owned()]);
+    c.execute(sql::DELETION_DONE, params!["k/up1", LATE])
+        .unwrap();
+    assert!(outbox(&c).is_empty());
 }
 
 fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {

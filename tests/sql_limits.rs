@@ -66,7 +66,11 @@ fn an_attempt_given_back_frees_its_place_but_never_goes_below_zero_or_into_anoth
     assert_eq!(give_back(&c, &w), 1);
     assert_eq!(hit(&c, &w), 2, "the place given back is taken again");
     let next = Window::new("login-failures", "h", rate, Millis(60_000));
-    assert_eq!(give_back(&c, &next), 0, "a later window is not the one counted");
+    assert_eq!(
+        give_back(&c, &next),
+        0,
+        "a later window is not the one counted"
+    );
     assert_eq!(peek(&c, &w), 2);
     let empty = Window::new("login-failures", "nobody", rate, Millis(0));
     assert_eq!(give_back(&c, &empty), 0);

@@ -57,7 +57,10 @@ fn add(c: &mut Connection, set: &str, expected: i64, item: &str, score: &str, at
     let token = format!("t-{item}");
     let tx = c.transaction().unwrap();
     let claimed = tx
-        .execute(setlist_sql::CLAIM, params![set, expected, token, NOW, None::<i64>])
+        .execute(
+            setlist_sql::CLAIM,
+            params![set, expected, token, NOW, None::<i64>],
+        )
         .unwrap();
     tx.execute(
         setlist_sql::SHIFT_DOWN_FROM,
@@ -103,10 +106,17 @@ fn a_claim_for_an_add_holds_only_while_the_item_fits_under_the_limit() {
     assert!(add(&mut c, "set1", 2, "i2", "s2", 2));
     // With a limit of 2 items, an add must find at most 1 item: it finds 2, so nothing changes.
     let refused = c
-        .execute(setlist_sql::CLAIM_ANY, params!["set1", None::<i64>, "a", NOW, 1])
+        .execute(
+            setlist_sql::CLAIM_ANY,
+            params!["set1", None::<i64>, "a", NOW, 1],
+        )
         .unwrap();
     assert_eq!(refused, 0);
-    assert_eq!(version(&c, "set1"), 3, "a refused claim leaves the version alone");
+    assert_eq!(
+        version(&c, "set1"),
+        3,
+        "a refused claim leaves the version alone"
+    );
     let room = c
         .execute(setlist_sql::CLAIM, params!["set1", 3, "b", NOW, 2])
         .unwrap();
@@ -137,8 +147,11 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
         vec![1, 2, 3]
     );
     // Move i3 from 1 to 3.
-    c.execute(setlist_sql::CLAIM, params!["set1", 4, "m", NOW, None::<i64>])
-        .unwrap();
+    c.execute(
+        setlist_sql::CLAIM,
+        params!["set1", 4, "m", NOW, None::<i64>],
+    )
+    .unwrap();
     c.execute(
         setlist_sql::MOVE_ITEM,
         params!["set1", "m", "i3", 1, 3, false, None::<String>, NOW],
@@ -146,8 +159,11 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
     .unwrap();
     assert_eq!(ids(&c), vec!["i1", "i2", "i3"]);
     // Delete the middle one and close the gap.
-    c.execute(setlist_sql::CLAIM, params!["set1", 5, "d", NOW, None::<i64>])
-        .unwrap();
+    c.execute(
+        setlist_sql::CLAIM,
+        params!["set1", 5, "d", NOW, None::<i64>],
+    )
+    .unwrap();
     c.execute(setlist_sql::DELETE_ITEM, params!["set1", "d", "i2"])
         .unwrap();
     c.execute(setlist_sql::CLOSE_GAP, params!["set1", "d", 2])
@@ -178,7 +194,10 @@ fn two_reorders_from_the_same_version_one_wins_the_other_changes_nothing() {
     let reorder = |c: &mut Connection, token: &str, new: &str| -> usize {
         let tx = c.transaction().unwrap();
         let claimed = tx
-            .execute(setlist_sql::CLAIM, params!["set1", v, token, NOW, None::<i64>])
+            .execute(
+                setlist_sql::CLAIM,
+                params!["set1", v, token, NOW, None::<i64>],
+            )
             .unwrap();
         tx.execute(setlist_sql::REORDER, params!["set1", token, new])
             .unwrap();
@@ -283,7 +302,7 @@ fn every_metadata_change_is_versioned_by_the_database() {
     let rows: Vec<(i64, String, String)> = c
         .prepare(activity_sql::VERSIONS)
         .unwrap()
-        .query_map(params!["s1", "u1"], |r| {
+        .query_map(params!["s1", "u1", 0, 100], |r| {
             Ok((r.get(0)?, r.get(2)?, r.get(3)?))
         })
         .unwrap()
@@ -298,10 +317,21 @@ fn every_metadata_change_is_versioned_by_the_database() {
         rows[0].1.contains("\"title\":\"Title s1\"") && rows[0].2.contains("\"title\":\"Renamed\"")
     );
     assert!(rows[1].2.contains("\"key\":\"G major\""));
+    // The PATCH batch keeps the newest N versions: with N = 1 only version 2 remains.
+    c.execute(activity_sql::PRUNE_VERSIONS, params!["s1", 1])
+        .unwrap();
+    let left: Vec<i64> = c
+        .prepare("select version from score_versions where score_id = 's1'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(left, vec![2]);
     let other: usize = c
         .prepare(activity_sql::VERSIONS)
         .unwrap()
-        .query_map(params!["s1", "u2"], |_| Ok(()))
+        .query_map(params!["s1", "u2", 0, 100], |_| Ok(()))
         .unwrap()
         .count();
     assert_eq!(other, 0, "only the owner reads versions");

@@ -295,7 +295,11 @@ mod tests {
         let err = UploadRequest::check_media_type(body.as_object().unwrap()).unwrap_err();
         assert_eq!(err.status(), 415);
         assert_eq!(err.code_and_id(), ("UNSUPPORTED_MEDIA_TYPE", "E004"));
-        for fine in [json!({"mime": "Application/PDF"}), json!({"mime": 3}), json!({})] {
+        for fine in [
+            json!({"mime": "Application/PDF"}),
+            json!({"mime": 3}),
+            json!({}),
+        ] {
             assert!(UploadRequest::check_media_type(fine.as_object().unwrap()).is_ok());
         }
     }

@@ -135,7 +135,7 @@ pub async fn login(call: Call) -> ApiResult<Reply> {
 async fn start_session(
     ctx: &Ctx,
     user_id: &str,
-    also: Option<worker::D1PreparedStatement>,
+    also: Option<super::d1::Stmt>,
 ) -> ApiResult<serde_json::Value> {
     let session_id = ctx.id("ses")?;
     let jti = ctx.id("rtk")?;
@@ -145,26 +145,26 @@ async fn start_session(
         .rfc3339();
     let now = ctx.now.rfc3339();
     let mut stmts = vec![
-            ctx.db.stmt(
-                sql::INSERT_SESSION,
-                &[
-                    (&session_id).into(),
-                    user_id.into(),
-                    (&now).into(),
-                    (&refresh_expires).into(),
-                ],
-            )?,
-            ctx.db.stmt(
-                sql::INSERT_REFRESH,
-                &[
-                    (&jti).into(),
-                    (&session_id).into(),
-                    user_id.into(),
-                    (&now).into(),
-                    (&refresh_expires).into(),
-                ],
-            )?,
-        ];
+        ctx.db.stmt(
+            sql::INSERT_SESSION,
+            &[
+                (&session_id).into(),
+                user_id.into(),
+                (&now).into(),
+                (&refresh_expires).into(),
+            ],
+        )?,
+        ctx.db.stmt(
+            sql::INSERT_REFRESH,
+            &[
+                (&jti).into(),
+                (&session_id).into(),
+                user_id.into(),
+                (&now).into(),
+                (&refresh_expires).into(),
+            ],
+        )?,
+    ];
     stmts.extend(also);
     ctx.db.batch(stmts).await?;
     issue_tokens(ctx, user_id, &session_id, jti)

@@ -8,6 +8,8 @@ use worker::{D1Database, D1PreparedStatement, D1Result};
 use crate::error::{ApiError, ApiResult};
 use crate::store::SqlValue;
 
+use super::faults;
+
 /// One bound parameter.
 pub enum Arg<'a> {
     Text(&'a str),
@@ -89,7 +91,18 @@ pub fn db_err(context: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("D1 {context}: {e}"))
 }
 
+/// A bound statement and its SQL text (which names it in logs and in injected faults).
+pub struct Stmt {
+    sql: String,
+    prepared: D1PreparedStatement,
+}
+
 pub struct Db(D1Database);
+
+/// A planned fault (tests only) before a D1 call on `subject`.
+async fn fault(op: &str, subject: &str) -> ApiResult<()> {
+    faults::check(op, subject, || db_err(op, "injected fault")).await
+}
 
 impl Db {
     pub fn new(db: D1Database) -> Self {
@@ -100,12 +113,17 @@ impl Db {
     ///
     /// # Errors
     /// 500 if binding fails.
-    pub fn stmt(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1PreparedStatement> {
+    pub fn stmt(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<Stmt> {
         let values: Vec<JsValue> = args.iter().map(JsValue::from).collect();
-        self.0
+        let prepared = self
+            .0
             .prepare(sql)
             .bind(&values)
-            .map_err(|e| db_err("bind", e))
+            .map_err(|e| db_err("bind", e))?;
+        Ok(Stmt {
+            sql: sql.to_owned(),
+            prepared,
+        })
     }
 
     /// # Errors
@@ -115,7 +133,9 @@ impl Db {
         sql: &str,
         args: &[Arg<'_>],
     ) -> ApiResult<Option<T>> {
-        self.stmt(sql, args)?
+        let stmt = self.stmt(sql, args)?;
+        fault("d1.first", sql).await?;
+        stmt.prepared
             .first::<T>(None)
             .await
             .map_err(|e| db_err(sql, e))
@@ -124,11 +144,9 @@ impl Db {
     /// # Errors
     /// 500 on any D1 failure.
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {
-        let result = self
-            .stmt(sql, args)?
-            .all()
-            .await
-            .map_err(|e| db_err(sql, e))?;
+        let stmt = self.stmt(sql, args)?;
+        fault("d1.all", sql).await?;
+        let result = stmt.prepared.all().await.map_err(|e| db_err(sql, e))?;
         result.results::<T>().map_err(|e| db_err(sql, e))
     }
 
@@ -137,11 +155,9 @@ impl Db {
     /// # Errors
     /// 500 on any D1 failure.
     pub async fn run(&self, sql: &str, args: &[Arg<'_>]) -> ApiResult<usize> {
-        let result = self
-            .stmt(sql, args)?
-            .run()
-            .await
-            .map_err(|e| db_err(sql, e))?;
+        let stmt = self.stmt(sql, args)?;
+        fault("d1.run", sql).await?;
+        let result = stmt.prepared.run().await.map_err(|e| db_err(sql, e))?;
         Ok(changes(&result))
     }
 
@@ -149,15 +165,21 @@ impl Db {
     ///
     /// # Errors
     /// 500 on any D1 failure; nothing is applied then.
-    pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<usize>> {
-        let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
+    pub async fn batch(&self, stmts: Vec<Stmt>) -> ApiResult<Vec<usize>> {
+        let results = self.batch_results(stmts).await?;
         Ok(results.iter().map(changes).collect())
     }
 
     /// Runs statements together (one round trip, one transaction) and returns their raw results,
     /// for batches whose statements return rows of different shapes.
-    pub async fn batch_results(&self, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
-        self.0.batch(stmts).await.map_err(|e| db_err("batch", e))
+    ///
+    /// # Errors
+    /// 500 on any D1 failure; nothing is applied then.
+    pub async fn batch_results(&self, stmts: Vec<Stmt>) -> ApiResult<Vec<D1Result>> {
+        let (texts, prepared): (Vec<String>, Vec<D1PreparedStatement>) =
+            stmts.into_iter().map(|s| (s.sql, s.prepared)).unzip();
+        fault("d1.batch", &texts.join("\n")).await?;
+        self.0.batch(prepared).await.map_err(|e| db_err("batch", e))
     }
 
     /// Runs reads together (one round trip, one consistent snapshot) and returns each one's rows.
@@ -166,10 +188,10 @@ impl Db {
     /// 500 on any D1 failure.
     pub async fn batch_rows<T: DeserializeOwned>(
         &self,
-        stmts: Vec<D1PreparedStatement>,
+        stmts: Vec<Stmt>,
     ) -> ApiResult<Vec<Vec<T>>> {
-        let results = self.0.batch(stmts).await.map_err(|e| db_err("batch", e))?;
-        results
+        self.batch_results(stmts)
+            .await?
             .iter()
             .map(|r| r.results::<T>().map_err(|e| db_err("batch rows", e)))
             .collect()

@@ -282,7 +282,11 @@ async fn health(req: &Request, env: &Env) -> ApiResult<Reply> {
         problems.push(format!("D1: {d1}"));
     }
     let status = if d1 == "ok" { 200 } else { 503 };
-    let state = if problems.is_empty() { "ok" } else { "degraded" };
+    let state = if problems.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
     if !problems.is_empty() {
         // Operators read the reasons here: without a usable secret no admin can sign in.
         console_error!(
@@ -291,11 +295,9 @@ async fn health(req: &Request, env: &Env) -> ApiResult<Reply> {
         );
     }
     let admin = match Ctx::new(env) {
-        Ok(ctx) if req.headers().has("authorization").unwrap_or(false) => {
-            authenticate(req, &ctx)
-                .await
-                .is_ok_and(|caller| caller.user.role == "admin")
-        }
+        Ok(ctx) if req.headers().has("authorization").unwrap_or(false) => authenticate(req, &ctx)
+            .await
+            .is_ok_and(|caller| caller.user.role == "admin"),
         _ => false,
     };
     if !admin {

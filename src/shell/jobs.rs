@@ -135,7 +135,8 @@ async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()>
             let files = Files::new(env)?;
             files.delete(key).await?;
             files.delete_prefix(&keys::derived_prefix(key)).await?;
-            db.run(sql::DELETION_DONE, &[key.into()]).await?;
+            db.run(sql::DELETION_DONE, &[key.into(), (&now().rfc3339()).into()])
+                .await?;
             record(db, &task.record_id(), task.name(), "ok", None, message_id).await
         }
     }
@@ -418,7 +419,11 @@ async fn sweep_once(
     let lingering = db
         .all::<serde_json::Value>(
             sql::LINGERING_DELETIONS,
-            &[Arg::Text(&retry_before), SWEEP_BATCH.into()],
+            &[
+                Arg::Text(&retry_before),
+                SWEEP_BATCH.into(),
+                Arg::Text(&now_text),
+            ],
         )
         .await?;
     let tasks: Vec<Task> = lingering

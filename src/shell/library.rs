@@ -130,8 +130,9 @@ pub async fn create_upload(call: Call) -> ApiResult<Reply> {
     Ok(Reply::Json(201, views::upload(&upload_id, &presigned)))
 }
 
-/// Releases an open upload's reservation and its object (dedupe at create time, a non-PDF).
-async fn release(ctx: &Ctx, upload: &UploadRow, state: &str) -> ApiResult<()> {
+/// Releases an open upload's reservation and its object (dedupe at create time, a non-PDF);
+/// whether this call released it.
+async fn release(ctx: &Ctx, upload: &UploadRow, state: &str) -> ApiResult<bool> {
     let files = ctx.files()?;
     release_upload(
         &ctx.db,
@@ -141,13 +142,31 @@ async fn release(ctx: &Ctx, upload: &UploadRow, state: &str) -> ApiResult<()> {
         &ctx.now.rfc3339(),
         state,
     )
-    .await?;
-    Ok(())
+    .await
+}
+
+/// The answer to a create that found its upload no longer open: it became a score meanwhile
+/// (a concurrent or retried create won), or expired.
+async fn current_state_error(ctx: &Ctx, upload: &UploadRow) -> ApiError {
+    match ctx
+        .db
+        .first::<UploadRow>(
+            sql::UPLOAD_BY_ID,
+            &[(&upload.id).into(), (&upload.user_id).into()],
+        )
+        .await
+    {
+        Ok(Some(current)) => upload_state_error(&current),
+        Ok(None) => ApiError::NotFound,
+        Err(e) => e,
+    }
 }
 
 /// Gives an open upload's reserved bytes back and marks it `state` (`released` or `expired`) in
-/// one batch, then deletes its object. Safe to repeat: only an open upload changes. Returns
-/// whether this call released it.
+/// one batch that also records its object in the deletion outbox, then deletes the object. Only
+/// the call whose state change won touches the object: a request that lost a race to a create
+/// (or the sweep) must not delete what is now a score's file. Safe to repeat. Returns whether
+/// this call released it.
 pub async fn release_upload(
     db: &Db,
     files: &Files,
@@ -163,10 +182,19 @@ pub async fn release_upload(
                 &sql::release_upload(),
                 &[upload_id.into(), now.into(), state.into()],
             )?,
+            db.stmt(
+                sql::QUEUE_RELEASE_DELETION,
+                &[upload_id.into(), now.into(), state.into()],
+            )?,
         ])
         .await?;
-    files.delete(object_key).await?;
-    Ok(d1::changed(&changes, 1))
+    let won = d1::changed(&changes, 1);
+    // Best effort: the outbox row deletes it later if this fails.
+    if won && files.delete(object_key).await.is_ok() {
+        db.run(sql::DELETION_DONE, &[object_key.into(), now.into()])
+            .await?;
+    }
+    Ok(won)
 }
 
 /// Checks that the stored object is the declared one (size, sha256, PDF magic).
@@ -249,7 +277,9 @@ pub async fn create_score(call: Call) -> ApiResult<Reply> {
         return Err(upload_state_error(&upload));
     }
     if let Some(score_id) = existing_score_with_hash(&ctx, &user.id, &upload.sha256).await? {
-        release(&ctx, &upload, "released").await?;
+        if !release(&ctx, &upload, "released").await? {
+            return Err(current_state_error(&ctx, &upload).await);
+        }
         return Err(duplicate(score_id));
     }
     verify_object(&ctx, &upload).await?;
@@ -310,7 +340,9 @@ pub async fn create_score(call: Call) -> ApiResult<Reply> {
             // A concurrent create of the same content wins the unique index; the batch rolled back.
             if let Some(existing) = existing_score_with_hash(&ctx, &user.id, &upload.sha256).await?
             {
-                release(&ctx, &upload, "released").await?;
+                if !release(&ctx, &upload, "released").await? {
+                    return Err(current_state_error(&ctx, &upload).await);
+                }
                 return Err(duplicate(existing));
             }
             return Err(e);
@@ -318,12 +350,7 @@ pub async fn create_score(call: Call) -> ApiResult<Reply> {
     };
     if !d1::changed(&changes, 2) {
         // Someone consumed or the sweep expired it between our read and our write.
-        let current = ctx
-            .db
-            .first::<UploadRow>(sql::UPLOAD_BY_ID, &[(&upload.id).into(), (&user.id).into()])
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        return Err(upload_state_error(&current));
+        return Err(current_state_error(&ctx, &upload).await);
     }
     let tasks = vec![
         Task::PdfInfo {

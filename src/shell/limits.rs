@@ -4,14 +4,14 @@
 //! is the Workers Rate Limiting binding (`USER_LIMITER`): no D1 write on hot read paths.
 
 use serde::Deserialize;
-use worker::{D1PreparedStatement, D1Result, Env, Request};
+use worker::{D1Result, Env, Request};
 
 use crate::domain::rate::{self, Rate, Window};
 use crate::error::{ApiError, ApiResult};
 use crate::store::sql;
 
 use super::ctx::Ctx;
-use super::d1::db_err;
+use super::d1::{db_err, Stmt};
 
 /// Period of the `USER_LIMITER` binding (wrangler.toml `[[ratelimits]]`; 10 or 60 s).
 const USER_CEILING_PERIOD_SECONDS: u64 = 60;
@@ -42,13 +42,13 @@ pub fn window(ctx: &Ctx, kind: &str, subject: &str, rate: Option<Rate>) -> Optio
 }
 
 /// Counts one event in `w`; the statement returns the count including it.
-pub fn hit_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
+pub fn hit_stmt(ctx: &Ctx, w: &Window) -> ApiResult<Stmt> {
     ctx.db
         .stmt(sql::RATE_HIT, &[w.bucket.as_str().into(), w.start.into()])
 }
 
 /// Gives back one event counted in `w` by [`hit_stmt`] (a password that proved right).
-pub fn give_back_stmt(ctx: &Ctx, w: &Window) -> ApiResult<D1PreparedStatement> {
+pub fn give_back_stmt(ctx: &Ctx, w: &Window) -> ApiResult<Stmt> {
     ctx.db.stmt(
         sql::RATE_GIVE_BACK,
         &[w.bucket.as_str().into(), w.start.into()],

@@ -9,6 +9,7 @@ mod admin;
 mod blobs;
 mod ctx;
 mod d1;
+mod faults;
 mod http;
 mod jobs;
 mod library;
@@ -26,8 +27,16 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Per-invocation set-up shared by the entry points.
+fn prepare(env: &Env) {
+    if let Ok(config) = ctx::config(env) {
+        faults::install(env, config.e2e_faults);
+    }
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    prepare(&env);
     Ok(http::serve(req, env).await)
 }
 
@@ -37,11 +46,13 @@ async fn queue(
     env: Env,
     _ctx: Context,
 ) -> worker::Result<()> {
+    prepare(&env);
     jobs::consume(batch, env).await;
     Ok(())
 }
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    prepare(&env);
     jobs::sweep(&event.cron(), env).await;
 }

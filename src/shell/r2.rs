@@ -22,6 +22,11 @@ fn storage(context: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::Storage(format!("R2 {context}: {e}"))
 }
 
+/// A planned fault (tests only) before an R2 call on `key`.
+async fn fault(op: &str, key: &str) -> ApiResult<()> {
+    super::faults::check(op, key, || storage(op, "injected fault")).await
+}
+
 impl Files {
     pub fn new(env: &Env) -> ApiResult<Self> {
         env.bucket("FILES")
@@ -30,6 +35,7 @@ impl Files {
     }
 
     pub async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
+        fault("r2.head", key).await?;
         let object = self.0.head(key).await.map_err(|e| storage("head", e))?;
         Ok(object.map(|o| ObjectInfo {
             size: o.size(),
@@ -50,6 +56,7 @@ impl Files {
         sha256: Vec<u8>,
         metadata: HashMap<String, String>,
     ) -> ApiResult<()> {
+        fault("r2.put", key).await?;
         let result = self
             .0
             .put(key, body)
@@ -87,6 +94,7 @@ impl Files {
 
     /// Stores a small derived object (thumbnails).
     pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> ApiResult<()> {
+        fault("r2.put", key).await?;
         self.0
             .put(key, bytes)
             .http_metadata(HttpMetadata {
@@ -101,6 +109,7 @@ impl Files {
 
     /// The first `len` bytes of an object (empty when it is shorter or missing).
     pub async fn prefix(&self, key: &str, len: u64) -> ApiResult<Vec<u8>> {
+        fault("r2.get", key).await?;
         let object = self
             .0
             .get(key)
@@ -116,6 +125,7 @@ impl Files {
 
     /// SHA-256 of a whole object, streamed (for objects stored without a checksum).
     pub async fn sha256_of(&self, key: &str) -> ApiResult<Option<Vec<u8>>> {
+        fault("r2.get", key).await?;
         let Some(object) = self
             .0
             .get(key)
@@ -138,6 +148,7 @@ impl Files {
 
     /// An object (or a part of it) with its body, for serving.
     pub async fn get(&self, key: &str, range: Option<Range>) -> ApiResult<Option<Object>> {
+        fault("r2.get", key).await?;
         let mut get = self.0.get(key);
         if let Some(r) = range {
             get = get.range(r);
@@ -147,11 +158,13 @@ impl Files {
 
     /// Deletes one object; deleting a missing key succeeds (idempotent).
     pub async fn delete(&self, key: &str) -> ApiResult<()> {
+        fault("r2.delete", key).await?;
         self.0.delete(key).await.map_err(|e| storage("delete", e))
     }
 
     /// Deletes every object under `prefix`.
     pub async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
+        fault("r2.delete", prefix).await?;
         let mut deleted = 0;
         loop {
             let listed = self

@@ -116,7 +116,7 @@ async fn write<F>(
     build: F,
 ) -> ApiResult<Vec<usize>>
 where
-    F: Fn(&str, &[ItemPos]) -> ApiResult<Vec<worker::D1PreparedStatement>>,
+    F: Fn(&str, &[ItemPos]) -> ApiResult<Vec<super::d1::Stmt>>,
 {
     let now = ctx.now.rfc3339();
     let room: Option<i64> =
@@ -220,7 +220,10 @@ async fn view(
         ctx.db.stmt(q::EVENTS, &[setlist_id.into()])?,
     ];
     if let Some(viewer) = viewer {
-        stmts.push(ctx.db.stmt(q::MEMBERS, &[setlist_id.into(), viewer.into()])?);
+        stmts.push(
+            ctx.db
+                .stmt(q::MEMBERS, &[setlist_id.into(), viewer.into()])?,
+        );
     }
     let mut rows = ctx.db.batch_rows::<ViewRow>(stmts).await?.into_iter();
     let head = rows

@@ -164,6 +164,13 @@ pub fn release_upload() -> String {
     format!("update uploads set state = ?3, updated_at = ?2 where id = ?1 and {OPEN}")
 }
 
+/// Third statement of the release batch: records the object for deletion, only if this batch's
+/// release won (the upload now has `?3` stamped at `?2`). The deletion stays in the outbox until
+/// the upload URL expires, so an object a client PUTs after the release is deleted too.
+pub const QUEUE_RELEASE_DELETION: &str = "insert into deletions (object_key, requested_at, not_before) \
+     select object_key, ?2, max(expires_at, ?2) from uploads where id = ?1 and state = ?3 and updated_at = ?2 \
+     on conflict (object_key) do update set not_before = max(coalesce(deletions.not_before, ''), excluded.not_before)";
+
 /// Sweep: open uploads past their grace period. `?1` now, `?2` limit.
 pub fn expired_uploads() -> String {
     format!("select id, object_key from uploads where {OPEN} and consumable_until <= ?1 limit ?2")
@@ -221,14 +228,27 @@ pub const UPDATE_SCORE: &str = "update scores set \
 /// `?1` score id, `?2` owner id, `?3` now.
 pub const RELEASE_SCORE_BYTES: &str = "update users set used_bytes = used_bytes - (select size_bytes from scores where id = ?1 and user_id = ?2), updated_at = ?3 \
      where id = ?2 and exists (select 1 from scores where id = ?1 and user_id = ?2)";
-pub const QUEUE_SCORE_DELETION: &str = "insert or ignore into deletions (object_key, requested_at) select object_key, ?3 from scores where id = ?1 and user_id = ?2";
+/// The deletion is not done before the score's upload URL expires (a PUT may still land).
+pub const QUEUE_SCORE_DELETION: &str = "insert or ignore into deletions (object_key, requested_at, not_before) \
+     select s.object_key, ?3, (select max(u.expires_at, ?3) from uploads u where u.id = s.upload_id) \
+     from scores s where s.id = ?1 and s.user_id = ?2";
 pub const DELETE_SCORE: &str = "delete from scores where id = ?1 and user_id = ?2";
 
-/// The object is gone: `?1` object key.
-pub const DELETION_DONE: &str = "delete from deletions where object_key = ?1";
+/// The object is gone: `?1` object key, `?2` now. A deletion whose upload URL is still valid
+/// stays (a late PUT could bring the object back); the sweep does it again after `not_before`.
+pub const DELETION_DONE: &str =
+    "delete from deletions where object_key = ?1 and (not_before is null or not_before <= ?2)";
 
-/// Sweep: deletions requested before `?1` and still pending. `?2` limit.
-pub const LINGERING_DELETIONS: &str = "update deletions set attempts = attempts + 1 where object_key in (select object_key from deletions where requested_at < ?1 order by requested_at limit ?2) returning object_key";
+/// Sweep: deletions to (re)enqueue, at most `?2`: those whose wait just ended (`not_before` was
+/// after the request and is now past `?3`, now) and those requested before `?1` and still
+/// pending. Each is stamped `requested_at = ?3`, so it is retried again only after `?1`'s delay.
+pub const LINGERING_DELETIONS: &str =
+    "update deletions set attempts = attempts + 1, requested_at = ?3 \
+     where object_key in (select object_key from deletions \
+       where (not_before is null or not_before <= ?3) \
+         and (requested_at < ?1 or not_before > requested_at) \
+       order by requested_at limit ?2) \
+     returning object_key";
 
 // ---- processing ----
 

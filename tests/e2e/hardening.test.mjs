@@ -6,7 +6,7 @@ import http from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseToml } from "smol-toml";
-import { ROOT, assertEnvelope, startWorker } from "./harness.mjs";
+import { ROOT, assertEnvelope, eventually, startWorker } from "./harness.mjs";
 import { invariants } from "./invariants.mjs";
 import { makePdf, sha256 } from "./pdf.mjs";
 
@@ -82,6 +82,55 @@ function freshRequest(method, path, { headers = {}, body, token } = {}) {
     req.end(body);
   });
 }
+
+describe("objects written through a URL that outlived its upload", () => {
+  let s3w;
+  before(async () => {
+    // S3 mode: clients PUT straight to storage, so the Worker cannot refuse a late PUT; the
+    // test plays the client's PUT by writing into the bucket as R2 would.
+    s3w = await startWorker({
+      vars: {
+        PRESIGN_MODE: "s3", S3_ENDPOINT: "http://127.0.0.1:9", S3_BUCKET: "scoremate-files",
+        S3_ACCESS_KEY_ID: "AKIDEXAMPLE", S3_SECRET_ACCESS_KEY: "secret", UPLOAD_URL_TTL_SECONDS: "10", UPLOAD_GRACE_SECONDS: "0",
+      },
+    });
+  });
+  after(() => s3w.close());
+
+  test("are deleted by the sweep once the URL has expired (released upload, deleted score)", async () => {
+    const a = s3w.api;
+    const s = await a.signup("late-put@example.com");
+    const bytes = makePdf(), other = makePdf();
+    const ask = async (b) => (await a.post("/v1/uploads", { filename: "a.pdf", size: b.length, mime: "application/pdf", sha256: sha256(b) }, s.access)).body;
+    const [u1, u2, u3] = [await ask(bytes), await ask(bytes), await ask(other)];
+    const key = (u) => `u/${s.user.id}/s/${u.upload_id}.pdf`;
+    const bucket = await s3w.bucket();
+    await bucket.put(key(u1), new Uint8Array(bytes));
+    await bucket.put(key(u3), new Uint8Array(other));
+    assert.equal((await a.post("/v1/scores", { upload_id: u1.upload_id, title: "Kept" }, s.access)).status, 201);
+    // u2 holds the same file: released as a duplicate while its URL still works.
+    assertEnvelope(assert, await a.post("/v1/scores", { upload_id: u2.upload_id, title: "Dupe" }, s.access), 409, "DUPLICATE_SCORE");
+    const gone = (await a.post("/v1/scores", { upload_id: u3.upload_id, title: "Gone" }, s.access)).body.score;
+    assert.equal((await a.raw("DELETE", `/v1/scores/${gone.id}`, { token: s.access })).status, 204);
+    await new Promise((r) => setTimeout(r, 1500)); // the delete_file task runs
+    // The late PUTs land after the release and after the deletion.
+    await bucket.put(key(u2), new Uint8Array(bytes));
+    await bucket.put(key(u3), new Uint8Array(other));
+    const db = await s3w.db();
+    for (const u of [u2, u3]) {
+      const row = await db.prepare("select not_before from deletions where object_key = ?").bind(key(u)).first();
+      assert.ok(row, `no deletion waits for ${key(u)}`);
+      assert.equal(row.not_before, u.expires_at);
+    }
+    const wait = Date.parse(u3.expires_at) - Date.now() + 200;
+    await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+    await (await s3w.mf.getWorker()).scheduled({ cron: "*/15 * * * *" });
+    await eventually(async () => !(await bucket.head(key(u2))) && !(await bucket.head(key(u3))));
+    assert.ok(await bucket.head(key(u1)), "the score's own file stays");
+    await eventually(async () => (await db.prepare("select count(*) as n from deletions").first()).n === 0);
+    await invariants(s3w, { objects: true });
+  });
+});
 
 describe("authentication comes before the body", () => {
   const cases = [

@@ -121,6 +121,18 @@ export async function startWorker({ vars = {}, ratelimits = {} } = {}) {
     bucket: () => mf.getR2Bucket("FILES"),
     queue: () => mf.getQueueProducer("JOBS"),
     deadLetters: () => mf.getQueueProducer("E2E_DLQ"),
+    /**
+     * Plans a fault (needs `vars: { E2E_FAULTS: "on" }`): the next `times` calls of `op`
+     * (`d1.first|all|run|batch`, `r2.head|get|put|delete`, `queue.run`) whose subject (SQL text,
+     * object key, task id) contains `pattern` are delayed by `delayMs`, then `action`ed:
+     * `fail`, `trap` (the isolate aborts), `defer` (the consumer acts as if near its CPU limit)
+     * or `none` (delay only).
+     */
+    async fault(op, pattern, { times = 1, action = "fail", delayMs = 0 } = {}) {
+      const db = await mf.getD1Database("DB");
+      await db.exec("create table if not exists e2e_faults (op text not null, pattern text not null, remaining integer not null, action text not null, delay_ms integer not null)");
+      await db.prepare("insert into e2e_faults values (?, ?, ?, ?, ?)").bind(op, pattern, times, action, delayMs).run();
+    },
     async close() {
       await mf.dispose();
       rmSync(state, { recursive: true, force: true });

@@ -1,0 +1,94 @@
+// Faults on purpose (issue 12's standing suite): D1, R2 and the queue consumer fail, stall or
+// trap part-way through a use case (shell::faults, enabled by E2E_FAULTS=on), and afterwards the
+// ledger, the rows and the objects still agree (invariants.mjs).
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { assertEnvelope, eventually, startWorker } from "./harness.mjs";
+import { invariants } from "./invariants.mjs";
+import { makePdf, sha256 } from "./pdf.mjs";
+
+let w, api;
+before(async () => {
+  w = await startWorker({ vars: { E2E_FAULTS: "on" } });
+  api = w.api;
+});
+after(() => w.close());
+
+const sweep = async () => (await w.mf.getWorker()).scheduled({ cron: "*/15 * * * *" });
+
+async function uploaded(s, bytes = makePdf()) {
+  const up = await api.post("/v1/uploads", { filename: "f.pdf", size: bytes.length, mime: "application/pdf", sha256: sha256(bytes) }, s.access);
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const put = await w.mf.dispatchFetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
+  assert.equal(put.status, 200);
+  return { up: up.body, bytes };
+}
+
+describe("creating a score", () => {
+  test("a create that looks for duplicates after a racing create won leaves the new score's file alone", async () => {
+    const s = await api.signup("straddle@example.com");
+    const { up, bytes } = await uploaded(s);
+    // The first request reads the open upload, then its duplicate check stalls; the second
+    // creates the score meanwhile. The stalled one then finds that score: its release of the
+    // (now consumed) upload must change nothing and delete nothing.
+    await w.fault("d1.first", "content_hash = ?2", { action: "none", delayMs: 400 });
+    const slow = api.post("/v1/scores", { upload_id: up.upload_id, title: "Slow" }, s.access);
+    await new Promise((r) => setTimeout(r, 100));
+    const fast = await api.post("/v1/scores", { upload_id: up.upload_id, title: "Fast" }, s.access);
+    assert.equal(fast.status, 201, JSON.stringify(fast.body));
+    const late = await slow;
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+    assert.equal(late.body.error.code, "UPLOAD_CONSUMED");
+    assert.equal(late.body.score_id, fast.body.score.id);
+    const object = await (await w.bucket()).get(`u/${s.user.id}/s/${up.upload_id}.pdf`);
+    assert.ok(object, "the score's PDF was deleted");
+    assert.equal(Buffer.from(await object.arrayBuffer()).compare(bytes), 0);
+    await invariants(w);
+  });
+
+  test("R2 failing during the object check changes nothing; a retry succeeds", async () => {
+    const s = await api.signup("r2-head@example.com");
+    const { up } = await uploaded(s);
+    await w.fault("r2.head", up.upload_id);
+    const failed = await api.post("/v1/scores", { upload_id: up.upload_id, title: "x" }, s.access);
+    assertEnvelope(assert, failed, 502, "STORAGE_FAILURE");
+    await invariants(w);
+    const retried = await api.post("/v1/scores", { upload_id: up.upload_id, title: "x" }, s.access);
+    assert.equal(retried.status, 201);
+    await invariants(w);
+  });
+
+  test("the create batch failing leaves the reservation open and the ledger exact", async () => {
+    const s = await api.signup("d1-batch@example.com");
+    const { up, bytes } = await uploaded(s);
+    await w.fault("d1.batch", "insert into scores");
+    const failed = await api.post("/v1/scores", { upload_id: up.upload_id, title: "x" }, s.access);
+    assertEnvelope(assert, failed, 500, "INTERNAL");
+    assert.deepEqual((await api.get("/v1/me/usage", s.access)).body.reserved_bytes, bytes.length);
+    await invariants(w);
+    assert.equal((await api.post("/v1/scores", { upload_id: up.upload_id, title: "x" }, s.access)).status, 201);
+    await invariants(w);
+  });
+});
+
+describe("deleting a score", () => {
+  test("R2 failing during delete_file keeps the deletion in the outbox until a retry removes the file", async () => {
+    const s = await api.signup("r2-delete@example.com");
+    const { up } = await uploaded(s);
+    const score = (await api.post("/v1/scores", { upload_id: up.upload_id, title: "x" }, s.access)).body.score;
+    const key = `u/${s.user.id}/s/${up.upload_id}.pdf`;
+    await w.fault("r2.delete", key, { times: 10 });
+    assert.equal((await api.raw("DELETE", `/v1/scores/${score.id}`, { token: s.access })).status, 204);
+    assert.equal((await api.get("/v1/me/usage", s.access)).body.used_bytes, 0);
+    const db = await w.db();
+    await eventually(async () => (await db.prepare("select attempts from task_runs where id like 'delete_file:%' and detail is not null").first()) ?? (await db.prepare("select 1 from e2e_faults where op = 'r2.delete' and remaining < 10").first()));
+    assert.ok(await db.prepare("select 1 from deletions where object_key = ?").bind(key).first(), "the outbox lost the deletion");
+    await db.prepare("update e2e_faults set remaining = 0").run();
+    // The sweep re-enqueues it once its URL has expired and the retry delay passed.
+    await db.prepare("update deletions set requested_at = '2000-01-01T00:00:00.000Z', not_before = null where object_key = ?").bind(key).run();
+    await sweep();
+    await eventually(async () => !(await (await w.bucket()).head(key)));
+    await eventually(async () => !(await db.prepare("select 1 from deletions where object_key = ?").bind(key).first()));
+    await invariants(w, { objects: true });
+  });
+});
