@@ -22,6 +22,9 @@ pub const DEFAULT_WHOLE_FILE_MAX_BYTES: i64 = 32 * 1024 * 1024;
 /// Each version holds two snapshots of every editable field (≤ about 12 KB each): 50 bound a
 /// score's history to about a megabyte.
 pub const DEFAULT_SCORE_VERSIONS_MAX: i64 = 50;
+/// Page images of a score may take twice its PDF's size, and at least this much (a small PDF's
+/// pages as PNGs are larger than the PDF).
+pub const DEFAULT_DERIVED_MIN_BYTES: i64 = 50 * 1024 * 1024;
 
 /// SPEC §6 defaults: 10 failed logins per 15 min per email, 300 auth requests per minute per IP,
 /// 120 upload URLs per minute per user.
@@ -30,6 +33,10 @@ pub const DEFAULT_RATE_AUTH_PER_IP: Rate = Rate::new(300, 60);
 pub const DEFAULT_RATE_UPLOAD_URLS: Rate = Rate::new(120, 60);
 /// Not in the SPEC: a client refreshes every 15 min; 30 a minute is far above honest use.
 pub const DEFAULT_RATE_REFRESH_PER_FAMILY: Rate = Rate::new(30, 60);
+/// Not in the SPEC: a band opening a shared setlist on stage makes a few requests each; 120 a
+/// minute per address and 600 per link leave room for that and none for a crawler.
+pub const DEFAULT_RATE_LINK_PER_IP: Rate = Rate::new(120, 60);
+pub const DEFAULT_RATE_LINK_PER_LINK: Rate = Rate::new(600, 60);
 
 pub struct Config {
     /// `Err` holds the operator-facing reason the JWT secret is unusable.
@@ -62,10 +69,15 @@ pub struct Config {
     pub rate_upload_urls: Option<Rate>,
     /// Refreshes per session (token family): a stolen refresh token cannot be spun.
     pub rate_refresh_per_family: Option<Rate>,
+    /// Requests to public-link routes per client IP, and per link.
+    pub rate_link_per_ip: Option<Rate>,
+    pub rate_link_per_link: Option<Rate>,
     /// Metadata versions kept per score; older ones are pruned.
     pub score_versions_max: i64,
     /// Test-only fault injection (`E2E_FAULTS=on`; see `shell::faults`).
     pub e2e_faults: bool,
+    /// Derived images (thumbnail, page images) a score may hold: twice its PDF, or this floor.
+    pub derived_min_bytes: i64,
 }
 
 impl Config {
@@ -146,6 +158,12 @@ impl Config {
             upload_url_ttl_seconds: ttl("UPLOAD_URL_TTL_SECONDS", 900)?,
             upload_grace_seconds: int("UPLOAD_GRACE_SECONDS", 3600, 0, 7 * 24 * 3600)?,
             e2e_faults: lookup("E2E_FAULTS").is_some_and(|v| v.trim() == "on"),
+            derived_min_bytes: int(
+                "DERIVED_MIN_BYTES",
+                DEFAULT_DERIVED_MIN_BYTES,
+                0,
+                10 * 1024 * 1024 * 1024,
+            )?,
             score_versions_max: int("SCORE_VERSIONS_MAX", DEFAULT_SCORE_VERSIONS_MAX, 1, 1000)?,
             download_url_ttl_seconds: ttl("DOWNLOAD_URL_TTL_SECONDS", 300)?,
             public_base_url: lookup("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty()),
@@ -160,6 +178,8 @@ impl Config {
             rate_login_failures: rate("RATE_LOGIN_FAILURES", DEFAULT_RATE_LOGIN_FAILURES)?,
             rate_auth_per_ip: rate("RATE_AUTH_PER_IP", DEFAULT_RATE_AUTH_PER_IP)?,
             rate_upload_urls: rate("RATE_UPLOAD_URLS", DEFAULT_RATE_UPLOAD_URLS)?,
+            rate_link_per_ip: rate("RATE_LINK_PER_IP", DEFAULT_RATE_LINK_PER_IP)?,
+            rate_link_per_link: rate("RATE_LINK_PER_LINK", DEFAULT_RATE_LINK_PER_LINK)?,
             rate_refresh_per_family: rate(
                 "RATE_REFRESH_PER_FAMILY",
                 DEFAULT_RATE_REFRESH_PER_FAMILY,

@@ -282,3 +282,55 @@ fn roles_are_constrained() {
         .execute("update users set role = 'admin' where id = 'usr_1'", [])
         .is_ok());
 }
+
+fn task_start(c: &Connection, id: &str, at: &str) -> (i64, i64) {
+    c.query_row(sql::TASK_STARTS, params![id, "ping", at], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .unwrap()
+}
+
+fn task_stop(c: &Connection, id: &str, failed: bool) -> i64 {
+    c.query_row(sql::TASK_STOPS, params![id, i64::from(failed)], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+fn unfinished(c: &Connection, ids: &[&str]) -> Vec<String> {
+    c.prepare(sql::UNFINISHED_TASKS)
+        .unwrap()
+        .query_map([serde_json::to_string(ids).unwrap()], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_start_that_never_stopped_is_counted_as_a_crash_by_the_next_delivery() {
+    let c = migrated();
+    assert_eq!(task_start(&c, "ping:a", NOW), (0, 0));
+    assert_eq!(unfinished(&c, &["ping:a", "ping:b"]), vec!["ping:a"]);
+    // The isolate died: the next delivery starts it again and counts the crash.
+    assert_eq!(task_start(&c, "ping:a", NOW), (1, 0));
+    assert_eq!(task_stop(&c, "ping:a", true), 1, "a transient error");
+    assert!(unfinished(&c, &["ping:a"]).is_empty());
+    assert_eq!(
+        task_start(&c, "ping:a", NOW),
+        (1, 1),
+        "a clean stop is no crash"
+    );
+    assert_eq!(
+        task_stop(&c, "ping:a", false),
+        0,
+        "a finished run clears the counts"
+    );
+    assert_eq!(task_start(&c, "ping:a", NOW), (0, 0));
+    task_stop(&c, "ping:a", true);
+    c.execute(sql::TASK_RESET, ["ping:a"]).unwrap();
+    assert_eq!(
+        task_start(&c, "ping:a", NOW),
+        (0, 0),
+        "given up or re-run: from zero"
+    );
+}

@@ -523,7 +523,7 @@ fn stale_processing_is_requeued_then_abandoned_and_results_stand() {
         )
         .unwrap();
     }
-    c.execute(sql::THUMBNAIL_OK, params!["s2", "k/thumb"])
+    c.execute(sql::THUMBNAIL_OK, params!["s2", "k/thumb", 100])
         .unwrap();
     let (now_minus_30m, now_minus_1d) = ("2026-01-02T11:30:00Z", "2026-01-01T12:00:00Z");
     let abandoned = c
@@ -607,4 +607,101 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
             .unwrap();
         assert_eq!(n, 0, "{name}");
     }
+}
+
+/// What a page request sees: (state, reason, full).
+fn render_state(
+    c: &Connection,
+    score: &str,
+    page: i64,
+    floor: i64,
+) -> (Option<String>, Option<String>, bool) {
+    c.query_row(
+        sql::PAGE_RENDER,
+        params![10, floor, score, page, 1240],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1)),
+    )
+    .unwrap()
+}
+
+fn request_render(c: &Connection, score: &str, page: i64, floor: i64) -> usize {
+    c.execute(
+        sql::REQUEST_RENDER,
+        params![10, floor, score, page, 1240, T1],
+    )
+    .unwrap()
+}
+
+fn render_ok(c: &Connection, score: &str, page: i64, bytes: i64, floor: i64) -> usize {
+    c.execute(
+        sql::RENDER_OK,
+        params![10, floor, score, page, 1240, bytes, T1],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_page_is_requested_once_rendered_once_and_its_failure_remembered() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 10, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, "[]");
+    assert_eq!(render_state(&c, "s1", 1, 1000), (None, None, false));
+    assert_eq!(
+        request_render(&c, "s1", 1, 1000),
+        1,
+        "the first request sends the message"
+    );
+    assert_eq!(request_render(&c, "s1", 1, 1000), 0, "single flight");
+    assert_eq!(
+        render_state(&c, "s1", 1, 1000).0.as_deref(),
+        Some("pending")
+    );
+    assert_eq!(render_ok(&c, "s1", 1, 300, 1000), 1);
+    assert_eq!(
+        render_ok(&c, "s1", 1, 300, 1000),
+        0,
+        "idempotent: only a pending row"
+    );
+    assert_eq!(request_render(&c, "s1", 2, 1000), 1);
+    c.execute(sql::RENDER_FAILED, params!["s1", 2, 1240, "too large", T1])
+        .unwrap();
+    assert_eq!(
+        render_state(&c, "s1", 2, 1000),
+        (Some("failed".into()), Some("too large".into()), false)
+    );
+    // Deleting the score deletes its renders (their objects go with its derived prefix).
+    c.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
+    let left: i64 = c
+        .query_row("select count(*) from page_renders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[test]
+fn page_images_stop_at_twice_the_pdf_or_the_floor() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    reserve(&mut c, "u1", "up1", 10, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, "[]");
+    c.execute(sql::THUMBNAIL_OK, params!["s1", "k/thumb", 5])
+        .unwrap();
+    // A 10-byte PDF with no floor may hold 20 bytes of images: 5 are the thumbnail.
+    request_render(&c, "s1", 1, 0);
+    assert_eq!(render_ok(&c, "s1", 1, 16, 0), 0, "5 + 16 > 20");
+    assert_eq!(render_ok(&c, "s1", 1, 15, 0), 1, "5 + 15 = 20");
+    assert!(render_state(&c, "s1", 2, 0).2, "the budget is full");
+    assert_eq!(
+        request_render(&c, "s1", 2, 0),
+        0,
+        "no request past a full budget"
+    );
+    assert!(
+        !render_state(&c, "s1", 2, 100).2,
+        "a higher floor leaves room"
+    );
+    // A render finishing after its score was deleted changes nothing (the task deletes it).
+    request_render(&c, "s1", 3, 100);
+    c.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
+    assert_eq!(render_ok(&c, "s1", 3, 1, 100), 0);
 }

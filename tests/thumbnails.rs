@@ -84,18 +84,30 @@ fn limits_are_enforced_with_a_reason() {
 
 #[test]
 fn any_page_renders_for_reading_and_a_missing_page_is_named() {
-    let t =
-        scoremate::media::thumbnail::page_png(fixture("rotated.pdf"), 2, Limits::page()).unwrap();
+    let t = scoremate::media::thumbnail::page_png(
+        fixture("rotated.pdf"),
+        2,
+        Limits::page(scoremate::media::thumbnail::PAGE_WIDTH),
+    )
+    .unwrap();
     // Page 2 of rotated.pdf is turned 90°: landscape at reading width.
     assert_eq!(t.width, 1240);
     assert!(t.width > t.height);
     assert!(ink(&t) > 0.001);
     assert_eq!(
-        scoremate::media::thumbnail::page_png(fixture("base.pdf"), 4, Limits::page()),
+        scoremate::media::thumbnail::page_png(
+            fixture("base.pdf"),
+            4,
+            Limits::page(scoremate::media::thumbnail::PAGE_WIDTH)
+        ),
         Err(RenderFailure::NoPage(4))
     );
     assert_eq!(
-        scoremate::media::thumbnail::page_png(fixture("base.pdf"), 0, Limits::page()),
+        scoremate::media::thumbnail::page_png(
+            fixture("base.pdf"),
+            0,
+            Limits::page(scoremate::media::thumbnail::PAGE_WIDTH)
+        ),
         Err(RenderFailure::NoPage(0))
     );
 }

@@ -17,6 +17,13 @@ pub enum Task {
     Thumbnail { score_id: String },
     /// Removes an object and everything derived from it.
     DeleteFile { key: String },
+    /// Page `page` (1-based) of a score rendered `width` pixels wide for reading, requested by a
+    /// `download-url?page=N` (single-flight: one message per page and width).
+    RenderPage {
+        score_id: String,
+        page: u32,
+        width: u32,
+    },
 }
 
 impl Task {
@@ -26,6 +33,7 @@ impl Task {
             Self::PdfInfo { .. } => "pdf_info",
             Self::Thumbnail { .. } => "thumbnail",
             Self::DeleteFile { .. } => "delete_file",
+            Self::RenderPage { .. } => "render_page",
         }
     }
 
@@ -36,6 +44,11 @@ impl Task {
             Self::PdfInfo { score_id } => format!("pdf_info:{score_id}"),
             Self::Thumbnail { score_id } => format!("thumbnail:{score_id}"),
             Self::DeleteFile { key } => format!("delete_file:{key}"),
+            Self::RenderPage {
+                score_id,
+                page,
+                width,
+            } => format!("render_page:{score_id}:{page}:{width}"),
         }
     }
 }
@@ -55,8 +68,63 @@ impl Task {
     pub fn score_id(&self) -> Option<&str> {
         match self {
             Self::PdfInfo { score_id } | Self::Thumbnail { score_id } => Some(score_id),
-            Self::Ping { .. } | Self::DeleteFile { .. } => None,
+            Self::Ping { .. } | Self::DeleteFile { .. } | Self::RenderPage { .. } => None,
         }
+    }
+}
+
+/// A task that failed for a transient reason (storage or database errors) is retried this many
+/// times in all, then given up: counted by the consumer itself in `task_runs.failures`, not by
+/// the queue's delivery count, which also counts deferrals and batch-mates of a crash.
+pub const MAX_FAILURES: i64 = 5;
+/// A task whose run stopped the isolate (out of memory, over the CPU limit, a trap) this many
+/// times is given up: it would take every batch it is in down with it.
+pub const MAX_CRASHES: i64 = 2;
+/// Reason recorded when [`MAX_CRASHES`] is reached.
+pub const CRASHED: &str =
+    "processing stopped the worker repeatedly (memory or time limit); not retried";
+/// Reason recorded when [`MAX_FAILURES`] is reached.
+pub const FAILED_REPEATEDLY: &str = "processing failed repeatedly (storage errors); not retried";
+/// Seconds before a deferred message (its batch ran near the CPU limit) is delivered again.
+pub const DEFER_SECONDS: u32 = 2;
+
+/// What the consumer does with a message before running it, from what the task's record says
+/// of earlier deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Run it in batch order.
+    Run,
+    /// An earlier delivery stopped the isolate while running it: run it after every other
+    /// message of the batch has been acked, so another crash takes nothing else with it.
+    RunLast,
+    /// It crashed the isolate [`MAX_CRASHES`] times: record the failure and ack it.
+    GiveUp,
+}
+
+/// `crashes` counts earlier deliveries that started the task and never finished it.
+pub fn start(crashes: i64) -> Start {
+    match crashes {
+        c if c >= MAX_CRASHES => Start::GiveUp,
+        0 => Start::Run,
+        _ => Start::RunLast,
+    }
+}
+
+/// What to do after a transient error, the `failures`-th (counting this one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterError {
+    /// Deliver it again after this many seconds (10, 20, 40, … — a storage outage passes).
+    RetryIn(u32),
+    /// Record the failure and ack it.
+    GiveUp,
+}
+
+pub fn after_error(failures: i64) -> AfterError {
+    if failures >= MAX_FAILURES {
+        AfterError::GiveUp
+    } else {
+        let exponent = u32::try_from(failures.clamp(1, 6) - 1).unwrap_or(0);
+        AfterError::RetryIn(10 * 2_u32.pow(exponent))
     }
 }
 
@@ -79,6 +147,38 @@ mod tests {
         let task = Task::Ping { id: "abc".into() };
         let wire = serde_json::to_value(&task).unwrap();
         assert_eq!(wire, json!({"task": "ping", "id": "abc"}));
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn a_task_that_crashed_once_runs_last_and_twice_is_given_up() {
+        assert_eq!(start(0), Start::Run);
+        assert_eq!(start(1), Start::RunLast);
+        assert_eq!(start(MAX_CRASHES), Start::GiveUp);
+        assert_eq!(start(MAX_CRASHES + 3), Start::GiveUp);
+    }
+
+    #[test]
+    fn transient_errors_back_off_then_give_up() {
+        assert_eq!(after_error(1), AfterError::RetryIn(10));
+        assert_eq!(after_error(2), AfterError::RetryIn(20));
+        assert_eq!(after_error(4), AfterError::RetryIn(80));
+        assert_eq!(after_error(MAX_FAILURES), AfterError::GiveUp);
+    }
+
+    #[test]
+    fn a_render_is_recorded_per_page_and_width() {
+        let task = Task::RenderPage {
+            score_id: "sco_1".into(),
+            page: 3,
+            width: 1240,
+        };
+        assert_eq!(task.record_id(), "render_page:sco_1:3:1240");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(
+            wire,
+            json!({"task": "render_page", "score_id": "sco_1", "page": 3, "width": 1240})
+        );
         assert_eq!(parse(&wire), Ok(task));
     }
 

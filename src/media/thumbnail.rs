@@ -19,12 +19,15 @@ pub struct Limits {
     pub max_page_area: f64,
 }
 
+/// Width of page images for reading on a device (`download-url?page=N`): A4 at 150 dpi.
+pub const PAGE_WIDTH: u32 = 1240;
+
 impl Limits {
-    /// A page image for reading on a device (`download-url?page=N`): 1240 px is A4 at 150 dpi.
-    pub fn page() -> Self {
+    /// A page image `width` pixels wide, never taller than twice that.
+    pub fn page(width: u32) -> Self {
         Self {
-            width: 1240,
-            max_height: 2480,
+            width,
+            max_height: width.saturating_mul(2),
             ..Self::default()
         }
     }

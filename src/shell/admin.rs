@@ -193,6 +193,10 @@ pub async fn retry_task(call: Call) -> ApiResult<Reply> {
     };
     let record_id = task.record_id();
     let name = task.name();
+    // An explicit re-run starts the consumer's own attempt counts afresh.
+    ctx.db
+        .run(crate::store::sql::TASK_RESET, &[record_id.as_str().into()])
+        .await?;
     ctx.enqueue(vec![task]).await?;
     Ok(Reply::Json(
         202,
@@ -205,7 +209,7 @@ async fn reset(ctx: &super::ctx::Ctx, task: &Task) -> ApiResult<usize> {
     let statement = match task {
         Task::PdfInfo { .. } => q::RETRY_PDF_INFO,
         Task::Thumbnail { .. } => q::RETRY_THUMBNAIL,
-        Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(1),
+        Task::RenderPage { .. } | Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(1),
     };
     let score_id = task.score_id().unwrap_or_default();
     ctx.db.run(statement, &[score_id.into()]).await

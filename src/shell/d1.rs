@@ -11,6 +11,7 @@ use crate::store::SqlValue;
 use super::faults;
 
 /// One bound parameter.
+#[derive(Clone, Copy)]
 pub enum Arg<'a> {
     Text(&'a str),
     Int(i64),

@@ -27,6 +27,8 @@ pub enum Reply {
     NoContent,
     /// Answer to `OPTIONS`: which methods the path supports.
     Allow(Vec<&'static str>),
+    /// 202 `{state: "pending"}` with `Retry-After`: the queue is making what was asked for.
+    Pending,
 }
 
 /// The authenticated caller.
@@ -402,6 +404,11 @@ fn reply_response(reply: Reply) -> (u16, Response) {
                 .unwrap_or_else(|_| fallback())
                 .with_status(204),
         ),
+        Reply::Pending => {
+            let mut response = json_response(202, &json!({ "state": "pending" }));
+            let _ = response.headers_mut().set("retry-after", "2");
+            (202, response)
+        }
         Reply::Allow(allow) => {
             let mut response = Response::empty()
                 .unwrap_or_else(|_| fallback())

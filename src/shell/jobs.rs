@@ -3,15 +3,19 @@
 //! admins.
 
 use serde_json::json;
-use worker::{console_error, console_log, Env, MessageBatch, MessageExt};
+use worker::{
+    console_error, console_log, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage,
+};
 
+use crate::domain::time::Millis;
 use crate::error::ApiResult;
-use crate::jobs::{self, Task};
+use crate::jobs::{self, AfterError, Start, Task};
 use crate::store::sql;
 
 use super::ctx::now;
 use super::ctx::{config, enqueue};
 use super::d1::{Arg, Db};
+use super::faults::{self, Fault};
 use super::library::release_upload;
 use super::r2::Files;
 use crate::error::ApiError;
@@ -37,81 +41,267 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
             return;
         }
     };
-    let dead_letters = batch.queue().ends_with(DLQ_SUFFIX);
-    for message in batch.raw_iter() {
-        let id = message.id();
-        let started = now();
-        // Earlier messages used this invocation's CPU budget: leave the rest to a fresh
-        // invocation rather than be cut off mid-task. (A task that alone exhausts the budget is
-        // cut off, retried, then dead-lettered and marked failed below.)
-        if worker::signal::is_near_cpu_limit() {
-            message.retry();
-            continue;
+    let queue = batch.queue();
+    let messages: Vec<RawMessage> = batch.raw_iter().collect();
+    if queue.ends_with(DLQ_SUFFIX) {
+        for message in &messages {
+            let body = body_of(message);
+            let outcome = dead_letter(&db, &body, &message.id()).await;
+            finish_plain(message, &queue, &body, outcome);
         }
-        let body: serde_json::Value =
-            serde_wasm_bindgen::from_value(message.body()).unwrap_or(serde_json::Value::Null);
-        let outcome = if dead_letters {
-            dead_letter(&db, &body, &id).await
-        } else {
-            match jobs::parse(&body) {
-                Ok(task) => run(&env, &db, &task, &id).await,
-                // Poison: it will never parse, so retrying is pointless. Record and ack.
-                Err(why) => {
-                    record(
-                        &db,
-                        &format!("poison:{id}"),
-                        "unknown",
-                        "failed",
-                        Some(&why),
-                        &id,
-                    )
-                    .await
-                }
+        return;
+    }
+    let mut work = Vec::with_capacity(messages.len());
+    for message in &messages {
+        let body = body_of(message);
+        match jobs::parse(&body) {
+            Ok(task) => work.push((message, body, task)),
+            // Poison: it will never parse, so retrying is pointless. Record and ack.
+            Err(why) => {
+                let id = message.id();
+                let outcome = record(
+                    &db,
+                    &format!("poison:{id}"),
+                    "unknown",
+                    "failed",
+                    Some(&why),
+                    &id,
+                )
+                .await;
+                finish_plain(message, &queue, &body, outcome);
             }
-        };
-        let (result, level) = match &outcome {
-            Ok(()) => {
-                message.ack();
-                ("ack", "info")
-            }
-            Err(e) => {
-                // Transient (D1 unavailable): the queue redelivers after `retry_delay`, and after
-                // `max_retries` the message lands in the dead-letter queue.
-                message.retry();
-                console_error!(
-                    "{}",
-                    json!({"level": "error", "msg": "task failed", "error": e.to_string()})
-                );
-                ("retry", "warn")
-            }
-        };
-        console_log!(
-            "{}",
-            json!({
-                "level": level,
-                "msg": "task",
-                "queue": batch.queue(),
-                "task": body.get("task").and_then(|t| t.as_str()).unwrap_or("unknown"),
-                "outcome": result,
-                "duration_ms": now().0 - started.0,
-            })
-        );
+        }
+    }
+    // A task whose last delivery started and never finished stopped the isolate: it runs after
+    // every other message has been acked, so a second crash takes none of them along.
+    let suspects = unfinished(&db, work.iter().map(|(_, _, t)| t.record_id())).await;
+    work.sort_by_key(|(_, _, task)| suspects.contains(&task.record_id()));
+    for (message, body, task) in work {
+        run_message(&env, &db, &queue, message, &body, &task).await;
     }
 }
 
-/// Records a dead-lettered message for admins and, for a processing task, marks the score's
-/// task failed so it never stays `pending`.
-async fn dead_letter(db: &Db, body: &serde_json::Value, message_id: &str) -> ApiResult<()> {
-    if let Ok(task) = jobs::parse(body) {
-        let statement = match task {
-            Task::PdfInfo { .. } => Some(sql::PDF_INFO_GAVE_UP),
-            Task::Thumbnail { .. } => Some(sql::THUMBNAIL_GAVE_UP),
-            Task::Ping { .. } | Task::DeleteFile { .. } => None,
-        };
-        if let (Some(statement), Some(score_id)) = (statement, task.score_id()) {
-            db.run(statement, &[score_id.into(), jobs::GAVE_UP.into()])
+fn body_of(message: &RawMessage) -> serde_json::Value {
+    serde_wasm_bindgen::from_value(message.body()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Acks or retries a message that is not a task run (dead letters, poison), and logs it.
+fn finish_plain(
+    message: &RawMessage,
+    queue: &str,
+    body: &serde_json::Value,
+    outcome: ApiResult<()>,
+) {
+    let result = match outcome {
+        Ok(()) => {
+            message.ack();
+            "ack"
+        }
+        Err(e) => {
+            message.retry();
+            console_error!(
+                "{}",
+                json!({"level": "error", "msg": "task failed", "error": e.to_string()})
+            );
+            "retry"
+        }
+    };
+    log_task(queue, body, result, now());
+}
+
+fn log_task(queue: &str, body: &serde_json::Value, outcome: &str, started: Millis) {
+    console_log!(
+        "{}",
+        json!({
+            "level": if outcome == "ack" { "info" } else { "warn" },
+            "msg": "task",
+            "queue": queue,
+            "task": body.get("task").and_then(|t| t.as_str()).unwrap_or("unknown"),
+            "outcome": outcome,
+            "duration_ms": now().0 - started.0,
+        })
+    );
+}
+
+/// Record ids among `ids` whose last delivery started and never finished.
+async fn unfinished(db: &Db, ids: impl Iterator<Item = String>) -> Vec<String> {
+    let ids: Vec<String> = ids.collect();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    db.all::<Id>(sql::UNFINISHED_TASKS, &[(&list).into()])
+        .await
+        .map(|rows| rows.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default()
+}
+
+#[derive(serde::Deserialize)]
+struct Counts {
+    crashes: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct Failures {
+    failures: i64,
+}
+
+/// Runs one task message: deferred near the CPU limit (not counted as an attempt), given up
+/// after repeated crashes or errors (counted by the consumer, not the queue), otherwise run and
+/// acked, or retried with back-off on a transient error.
+async fn run_message(
+    env: &Env,
+    db: &Db,
+    queue: &str,
+    message: &RawMessage,
+    body: &serde_json::Value,
+    task: &Task,
+) {
+    let started = now();
+    let id = task.record_id();
+    // Earlier messages used this invocation's CPU budget: leave the rest to a fresh invocation
+    // rather than be cut off mid-task.
+    if worker::signal::is_near_cpu_limit()
+        || faults::take("queue.defer", &id).await == Some(Fault::Defer)
+    {
+        message.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(jobs::DEFER_SECONDS)
+                .build(),
+        );
+        log_task(queue, body, "deferred", started);
+        return;
+    }
+    let start = db
+        .first::<Counts>(
+            sql::TASK_STARTS,
+            &[
+                (&id).into(),
+                task.name().into(),
+                (&started.rfc3339()).into(),
+            ],
+        )
+        .await;
+    let outcome = match start.map(|c| jobs::start(c.map_or(0, |c| c.crashes))) {
+        Err(e) => Err(e),
+        Ok(Start::GiveUp) => give_up(db, task, jobs::CRASHED, &message.id()).await,
+        Ok(Start::Run | Start::RunLast) => match faults::take("queue.run", &id).await {
+            Some(Fault::Trap) => faults::trap("queue.run"),
+            Some(Fault::Fail) => Err(ApiError::Storage("injected fault".into())),
+            _ => run(env, db, task, &message.id()).await,
+        },
+    };
+    let result = match outcome {
+        Ok(()) => match db.run(sql::TASK_STOPS, &[(&id).into(), 0.into()]).await {
+            Ok(_) => {
+                message.ack();
+                "ack"
+            }
+            Err(_) => {
+                message.retry();
+                "retry"
+            }
+        },
+        Err(e) => {
+            console_error!(
+                "{}",
+                json!({"level": "error", "msg": "task failed", "task": task.name(), "error": e.to_string()})
+            );
+            let failures = db
+                .first::<Failures>(sql::TASK_STOPS, &[(&id).into(), 1.into()])
+                .await
+                .ok()
+                .flatten()
+                .map_or(1, |f| f.failures);
+            match jobs::after_error(failures) {
+                AfterError::RetryIn(seconds) => {
+                    message.retry_with_options(
+                        &QueueRetryOptionsBuilder::new()
+                            .with_delay_seconds(seconds)
+                            .build(),
+                    );
+                    "retry"
+                }
+                AfterError::GiveUp => {
+                    if give_up(db, task, jobs::FAILED_REPEATEDLY, &message.id())
+                        .await
+                        .is_ok()
+                    {
+                        message.ack();
+                        "gave_up"
+                    } else {
+                        message.retry();
+                        "retry"
+                    }
+                }
+            }
+        }
+    };
+    log_task(queue, body, result, started);
+}
+
+/// Ends a task for good: its score task or page render is marked failed with `reason` (so it
+/// never stays `pending`), the outcome recorded, and its counters reset so an explicit re-run
+/// starts afresh. A deletion stays in the outbox, which the sweep retries.
+async fn give_up(db: &Db, task: &Task, reason: &str, message_id: &str) -> ApiResult<()> {
+    mark_failed(db, task, reason).await?;
+    record(
+        db,
+        &task.record_id(),
+        task.name(),
+        "failed",
+        Some(reason),
+        message_id,
+    )
+    .await?;
+    db.run(sql::TASK_RESET, &[(&task.record_id()).into()])
+        .await
+        .map(drop)
+}
+
+/// Marks what a task was producing as failed with `reason` (only while still pending).
+async fn mark_failed(db: &Db, task: &Task, reason: &str) -> ApiResult<()> {
+    match task {
+        Task::PdfInfo { score_id } => {
+            db.run(sql::PDF_INFO_GAVE_UP, &[score_id.into(), reason.into()])
                 .await?;
         }
+        Task::Thumbnail { score_id } => {
+            db.run(sql::THUMBNAIL_GAVE_UP, &[score_id.into(), reason.into()])
+                .await?;
+        }
+        Task::RenderPage {
+            score_id,
+            page,
+            width,
+        } => {
+            db.run(
+                sql::RENDER_FAILED,
+                &[
+                    score_id.into(),
+                    i64::from(*page).into(),
+                    i64::from(*width).into(),
+                    reason.into(),
+                    (&now().rfc3339()).into(),
+                ],
+            )
+            .await?;
+        }
+        Task::Ping { .. } | Task::DeleteFile { .. } => {}
+    }
+    Ok(())
+}
+
+/// Records a dead-lettered message for admins and marks what its task was producing failed, so
+/// nothing stays `pending`. (The consumer gives up on tasks itself; the dead-letter queue is the
+/// backstop for messages delivered more times than the queue allows.)
+async fn dead_letter(db: &Db, body: &serde_json::Value, message_id: &str) -> ApiResult<()> {
+    if let Ok(task) = jobs::parse(body) {
+        mark_failed(db, &task, jobs::GAVE_UP).await?;
     }
     record(
         db,
@@ -131,6 +321,11 @@ async fn run(env: &Env, db: &Db, task: &Task, message_id: &str) -> ApiResult<()>
         }
         Task::PdfInfo { score_id } => pdf_info(env, db, task, score_id, message_id).await,
         Task::Thumbnail { score_id } => thumbnail(env, db, task, score_id, message_id).await,
+        Task::RenderPage {
+            score_id,
+            page,
+            width,
+        } => render_page(env, db, task, score_id, (*page, *width), message_id).await,
         Task::DeleteFile { key } => {
             let files = Files::new(env)?;
             files.delete(key).await?;
@@ -315,11 +510,20 @@ async fn thumbnail(
     match rendered {
         Ok(thumb) => {
             let key = keys::thumbnail(&score.object_key);
-            Files::new(env)?
-                .put_bytes(&key, thumb.png, "image/png")
+            let files = Files::new(env)?;
+            let size = i64::try_from(thumb.png.len()).unwrap_or(i64::MAX);
+            files.put_bytes(&key, thumb.png, "image/png").await?;
+            // Stored first, recorded second: if the score was deleted meanwhile the row update
+            // changes nothing and the image goes (the score's delete_file may have run already).
+            let kept = db
+                .run(
+                    sql::THUMBNAIL_OK,
+                    &[score_id.into(), (&key).into(), size.into()],
+                )
                 .await?;
-            db.run(sql::THUMBNAIL_OK, &[score_id.into(), (&key).into()])
-                .await?;
+            if kept == 0 {
+                files.delete(&key).await?;
+            }
             record(db, &task.record_id(), task.name(), "ok", None, message_id).await
         }
         Err(reason) => {
@@ -336,6 +540,102 @@ async fn thumbnail(
             .await
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct RenderJob {
+    state: String,
+    object_key: String,
+    size_bytes: i64,
+}
+
+/// Renders one page image requested by `download-url?page=N` and records its outcome on the
+/// render's row: stored and counted within the score's budget, or failed with the reason later
+/// requests are told (never rendered twice). Idempotent: a row no longer pending is done.
+async fn render_page(
+    env: &Env,
+    db: &Db,
+    task: &Task,
+    score_id: &str,
+    (page, width): (u32, u32),
+    message_id: &str,
+) -> ApiResult<()> {
+    let at: [Arg<'_>; 3] = [
+        score_id.into(),
+        i64::from(page).into(),
+        i64::from(width).into(),
+    ];
+    let record_id = task.record_id();
+    let done = |detail| record(db, &record_id, task.name(), "ok", Some(detail), message_id);
+    let Some(job) = db.first::<RenderJob>(sql::RENDER_JOB, &at).await? else {
+        return done("no longer requested").await;
+    };
+    if job.state != "pending" {
+        return done("already rendered").await;
+    }
+    let file = ScoreFileRow {
+        id: score_id.to_owned(),
+        object_key: job.object_key,
+        size_bytes: job.size_bytes,
+    };
+    let rendered = match load_pdf(env, &file).await? {
+        Ok(bytes) => {
+            let number = usize::try_from(page).unwrap_or(usize::MAX);
+            let limits = thumbnail::Limits::page(width);
+            thumbnail::page_png(bytes, number, limits).map_err(|f| f.to_string())
+        }
+        Err(reason) => Err(reason),
+    };
+    let now_text = now().rfc3339();
+    let image = match rendered {
+        Ok(image) => image,
+        Err(reason) => {
+            db.run(
+                sql::RENDER_FAILED,
+                &[at[0], at[1], at[2], (&reason).into(), (&now_text).into()],
+            )
+            .await?;
+            return record(
+                db,
+                &task.record_id(),
+                task.name(),
+                "failed",
+                Some(&reason),
+                message_id,
+            )
+            .await;
+        }
+    };
+    let key = keys::page_image(&file.object_key, page, width);
+    let size = i64::try_from(image.png.len()).unwrap_or(i64::MAX);
+    let files = Files::new(env)?;
+    files.put_bytes(&key, image.png, "image/png").await?;
+    let config = config(env)?;
+    let stored = db
+        .run(
+            sql::RENDER_OK,
+            &[
+                file.size_bytes.into(),
+                config.derived_min_bytes.into(),
+                at[0],
+                at[1],
+                at[2],
+                size.into(),
+                (&now_text).into(),
+            ],
+        )
+        .await?;
+    if stored == 0 {
+        // The score was deleted meanwhile, or the image does not fit its budget: it goes.
+        files.delete(&key).await?;
+        let reason = "the page images of this score fill its storage budget";
+        db.run(
+            sql::RENDER_FAILED,
+            &[at[0], at[1], at[2], reason.into(), (&now_text).into()],
+        )
+        .await?;
+    }
+    done("rendered").await
 }
 
 async fn record(
@@ -438,6 +738,7 @@ async fn sweep_once(
         enqueue(env, tasks).await?;
     }
     let (processing_requeued, processing_abandoned) = requeue_processing(env, &db, started).await?;
+    let (renders_requeued, renders_abandoned) = requeue_renders(env, &db, started).await?;
     let cutoff = started.plus_seconds(-24 * 3600).rfc3339();
     let tokens = db
         .run(sql::PURGE_EXPIRED_REFRESH, &[Arg::Text(&cutoff)])
@@ -456,10 +757,55 @@ async fn sweep_once(
         "deletions_requeued": requeued,
         "processing_requeued": processing_requeued,
         "processing_abandoned": processing_abandoned,
+        "renders_requeued": renders_requeued,
+        "renders_abandoned": renders_abandoned,
         "rate_windows_purged": rate_windows,
         "refresh_tokens_purged": tokens,
         "sessions_purged": sessions,
     }))
+}
+
+/// A page render pending this long lost its message (a failed send): it is sent again.
+const RENDER_REQUEUE_SECONDS: i64 = 5 * 60;
+
+#[derive(serde::Deserialize)]
+struct StaleRender {
+    score_id: String,
+    page: u32,
+    width: u32,
+}
+
+/// Re-sends renders pending for [`RENDER_REQUEUE_SECONDS`] and gives up on those pending after
+/// [`jobs::ABANDON_AFTER_SECONDS`] (renders are idempotent, so a duplicate is harmless).
+async fn requeue_renders(env: &Env, db: &Db, started: Millis) -> ApiResult<(usize, usize)> {
+    let abandon_before = started.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
+    let abandoned = db
+        .run(
+            sql::ABANDON_STALE_RENDERS,
+            &[Arg::Text(&abandon_before), jobs::NEVER_FINISHED.into()],
+        )
+        .await?;
+    let before = started.plus_seconds(-RENDER_REQUEUE_SECONDS).rfc3339();
+    let now_text = started.rfc3339();
+    let stale = db
+        .all::<StaleRender>(
+            sql::STALE_RENDERS,
+            &[Arg::Text(&before), SWEEP_BATCH.into(), Arg::Text(&now_text)],
+        )
+        .await?;
+    let tasks: Vec<Task> = stale
+        .into_iter()
+        .map(|r| Task::RenderPage {
+            score_id: r.score_id,
+            page: r.page,
+            width: r.width,
+        })
+        .collect();
+    let count = tasks.len();
+    if !tasks.is_empty() {
+        enqueue(env, tasks).await?;
+    }
+    Ok((count, abandoned))
 }
 
 #[derive(serde::Deserialize)]

@@ -555,6 +555,7 @@ pub async fn download_url(call: Call) -> ApiResult<Reply> {
     let page = page?;
     let stored: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
     let file = StoredFile {
+        score_id: &row.id,
         object_key: &row.object_key,
         pages: stored["pages"].as_u64(),
         size_bytes: stored["size_bytes"].as_i64().unwrap_or(0),
@@ -583,15 +584,18 @@ pub fn page_param(query: &[(String, String)]) -> ApiResult<Option<usize>> {
 
 /// What a download URL needs to know of a score's file.
 pub struct StoredFile<'a> {
+    pub score_id: &'a str,
     pub object_key: &'a str,
     pub pages: Option<u64>,
     pub size_bytes: i64,
 }
 
-/// `{url, expires_at}` for the PDF, or for page `page` rendered on demand.
+/// `{url, expires_at}` for the PDF, or for page `page` once the queue has rendered it (202
+/// `{state: "pending"}` until then).
 ///
 /// # Errors
-/// 422 for a page the file lacks or cannot render; storage errors.
+/// 422 for a page the file lacks or cannot render (remembered), or over the score's budget of
+/// derived images; storage errors.
 pub async fn file_url(
     ctx: &Ctx,
     origin: &str,
@@ -600,7 +604,10 @@ pub async fn file_url(
 ) -> ApiResult<Reply> {
     let (key, mime) = match page {
         None => (file.object_key.to_owned(), PDF_MIME),
-        Some(n) => (page_image(ctx, file, n).await?, "image/png"),
+        Some(n) => match page_image(ctx, file, n).await? {
+            Some(key) => (key, "image/png"),
+            None => return Ok(Reply::Pending),
+        },
     };
     let p = presign::download(
         &ctx.config.presign,
@@ -667,15 +674,19 @@ pub async fn list_scores(call: Call) -> ApiResult<Reply> {
     Ok(Reply::JsonText(200, body))
 }
 
-/// The R2 key of page `number` rendered for reading, rendering and storing it on first request
-/// (under the PDF's derived prefix, so deleting the score removes it). A page the file does not
-/// have, or a file that cannot be rendered, is 422 on `page` with the reason.
-async fn page_image(ctx: &Ctx, file: &StoredFile<'_>, number: usize) -> ApiResult<String> {
-    let key = keys::page_image(file.object_key, number);
-    let files = ctx.files()?;
-    if files.head(&key).await?.is_some() {
-        return Ok(key);
-    }
+#[derive(serde::Deserialize)]
+struct RenderState {
+    state: Option<String>,
+    reason: Option<String>,
+    full: Option<i64>,
+}
+
+/// The R2 key of page `number` rendered for reading, or `None` while the queue renders it. The
+/// request never renders: the first one for a page inserts its pending row and sends the one
+/// render message (single-flight per page and width); a failure is remembered with its reason
+/// and answered as 422 without rendering again; a score whose derived images fill their budget
+/// gets no more.
+async fn page_image(ctx: &Ctx, file: &StoredFile<'_>, number: usize) -> ApiResult<Option<String>> {
     if let Some(pages) = file.pages {
         if number as u64 > pages {
             return Err(ApiError::field(
@@ -694,18 +705,60 @@ async fn page_image(ctx: &Ctx, file: &StoredFile<'_>, number: usize) -> ApiResul
             ),
         ));
     }
-    let object = files
-        .get(file.object_key, None)
-        .await?
-        .ok_or_else(|| ApiError::Storage("the score's file is missing".into()))?;
-    let bytes = object
-        .body()
-        .ok_or_else(|| ApiError::Storage("R2 object without body".into()))?
-        .bytes()
-        .await
-        .map_err(|e| ApiError::Storage(format!("R2 read: {e}")))?;
-    let image = thumbnail::page_png(bytes, number, thumbnail::Limits::page())
-        .map_err(|e| ApiError::field("page", e.to_string()))?;
-    files.put_bytes(&key, image.png, "image/png").await?;
-    Ok(key)
+    let page = u32::try_from(number).map_err(|_| ApiError::field("page", "is too large"))?;
+    let width = thumbnail::PAGE_WIDTH;
+    let budget: [Arg<'_>; 2] = [file.size_bytes.into(), ctx.config.derived_min_bytes.into()];
+    let at: [Arg<'_>; 3] = [
+        file.score_id.into(),
+        i64::from(page).into(),
+        i64::from(width).into(),
+    ];
+    let args = [budget[0], budget[1], at[0], at[1], at[2]];
+    let mut current = ctx.db.first::<RenderState>(sql::PAGE_RENDER, &args).await?;
+    if current.as_ref().is_some_and(|r| r.state.is_none()) {
+        let now = ctx.now.rfc3339();
+        let asked = ctx
+            .db
+            .run(
+                sql::REQUEST_RENDER,
+                &[budget[0], budget[1], at[0], at[1], at[2], (&now).into()],
+            )
+            .await?;
+        if asked > 0 {
+            let task = Task::RenderPage {
+                score_id: file.score_id.to_owned(),
+                page,
+                width,
+            };
+            if let Err(e) = ctx.enqueue(vec![task]).await {
+                // The row stays pending; the sweep sends the message again.
+                worker::console_error!(
+                    "{}",
+                    json!({"level": "error", "msg": "enqueue failed", "error": e.to_string()})
+                );
+            }
+            return Ok(None);
+        }
+        current = ctx.db.first::<RenderState>(sql::PAGE_RENDER, &args).await?;
+    }
+    match current {
+        Some(RenderState {
+            state: Some(state),
+            reason,
+            ..
+        }) => match state.as_str() {
+            "ok" => Ok(Some(keys::page_image(file.object_key, page, width))),
+            "failed" => Err(ApiError::field(
+                "page",
+                reason.unwrap_or_else(|| "cannot be rendered".into()),
+            )),
+            _ => Ok(None),
+        },
+        Some(RenderState { full: Some(1), .. }) => Err(ApiError::field(
+            "page",
+            "the page images of this score fill its storage budget",
+        )),
+        // The score was deleted meanwhile.
+        _ => Err(ApiError::NotFound),
+    }
 }

@@ -647,6 +647,7 @@ pub async fn delete_item(call: Call) -> ApiResult<Reply> {
 
 #[derive(Deserialize)]
 struct ItemFile {
+    score_id: String,
     object_key: String,
     pages: Option<u64>,
     size_bytes: i64,
@@ -665,6 +666,7 @@ async fn item_file_url(
         .await?
         .ok_or(ApiError::NotFound)?;
     let stored = StoredFile {
+        score_id: &file.score_id,
         object_key: &file.object_key,
         pages: file.pages,
         size_bytes: file.size_bytes,
@@ -852,21 +854,45 @@ pub async fn revoke_link(call: Call) -> ApiResult<Reply> {
     Ok(Reply::NoContent)
 }
 
-/// The setlist a live link token opens; 404 for a forged, revoked or expired one.
-async fn link_target(ctx: &Ctx, token: &str) -> ApiResult<(String, String)> {
-    let link_id = links::link_id(ctx.config.link_key()?, token).ok_or(ApiError::NotFound)?;
+/// The setlist a live link token opens; 404 for a forged, revoked or expired one. Public-link
+/// routes are open to anyone holding a link, so each request is counted per client address and
+/// per link (in the same round trip as the link's lookup) and refused over either limit.
+async fn link_target(ctx: &Ctx, req: &worker::Request, token: &str) -> ApiResult<(String, String)> {
+    let link_id = links::link_id(ctx.config.link_key()?, token);
+    let ip = super::limits::client_ip(req);
+    let windows = [
+        super::limits::window(ctx, "link-ip", &ip, ctx.config.rate_link_per_ip),
+        link_id
+            .as_deref()
+            .and_then(|id| super::limits::window(ctx, "link", id, ctx.config.rate_link_per_link)),
+    ];
+    let windows: Vec<_> = windows.into_iter().flatten().collect();
+    let mut stmts = windows
+        .iter()
+        .map(|w| super::limits::hit_stmt(ctx, w))
+        .collect::<ApiResult<Vec<_>>>()?;
     let now = ctx.now.rfc3339();
+    if let Some(id) = &link_id {
+        stmts.push(
+            ctx.db
+                .stmt(q::LINK_TARGET, &[id.as_str().into(), now.as_str().into()])?,
+        );
+    }
+    let results = ctx.db.batch_results(stmts).await?;
+    for (w, result) in windows.iter().zip(results.iter()) {
+        w.check(super::limits::hits(Some(result))?)?;
+    }
     #[derive(Deserialize)]
     struct Target {
         id: String,
     }
-    let target = ctx
-        .db
-        .first::<Target>(
-            q::LINK_TARGET,
-            &[link_id.as_str().into(), now.as_str().into()],
-        )
-        .await?
+    let link_id = link_id.ok_or(ApiError::NotFound)?;
+    let target = results
+        .get(windows.len())
+        .map(|r| r.results::<Target>())
+        .transpose()
+        .map_err(|e| ApiError::internal(format!("link target: {e}")))?
+        .and_then(|rows| rows.into_iter().next())
         .ok_or(ApiError::NotFound)?;
     Ok((link_id, target.id))
 }
@@ -874,7 +900,7 @@ async fn link_target(ctx: &Ctx, token: &str) -> ApiResult<(String, String)> {
 /// `GET /v1/shared/{token}`: the setlist, read-only, without members.
 pub async fn shared(call: Call) -> ApiResult<Reply> {
     let ctx = &call.ctx;
-    let (link_id, setlist_id) = link_target(ctx, path(&call, 0)).await?;
+    let (link_id, setlist_id) = link_target(ctx, &call.req, path(&call, 0)).await?;
     let now = ctx.now.rfc3339();
     let setlist = view(
         ctx,
@@ -892,7 +918,7 @@ pub async fn shared(call: Call) -> ApiResult<Reply> {
 
 /// `GET /v1/shared/{token}/items/{item_id}/download-url`.
 pub async fn shared_download_url(call: Call) -> ApiResult<Reply> {
-    let (_, setlist_id) = link_target(&call.ctx, path(&call, 0)).await?;
+    let (_, setlist_id) = link_target(&call.ctx, &call.req, path(&call, 0)).await?;
     let item_id = path(&call, 1).to_owned();
     item_file_url(&call.ctx, &call, &setlist_id, &item_id).await
 }

@@ -18,9 +18,10 @@ pub fn thumbnail(pdf_key: &str) -> String {
     format!("{}thumb-320.png", derived_prefix(pdf_key))
 }
 
-/// Page `number` (1-based) rendered for reading (`download-url?page=N`), made on first request.
-pub fn page_image(pdf_key: &str, number: usize) -> String {
-    format!("{}page-{number}-1240.png", derived_prefix(pdf_key))
+/// Page `number` (1-based) rendered `width` pixels wide for reading (`download-url?page=N`),
+/// made by the queue on first request.
+pub fn page_image(pdf_key: &str, number: u32, width: u32) -> String {
+    format!("{}page-{number}-{width}.png", derived_prefix(pdf_key))
 }
 
 #[cfg(test)]
@@ -35,6 +36,9 @@ mod tests {
         assert_eq!(key, format!("u/{u}/s/{up}.pdf"));
         assert_eq!(derived_prefix(&key), format!("u/{u}/s/{up}/"));
         assert_eq!(thumbnail(&key), format!("u/{u}/s/{up}/thumb-320.png"));
-        assert_eq!(page_image(&key, 7), format!("u/{u}/s/{up}/page-7-1240.png"));
+        assert_eq!(
+            page_image(&key, 7, 1240),
+            format!("u/{u}/s/{up}/page-7-1240.png")
+        );
     }
 }

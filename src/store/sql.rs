@@ -88,6 +88,31 @@ pub const RECORD_TASK: &str = "insert into task_runs (id, task, state, attempts,
      on conflict (id) do update set state = excluded.state, attempts = task_runs.attempts + 1, \
        detail = excluded.detail, message_id = excluded.message_id, updated_at = excluded.updated_at";
 
+/// A delivery starts task `?1` (`?2` its name) at `?3`: returns the crashes counted so far,
+/// including the previous delivery if it started and never finished (its `started_at` is
+/// still set).
+pub const TASK_STARTS: &str = "insert into task_runs (id, task, state, attempts, created_at, updated_at, started_at) \
+     values (?1, ?2, 'pending', 0, ?3, ?3, ?3) \
+     on conflict (id) do update set crashes = task_runs.crashes + (task_runs.started_at is not null), \
+       started_at = excluded.started_at, updated_at = excluded.updated_at \
+     returning crashes, failures";
+
+/// Of the record ids in the JSON array `?1`, those whose last delivery started and never
+/// finished (it crashed the isolate).
+pub const UNFINISHED_TASKS: &str = "select id from task_runs \
+     where id in (select value from json_each(?1)) and started_at is not null";
+
+/// The delivery of task `?1` ended without crashing: a transient error (`?2` = 1) counts one
+/// failure; a finished run (`?2` = 0) clears the counts. Returns the failures so far.
+pub const TASK_STOPS: &str = "update task_runs set started_at = null, \
+       failures = case when ?2 then failures + 1 else 0 end, \
+       crashes = case when ?2 then crashes else 0 end \
+     where id = ?1 returning failures";
+
+/// Task `?1` was given up (or explicitly re-run): its counters start again from zero.
+pub const TASK_RESET: &str =
+    "update task_runs set started_at = null, failures = 0, crashes = 0 where id = ?1";
+
 /// Liveness of D1 for `/health`.
 pub const PING: &str = "select 1 as one";
 
@@ -264,8 +289,73 @@ pub const PDF_INFO_OK: &str = "update scores set pages = ?2, pdf_meta = ?3, sugg
 pub const PDF_INFO_FAILED: &str =
     "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 where id = ?1";
 
-/// `thumbnail` succeeded: `?1` score id, `?2` thumbnail key.
-pub const THUMBNAIL_OK: &str = "update scores set thumbnail_key = ?2, thumbnail_state = 'ok', thumbnail_reason = null where id = ?1";
+/// `thumbnail` succeeded: `?1` score id, `?2` thumbnail key, `?3` its size. Changes nothing when
+/// the score was deleted meanwhile (the task then deletes the image it stored).
+pub const THUMBNAIL_OK: &str = "update scores set thumbnail_key = ?2, thumbnail_bytes = ?3, thumbnail_state = 'ok', thumbnail_reason = null where id = ?1";
+
+// ---- page images (download-url?page=N) ----
+
+/// Bytes of derived images a score may hold: `?1` the score's PDF size, `?2` the floor
+/// (`DERIVED_MIN_BYTES`) — twice the PDF, or the floor when that is larger.
+macro_rules! derived_cap {
+    () => {
+        "max(2 * ?1, ?2)"
+    };
+}
+
+/// What a request needs to answer for page `?4` at width `?5` of score `?3`: the render's row,
+/// if any, and whether the score's derived images already fill its budget (`?1` PDF size, `?2`
+/// floor).
+pub const PAGE_RENDER: &str = concat!(
+    "select r.state, r.reason, \
+       (select s.thumbnail_bytes + coalesce((select sum(bytes) from page_renders x where x.score_id = s.id), 0) \
+        from scores s where s.id = ?3) >= ",
+    derived_cap!(),
+    " as full \
+     from (select 1) left join page_renders r on r.score_id = ?3 and r.page = ?4 and r.width = ?5"
+);
+
+/// Asks for page `?4` at width `?5` of score `?3` at `?6`: inserts the pending row unless one
+/// exists or the budget (`?1`, `?2`) is full. The request whose insert changed a row sends the
+/// one render message.
+pub const REQUEST_RENDER: &str = concat!(
+    "insert into page_renders (score_id, page, width, state, created_at, updated_at) \
+     select ?3, ?4, ?5, 'pending', ?6, ?6 from scores s where s.id = ?3 \
+       and s.thumbnail_bytes + coalesce((select sum(bytes) from page_renders x where x.score_id = s.id), 0) < ",
+    derived_cap!(),
+    " on conflict (score_id, page, width) do nothing"
+);
+
+/// The render is stored: `?3` score, `?4` page, `?5` width, `?6` bytes, `?7` now — only while
+/// the row is pending, the score exists and the image fits the budget (`?1`, `?2`). When it
+/// changes nothing the task deletes the image it stored.
+pub const RENDER_OK: &str = concat!(
+    "update page_renders set state = 'ok', bytes = ?6, reason = null, updated_at = ?7 \
+     where score_id = ?3 and page = ?4 and width = ?5 and state = 'pending' \
+       and (select s.thumbnail_bytes + coalesce((select sum(bytes) from page_renders x where x.score_id = s.id), 0) + ?6 \
+            from scores s where s.id = ?3) <= ",
+    derived_cap!()
+);
+
+/// The render failed for good: `?1` score, `?2` page, `?3` width, `?4` reason, `?5` now.
+pub const RENDER_FAILED: &str =
+    "update page_renders set state = 'failed', reason = ?4, updated_at = ?5 \
+     where score_id = ?1 and page = ?2 and width = ?3 and state = 'pending'";
+
+/// A render task's view of its row and file: `?1` score, `?2` page, `?3` width.
+pub const RENDER_JOB: &str = "select r.state, s.object_key, s.size_bytes from page_renders r \
+     join scores s on s.id = r.score_id where r.score_id = ?1 and r.page = ?2 and r.width = ?3";
+
+/// Sweep: renders pending since before `?1` (a lost message), at most `?2`; each is touched
+/// (`?3` now) so it is sent once per sweep.
+pub const STALE_RENDERS: &str = "update page_renders set updated_at = ?3 \
+     where (score_id, page, width) in (select score_id, page, width from page_renders \
+       where state = 'pending' and updated_at < ?1 limit ?2) \
+     returning score_id, page, width";
+
+/// Sweep: gives up on renders asked for before `?1` and still pending; `?2` reason.
+pub const ABANDON_STALE_RENDERS: &str = "update page_renders set state = 'failed', reason = ?2 \
+     where state = 'pending' and created_at < ?1";
 
 /// A processing task was dead-lettered or never finished: `?1` score id, `?2` reason. Only a
 /// task still pending is marked (a late success stands).

@@ -9,7 +9,7 @@ import { makePdf, sha256 } from "./pdf.mjs";
 
 let w, api;
 before(async () => {
-  w = await startWorker({ vars: { E2E_FAULTS: "on" } });
+  w = await startWorker({ vars: { E2E_FAULTS: "on" }, retryDelay: 1 });
   api = w.api;
 });
 after(() => w.close());
@@ -89,6 +89,87 @@ describe("deleting a score", () => {
     await sweep();
     await eventually(async () => !(await (await w.bucket()).head(key)));
     await eventually(async () => !(await db.prepare("select 1 from deletions where object_key = ?").bind(key).first()));
+    await invariants(w, { objects: true });
+  });
+});
+
+describe("the queue consumer", () => {
+  const run = async (id) => (await w.db()).prepare("select state, detail, attempts, failures, crashes, started_at from task_runs where id = ?").bind(id).first();
+
+  test("a message that traps the isolate is given up after two crashes and takes no batch-mate along", async () => {
+    await w.fault("queue.run", "ping:crash-1", { times: 10, action: "trap" });
+    const q = await w.queue();
+    await q.sendBatch(["mate-1", "crash-1", "mate-2", "mate-3"].map((id) => ({ body: { task: "ping", id } })));
+    const given = await eventually(async () => {
+      const r = await run("ping:crash-1");
+      return r?.state === "failed" ? r : null;
+    }, { timeoutMs: 40000 });
+    assert.match(given.detail, /stopped the worker repeatedly/);
+    assert.equal(given.started_at, null);
+    for (const id of ["mate-1", "mate-2", "mate-3"]) {
+      const r = await eventually(async () => ((await run(`ping:${id}`))?.state === "ok" ? run(`ping:${id}`) : null), { timeoutMs: 20000 });
+      assert.equal(r.failures, 0);
+    }
+    const dead = await (await w.db()).prepare("select count(*) as n from task_runs where state = 'dead'").first();
+    assert.equal(dead.n, 0, "a batch-mate went to the dead-letter queue");
+    assert.equal((await api.get("/health")).status, 200, "the Worker serves again");
+  });
+
+  test("deferring near the CPU limit is not an attempt", async () => {
+    await w.fault("queue.defer", "ping:deferred-1", { times: 2, action: "defer" });
+    await (await w.queue()).send({ task: "ping", id: "deferred-1" });
+    const r = await eventually(async () => ((await run("ping:deferred-1"))?.state === "ok" ? run("ping:deferred-1") : null), { timeoutMs: 30000 });
+    assert.deepEqual([r.attempts, r.failures, r.crashes], [1, 0, 0]);
+    const left = await (await w.db()).prepare("select remaining from e2e_faults where pattern = 'ping:deferred-1'").first();
+    assert.equal(left.remaining, 0, "it was deferred twice first");
+  });
+
+  test("a task given up after its fifth transient error is recorded failed, never left pending", async () => {
+    const s = await api.signup("flaky-storage@example.com");
+    const score = await api.settled((await api.uploadScore(s.access, makePdf())).id, s.access);
+    // Every read of this score's PDF fails: pdf_info and thumbnail end failed, not pending.
+    await w.fault("r2.get", `/s/`, { times: 1000 });
+    const db = await w.db();
+    await db.prepare("update scores set pdf_info_state = 'pending', thumbnail_state = 'pending' where id = ?").bind(score.id).run();
+    // Four failures already counted (the back-off between them is tested natively): the next is
+    // the fifth.
+    await db.prepare("update task_runs set failures = 4 where id in (?, ?)").bind(`pdf_info:${score.id}`, `thumbnail:${score.id}`).run();
+    await (await w.queue()).sendBatch([{ body: { task: "pdf_info", score_id: score.id } }, { body: { task: "thumbnail", score_id: score.id } }]);
+    const settled = await eventually(async () => {
+      const r = (await api.get(`/v1/scores/${score.id}`, s.access)).body.score.processing;
+      return r.pdf_info.state === "failed" && r.thumbnail.state === "failed" ? r : null;
+    }, { timeoutMs: 20000 });
+    await db.prepare("update e2e_faults set remaining = 0").run();
+    assert.match(settled.pdf_info.reason, /failed repeatedly/);
+    const rec = await run(`pdf_info:${score.id}`);
+    assert.deepEqual([rec.failures, rec.crashes], [0, 0], "given up: the counters start again for an explicit re-run");
+  });
+
+  test("a worker killed after storing a thumbnail but before recording it finishes on redelivery", async () => {
+    const s = await api.signup("killed-mid-task@example.com");
+    await w.fault("d1.run", "thumbnail_key = ?2", { times: 1, action: "trap" });
+    const score = await api.uploadScore(s.access, makePdf());
+    const done = await api.settled(score.id, s.access);
+    assert.equal(done.processing.thumbnail.state, "ok");
+    const r = await run(`thumbnail:${score.id}`);
+    assert.equal(r.crashes, 1);
+    await invariants(w, { objects: true });
+  });
+
+  test("a task delivered three times leaves the same rows and objects as once", async () => {
+    const s = await api.signup("thrice@example.com");
+    const score = await api.settled((await api.uploadScore(s.access, makePdf({ pages: 2 }))).id, s.access);
+    const before = (await api.get(`/v1/scores/${score.id}`, s.access)).body.score;
+    const q = await w.queue();
+    for (let i = 0; i < 3; i++) {
+      await q.sendBatch([{ body: { task: "pdf_info", score_id: score.id } }, { body: { task: "thumbnail", score_id: score.id } }]);
+    }
+    await eventually(async () => (await run(`thumbnail:${score.id}`)).attempts >= 4);
+    const after = (await api.get(`/v1/scores/${score.id}`, s.access)).body.score;
+    delete before.thumbnail_url, delete after.thumbnail_url;
+    assert.deepEqual(after, before);
+    const objects = (await (await w.bucket()).list({ prefix: `u/${s.user.id}/` })).objects.map((o) => o.key);
+    assert.equal(objects.length, 2, JSON.stringify(objects));
     await invariants(w, { objects: true });
   });
 });

@@ -344,3 +344,90 @@ describe("platform", () => {
     assert.equal(config.observability?.logs?.invocation_logs, false);
   });
 });
+
+describe("page images", () => {
+  const pageUrl = (id, n) => `/v1/scores/${id}/download-url?page=${n}`;
+  const settledScore = async (a, s, pages = 3) => {
+    const score = await a.uploadScore(s.access, makePdf({ pages }));
+    return a.settled(score.id, s.access);
+  };
+
+  test("20 concurrent requests for one page render it once; the rest wait for that render", async () => {
+    const s = await api.signup("single-flight@example.com");
+    const score = await settledScore(api, s);
+    const first = await Promise.all(Array.from({ length: 20 }, () => api.get(pageUrl(score.id, 3), s.access)));
+    for (const r of first) assert.ok([200, 202].includes(r.status), JSON.stringify(r.body));
+    await eventually(async () => (await api.get(pageUrl(score.id, 3), s.access)).status === 200);
+    const d = await db();
+    const runs = await d.prepare("select attempts from task_runs where id = ?").bind(`render_page:${score.id}:3:1240`).first();
+    assert.equal(runs.attempts, 1, "rendered more than once");
+    const rows = await d.prepare("select state, bytes from page_renders where score_id = ?").bind(score.id).all();
+    assert.equal(rows.results.length, 1);
+    assert.equal(rows.results[0].state, "ok");
+    assert.ok(rows.results[0].bytes > 0);
+  });
+
+  test("a page the score lacks is 422 at once; a request for a deleted score renders nothing", async () => {
+    const s = await api.signup("pages-gone@example.com");
+    const score = await settledScore(api, s, 2);
+    assertEnvelope(assert, await api.get(pageUrl(score.id, 3), s.access), 422, "VALIDATION_FAILED");
+    // Asked for, then deleted before the queue renders it: no image may outlive the score.
+    assert.equal((await api.get(pageUrl(score.id, 1), s.access)).status, 202);
+    assert.equal((await api.raw("DELETE", `/v1/scores/${score.id}`, { token: s.access })).status, 204);
+    await new Promise((r) => setTimeout(r, 2500));
+    const left = (await (await w.bucket()).list({ prefix: `u/${s.user.id}/` })).objects.map((o) => o.key);
+    assert.deepEqual(left, []);
+  });
+});
+
+describe("derived images are capped per score", () => {
+  let cw;
+  before(async () => {
+    cw = await startWorker({ vars: { DERIVED_MIN_BYTES: "0" } });
+  });
+  after(() => cw.close());
+
+  test("past twice the PDF's size a page image is refused with a reason, and nothing is stored", async () => {
+    const s = await cw.api.signup("budget@example.com");
+    const created = await cw.api.uploadScore(s.access, makePdf({ pages: 4 }));
+    const score = await cw.api.settled(created.id, s.access);
+    const answer = await eventually(async () => {
+      const res = await cw.api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access);
+      return res.status === 202 ? null : res;
+    });
+    assertEnvelope(assert, answer, 422, "VALIDATION_FAILED");
+    assert.match(answer.body.error.fields.page, /storage budget/);
+    const images = (await (await cw.bucket()).list({ prefix: `u/${s.user.id}/` })).objects.filter((o) => o.key.includes("/page-"));
+    assert.deepEqual(images, []);
+    // Remembered: asking again answers the same without another render.
+    assertEnvelope(assert, await cw.api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access), 422, "VALIDATION_FAILED");
+    const runs = await (await cw.db()).prepare("select count(*) as n from task_runs where id like 'render_page:%'").first();
+    assert.ok(runs.n <= 1);
+  });
+});
+
+describe("public-link routes are rate limited", () => {
+  let lw;
+  before(async () => {
+    lw = await startWorker({ vars: { RATE_LINK_PER_IP: "5/60", RATE_LINK_PER_LINK: "8/60" } });
+  });
+  after(() => lw.close());
+
+  test("per client address, forged links included, and per link", async () => {
+    const s = await lw.api.signup("link-limit@example.com");
+    const id = (await lw.api.post("/v1/setlists", { name: "Open" }, s.access)).body.setlist.id;
+    const link = (await lw.api.post(`/v1/setlists/${id}/links`, {}, s.access)).body.link;
+    const from = (ip) => ({ headers: { "cf-connecting-ip": ip } });
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await lw.api.raw("GET", `/v1/shared/${link.token}`, from("198.51.100.1"))).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+    const forged = await lw.api.raw("GET", `/v1/shared/AAAA${link.token.slice(4)}`, from("198.51.100.1"));
+    assertEnvelope(assert, forged, 429, "RATE_LIMITED");
+    // Other addresses share the link's own limit: 8 per minute, 6 counted already (a request
+    // refused for its address still counts for the link).
+    const more = [];
+    for (let i = 0; i < 4; i++) more.push((await lw.api.raw("GET", `/v1/shared/${link.token}`, from(`203.0.113.${i}`))).status);
+    assert.deepEqual(more, [200, 200, 429, 429]);
+    assert.ok(Number((await lw.api.raw("GET", `/v1/shared/${link.token}`, from("203.0.113.99"))).headers.get("retry-after")) > 0);
+  });
+});

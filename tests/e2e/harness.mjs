@@ -51,15 +51,16 @@ function templateState() {
 }
 
 /**
- * Starts the Worker. `vars` override [vars]/.dev.vars (e.g. { JWT_SECRET: undefined }).
+ * Starts the Worker. `vars` override [vars]/.dev.vars (e.g. { JWT_SECRET: undefined });
+ * `retryDelay` (seconds) overrides the queue's delay before redelivering a failed batch.
  * Returns helpers bound to the instance; call `close()` when done.
  */
-export async function startWorker({ vars = {}, ratelimits = {} } = {}) {
+export async function startWorker({ vars = {}, ratelimits = {}, retryDelay } = {}) {
   const state = mkdtempSync(join(tmpdir(), "scoremate-e2e-"));
   cpSync(templateState(), state, { recursive: true });
   // Every test file's clients share one address: the per-IP auth limit is tested on its own
   // (ratelimits.test.mjs) and lifted elsewhere; every other limit keeps wrangler.toml's value.
-  const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", ...vars };
+  const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", RATE_LINK_PER_IP: "100000/60", ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   const consumers = Object.fromEntries(
     (config.queues?.consumers ?? []).map((c) => [
@@ -68,7 +69,7 @@ export async function startWorker({ vars = {}, ratelimits = {} } = {}) {
         maxBatchSize: c.max_batch_size,
         maxBatchTimeout: c.max_batch_timeout,
         maxRetries: c.max_retries,
-        retryDelay: c.retry_delay,
+        retryDelay: retryDelay ?? c.retry_delay,
         deadLetterQueue: c.dead_letter_queue,
       },
     ]),

@@ -108,10 +108,17 @@ test("pdf_info for a deleted score is acked without error", async () => {
   assert.deepEqual(row, { state: "ok", detail: "score no longer exists" });
 });
 
-test("download-url?page=N renders that page on demand, stores it once, and deletion removes it", async () => {
+test("download-url?page=N answers 202 while the queue renders that page once, then 200; deletion removes it", async () => {
   const created = await upload(makePdf({ pages: 3, title: "Paged" }));
   const score = await settled(created.id);
-  const first = await api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access);
+  const pending = await api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access);
+  assert.equal(pending.status, 202, JSON.stringify(pending.body));
+  assert.deepEqual(pending.body, { state: "pending" });
+  assert.ok(Number(pending.headers.get("retry-after")) >= 1);
+  const first = await eventually(async () => {
+    const res = await api.get(`/v1/scores/${score.id}/download-url?page=2`, s.access);
+    return res.status === 202 ? null : res;
+  });
   assert.equal(first.status, 200, JSON.stringify(first.body));
   const image = await w.mf.dispatchFetch(first.body.url);
   assert.equal(image.status, 200);
