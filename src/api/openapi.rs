@@ -1,7 +1,8 @@
-//! The OpenAPI 3.1 document served at `/openapi.json` (SPEC §6), generated from the route table:
-//! every [`Endpoint`] has exactly one [`Op`] (an exhaustive match, so a new endpoint does not
-//! compile without its documentation), and tests compare the document's operations with
-//! [`ROUTES`] both ways.
+//! The OpenAPI 3.1 documents, generated from the route table: the public one at `/openapi.json`
+//! (SPEC §6) and the admin routes' at `/v1/admin/openapi.json`, served to admins only (to anyone
+//! else admin routes do not exist). Every [`Endpoint`] has exactly one [`Op`] (an exhaustive
+//! match, so a new endpoint does not compile without its documentation), and tests compare the
+//! two documents' operations with [`ROUTES`] both ways.
 
 use serde_json::{json, Map, Value};
 
@@ -497,7 +498,23 @@ fn describe(e: Endpoint) -> Op {
             (202, Some("TaskEnvelope")),
             &[],
         ),
+        E::AdminOpenApi => op(
+            "The admin routes' OpenAPI document (admin)",
+            "admin",
+            None,
+            (200, Some("OpenApiDocument")),
+            &[],
+        ),
     }
+}
+
+/// Who a document is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every route but the admin ones (`/openapi.json`).
+    Public,
+    /// The admin routes only (`/v1/admin/openapi.json`).
+    Admin,
 }
 
 fn reference(name: &str) -> Value {
@@ -611,11 +628,14 @@ fn operation(route: &super::routes::RouteDef) -> Value {
     op
 }
 
-/// The whole document. Its server is `/`: relative to wherever it is served from, so
+/// The document for `audience`. Its server is `/`: relative to wherever it is served from, so
 /// "Try it out" works locally and in production alike.
-pub fn document(version: &str) -> Value {
+pub fn document(version: &str, audience: Audience) -> Value {
     let mut paths = Map::new();
-    for route in ROUTES {
+    let admin = |route: &&super::routes::RouteDef| {
+        (route.access == Access::Admin) == (audience == Audience::Admin)
+    };
+    for route in ROUTES.iter().filter(admin) {
         let path = paths
             .entry(route.template.to_owned())
             .or_insert_with(|| json!({}));
@@ -1209,23 +1229,31 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        document("test")
+        document("test", Audience::Public)
     }
 
-    #[test]
-    fn every_route_is_documented_and_nothing_else() {
-        let routes: BTreeSet<(String, String)> = ROUTES
-            .iter()
-            .map(|r| (r.method.to_ascii_lowercase(), r.template.to_owned()))
-            .collect();
-        let doc = doc();
+    fn operations(doc: &Value) -> BTreeSet<(String, String)> {
         let mut documented = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for method in item.as_object().unwrap().keys() {
                 documented.insert((method.clone(), path.clone()));
             }
         }
-        assert_eq!(documented, routes);
+        documented
+    }
+
+    #[test]
+    fn every_route_is_in_one_document_and_admin_routes_only_in_the_admin_one() {
+        let routes: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_ascii_lowercase(), r.template.to_owned()))
+            .collect();
+        let public = operations(&doc());
+        let admin = operations(&document("test", Audience::Admin));
+        assert!(public.is_disjoint(&admin));
+        assert_eq!(public.union(&admin).cloned().collect::<BTreeSet<_>>(), routes);
+        assert!(public.iter().all(|(_, path)| !path.starts_with("/v1/admin/")));
+        assert!(admin.iter().all(|(_, path)| path.starts_with("/v1/admin/")));
     }
 
     #[test]
@@ -1273,11 +1301,11 @@ mod tests {
             "inherits the bearer requirement"
         );
         assert!(me["responses"]["401"].is_object());
-        assert!(doc["paths"]["/v1/admin/stats"]["get"]["responses"]["404"].is_object());
-        let ids: BTreeSet<&str> = doc["paths"]
-            .as_object()
-            .unwrap()
-            .values()
+        let admin = document("test", Audience::Admin);
+        assert!(admin["paths"]["/v1/admin/stats"]["get"]["responses"]["404"].is_object());
+        let ids: BTreeSet<&str> = [&doc, &admin]
+            .into_iter()
+            .flat_map(|d| d["paths"].as_object().unwrap().values())
             .flat_map(|item| item.as_object().unwrap().values())
             .map(|op| op["operationId"].as_str().unwrap())
             .collect();

@@ -87,6 +87,7 @@ pub enum Endpoint {
     AdminStats,
     AdminTasks,
     AdminRetryTask,
+    AdminOpenApi,
 }
 
 pub struct RouteDef {
@@ -256,6 +257,12 @@ pub const ROUTES: &[RouteDef] = &[
         "POST",
         "/v1/admin/tasks/{id}/retry",
         Endpoint::AdminRetryTask,
+        Access::Admin,
+    ),
+    route(
+        "GET",
+        "/v1/admin/openapi.json",
+        Endpoint::AdminOpenApi,
         Access::Admin,
     ),
     route("GET", "/v1/setlists", Endpoint::ListSetlists, Access::User),

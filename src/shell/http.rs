@@ -7,6 +7,7 @@ use worker::{console_error, console_log, Env, Headers, Request, Response};
 
 use crate::api::body::{self, MAX_JSON_BODY_BYTES};
 use crate::api::cors;
+use crate::api::openapi::Audience;
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
 use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::error::{ApiError, ApiResult};
@@ -150,7 +151,7 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
         return health(&req, &env).await;
     }
     if route.endpoint == Endpoint::OpenApi {
-        return Ok(Reply::JsonText(200, openapi_text()));
+        return Ok(Reply::JsonText(200, openapi_text(Audience::Public)));
     }
     if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
@@ -262,6 +263,7 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::AdminStats => admin::stats(call).await,
         Endpoint::AdminTasks => admin::tasks(call).await,
         Endpoint::AdminRetryTask => admin::retry_task(call).await,
+        Endpoint::AdminOpenApi => Ok(Reply::JsonText(200, openapi_text(Audience::Admin))),
     }
 }
 
@@ -446,18 +448,20 @@ fn fallback() -> Response {
 }
 
 thread_local! {
-    /// The OpenAPI document, rendered once per isolate (it depends only on the code).
-    static OPENAPI: std::cell::OnceCell<std::rc::Rc<str>> = const { std::cell::OnceCell::new() };
+    /// The OpenAPI documents, rendered once per isolate (they depend only on the code).
+    static OPENAPI: [std::cell::OnceCell<std::rc::Rc<str>>; 2] =
+        const { [std::cell::OnceCell::new(), std::cell::OnceCell::new()] };
 }
 
-fn openapi_text() -> String {
-    OPENAPI.with(|cell| {
-        cell.get_or_init(|| {
-            crate::api::openapi::document(env!("CARGO_PKG_VERSION"))
-                .to_string()
-                .into()
-        })
-        .to_string()
+fn openapi_text(audience: Audience) -> String {
+    OPENAPI.with(|cells| {
+        cells[usize::from(audience == Audience::Admin)]
+            .get_or_init(|| {
+                crate::api::openapi::document(env!("CARGO_PKG_VERSION"), audience)
+                    .to_string()
+                    .into()
+            })
+            .to_string()
     })
 }
 

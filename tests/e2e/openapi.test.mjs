@@ -35,3 +35,18 @@ test("every documented operation is routed: unknown paths 404, documented ones n
     }
   }
 });
+
+test("admin routes are described to admins only, in a document of their own", async () => {
+  const pub = (await api.get("/openapi.json")).body;
+  assert.deepEqual(Object.keys(pub.paths).filter((p) => p.startsWith("/v1/admin/")), []);
+  const user = await api.signup("openapi-user@example.com");
+  assert.equal((await api.get("/v1/admin/openapi.json")).status, 404);
+  assert.equal((await api.get("/v1/admin/openapi.json", user.access)).status, 404);
+  const admin = await api.signup("openapi-admin@example.com");
+  await (await w.db()).prepare("update users set role = 'admin' where id = ?").bind(admin.user.id).run();
+  const res = await api.get("/v1/admin/openapi.json", admin.access);
+  assert.equal(res.status, 200);
+  await SwaggerParser.validate(structuredClone(res.body));
+  const paths = Object.keys(res.body.paths);
+  assert.ok(paths.length >= 5 && paths.every((p) => p.startsWith("/v1/admin/")), paths.join(" "));
+});
