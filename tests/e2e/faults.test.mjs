@@ -71,6 +71,24 @@ describe("creating a score", () => {
   });
 });
 
+describe("uploading bytes", () => {
+  test("R2 failing while the bytes stream in stores nothing and keeps the reservation for a retry", async () => {
+    const s = await api.signup("r2-put@example.com");
+    const bytes = makePdf();
+    const up = (await api.post("/v1/uploads", { filename: "f.pdf", size: bytes.length, mime: "application/pdf", sha256: sha256(bytes) }, s.access)).body;
+    await w.fault("r2.put", up.upload_id);
+    const failed = await w.mf.dispatchFetch(up.url, { method: "PUT", headers: up.headers, body: bytes });
+    assert.equal(failed.status, 502);
+    assert.equal((await failed.json()).error.code, "STORAGE_FAILURE");
+    assert.equal(await (await w.bucket()).head(`u/${s.user.id}/s/${up.upload_id}.pdf`), null);
+    await invariants(w);
+    const retried = await w.mf.dispatchFetch(up.url, { method: "PUT", headers: up.headers, body: bytes });
+    assert.equal(retried.status, 200);
+    assert.equal((await api.post("/v1/scores", { upload_id: up.upload_id, title: "x" }, s.access)).status, 201);
+    await invariants(w);
+  });
+});
+
 describe("deleting a score", () => {
   test("R2 failing during delete_file keeps the deletion in the outbox until a retry removes the file", async () => {
     const s = await api.signup("r2-delete@example.com");
