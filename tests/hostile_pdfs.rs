@@ -621,6 +621,45 @@ fn a_large_legitimate_page_passes() {
     assert_eq!(cost.streams, 2);
 }
 
+/// Many small inline images in a big content stream (as bitmap fonts and old scanners write):
+/// each costs its own size, not the rest of the content.
+#[test]
+fn many_inline_images_pass_and_an_inline_bomb_does_not() {
+    let _turn = serial();
+    let mut content = Vec::new();
+    for i in 0..2000 {
+        content.extend_from_slice(
+            format!(
+                "q 8 0 0 8 {} 10 cm BI /W 8 /H 8 /CS /G /BPC 8 ID\n",
+                i % 190
+            )
+            .as_bytes(),
+        );
+        content.extend_from_slice(&[0x80; 64]);
+        content.extend_from_slice(b"\nEI Q\n");
+    }
+    content.extend(std::iter::repeat_n(b' ', 4 * MB));
+    let mut doc = Document::with_version("1.7");
+    let bytes = one_page(
+        &mut doc,
+        flate_stream(dictionary! {}, deflate(&content)),
+        dictionary! {},
+        dictionary! {},
+    );
+    let cost = passes_and_renders("inline images", bytes);
+    assert_eq!(cost.streams, 2001);
+    let mut content = b"BI /W 100 /H 100 /CS /G /BPC 8 /F /Fl ID\n".to_vec();
+    content.extend_from_slice(bomb());
+    content.extend_from_slice(b"\nEI\n");
+    let mut doc = Document::with_version("1.7");
+    let bytes = one_page(&mut doc, plain(&content), dictionary! {}, dictionary! {});
+    refused(
+        "inline image bomb",
+        &bytes,
+        "a stream inflates beyond 32 MiB",
+    );
+}
+
 #[test]
 fn every_fixture_passes_except_the_unreadable_ones() {
     let _turn = serial();

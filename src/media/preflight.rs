@@ -724,6 +724,13 @@ impl<'a> Walker<'a> {
                     dict.set(long, v);
                 }
             }
+            // Unfiltered data is part of the content, counted already; filtered data is
+            // decoded from here to where its filter ends (at most the end of the content).
+            let data = if decode::chain(self.doc, &dict).is_empty() {
+                &[][..]
+            } else {
+                data
+            };
             self.stream(None, &dict, data, true, false)?;
         }
         Ok(())
