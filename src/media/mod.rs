@@ -13,5 +13,6 @@ pub fn has_pdf_header(bytes: &[u8]) -> bool {
 
 pub mod pdf_info;
 pub mod pdf_ranges;
+pub mod preflight;
 pub mod suggestions;
 pub mod thumbnail;

@@ -4,7 +4,7 @@
 //! A failure is classified once, here: not a PDF, encrypted with a password, or damaged. Each
 //! is permanent (retrying cannot help), so the consumer records it and acks the message.
 
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 use serde::Serialize;
 
 /// Most page sizes recorded per score (the count is always exact).
@@ -65,11 +65,27 @@ impl PdfFailure {
     }
 }
 
+/// The most any one stream may inflate to while lopdf loads a file (object and cross-reference
+/// streams are decoded eagerly). lopdf's own default is 256 MiB, twice a Worker's memory.
+pub const MAX_LOAD_STREAM_BYTES: usize = 32 * 1024 * 1024;
+
 /// Inspects a whole PDF held in memory.
 ///
 /// # Errors
 /// Why the file cannot be read; every variant is permanent.
 pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfFailure> {
+    let doc = load(bytes, MAX_LOAD_STREAM_BYTES)?;
+    summarise(&doc, doc.was_encrypted())
+}
+
+/// Loads a whole PDF with lopdf, the one way every module does: the header and end-of-file
+/// checks, the empty user password tried on encrypted files, and no stream decoded while
+/// loading (object streams, cross-reference streams) allowed past `max_stream_bytes`.
+///
+/// # Errors
+/// [`PdfFailure::NotPdf`], [`PdfFailure::Encrypted`] (a user password is needed),
+/// [`PdfFailure::Damaged`], or [`PdfFailure::Limit`] when a stream inflates beyond the bound.
+pub fn load(bytes: &[u8], max_stream_bytes: usize) -> Result<Document, PdfFailure> {
     if !super::has_pdf_header(bytes) {
         return Err(PdfFailure::NotPdf);
     }
@@ -81,12 +97,43 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfFailure> {
             "truncated (no end-of-file marker)".into(),
         ));
     }
-    let doc = Document::load_mem(bytes).map_err(|e| classify(&e.to_string()))?;
+    // No password given: lopdf tries the empty user password itself.
+    let options = LoadOptions {
+        max_decompressed_size: Some(max_stream_bytes),
+        ..LoadOptions::default()
+    };
+    let doc = Document::load_mem_with_options(bytes, options).map_err(|e| match e {
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }) => {
+            PdfFailure::Limit(format!(
+                "a stream inflates beyond {}",
+                crate::domain::human_bytes(i64::try_from(max_stream_bytes).unwrap_or(i64::MAX))
+            ))
+        }
+        e => classify(&e.to_string()),
+    })?;
     // Still encrypted after loading: the empty user password did not open it.
     if doc.is_encrypted() && !doc.was_encrypted() {
         return Err(PdfFailure::Encrypted);
     }
-    summarise(&doc, doc.was_encrypted())
+    Ok(doc)
+}
+
+/// The page objects in page-tree order, at most `max` of them, and how many there are.
+///
+/// Never `Document::get_pages`: it collects through the page-tree iterator, whose size hint adds
+/// up the `/Count` of every `/Pages` node still to visit, so one `/Count 1000000000` makes the
+/// collection reserve gigabytes before the first page is stored (an abort in a Worker). The
+/// iterator itself stops after as many steps as the file has objects.
+pub fn page_ids(doc: &Document, max: usize) -> (Vec<ObjectId>, usize) {
+    let mut ids = Vec::new();
+    let mut count = 0usize;
+    for id in doc.page_iter() {
+        if ids.len() < max {
+            ids.push(id);
+        }
+        count += 1;
+    }
+    (ids, count)
 }
 
 /// Page count, sizes and Info from a loaded (decrypted) document, whether it holds the whole
@@ -95,17 +142,13 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfFailure> {
 /// # Errors
 /// [`PdfFailure::Damaged`] when the page tree has no pages.
 pub fn summarise(doc: &Document, encrypted: bool) -> Result<PdfInfo, PdfFailure> {
-    let pages = doc.get_pages();
-    if pages.is_empty() {
+    let (pages, count) = page_ids(doc, MAX_PAGE_SIZES);
+    if count == 0 {
         return Err(PdfFailure::Damaged("no pages found".into()));
     }
-    let page_sizes = pages
-        .values()
-        .take(MAX_PAGE_SIZES)
-        .map(|id| page_size(doc, *id))
-        .collect();
+    let page_sizes = pages.iter().map(|id| page_size(doc, *id)).collect();
     Ok(PdfInfo {
-        pages: u32::try_from(pages.len()).unwrap_or(u32::MAX),
+        pages: u32::try_from(count).unwrap_or(u32::MAX),
         version: doc.version.clone(),
         encrypted,
         page_sizes,
