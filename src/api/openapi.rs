@@ -1251,8 +1251,13 @@ mod tests {
         let public = operations(&doc());
         let admin = operations(&document("test", Audience::Admin));
         assert!(public.is_disjoint(&admin));
-        assert_eq!(public.union(&admin).cloned().collect::<BTreeSet<_>>(), routes);
-        assert!(public.iter().all(|(_, path)| !path.starts_with("/v1/admin/")));
+        assert_eq!(
+            public.union(&admin).cloned().collect::<BTreeSet<_>>(),
+            routes
+        );
+        assert!(public
+            .iter()
+            .all(|(_, path)| !path.starts_with("/v1/admin/")));
         assert!(admin.iter().all(|(_, path)| path.starts_with("/v1/admin/")));
     }
 

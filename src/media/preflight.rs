@@ -48,7 +48,9 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_stream_bytes: 32 * MIB,
-            max_page_bytes: 96 * MIB,
+            // hayro's own working memory while drawing runs at about twice what the page
+            // decodes: 40 MiB keeps a page, the file and the drawing under a Worker's 128 MB.
+            max_page_bytes: 40 * MIB,
             max_image_pixels: 40_000_000,
             max_objects: 20_000,
             max_depth: 32,
@@ -1022,7 +1024,7 @@ mod tests {
         );
         assert_eq!(
             Refusal::PageTooLarge(limits.max_page_bytes).to_string(),
-            "page streams inflate beyond 96 MiB"
+            "page streams inflate beyond 40 MiB"
         );
         assert_eq!(
             Refusal::ImageTooLarge {

@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_height: u32,
     /// Largest page accepted, in square points (a 200 in × 200 in page is 2.07e8).
     pub max_page_area: f64,
+    /// What the page may make the renderer decode (checked before it renders).
+    pub decode: super::preflight::Limits,
 }
 
 /// Width of page images for reading on a device (`download-url?page=N`): A4 at 150 dpi.
@@ -39,6 +41,7 @@ impl Default for Limits {
             width: 320,
             max_height: 1280,
             max_page_area: 14_400.0 * 14_400.0,
+            decode: super::preflight::Limits::default(),
         }
     }
 }
@@ -133,6 +136,18 @@ pub fn render_page(
     if !super::has_pdf_header(&bytes) {
         return Err(RenderFailure::NotPdf);
     }
+    // hayro decodes without bounds: the preflight proves, in bounded memory, that this page
+    // cannot make it decode more than the limits allow.
+    super::preflight::check_page(&bytes, number, &limits.decode).map_err(|refusal| {
+        use super::preflight::Refusal;
+        match refusal {
+            Refusal::NotPdf => RenderFailure::NotPdf,
+            Refusal::Encrypted => RenderFailure::Encrypted,
+            Refusal::Damaged(why) => RenderFailure::Damaged(why),
+            Refusal::NoPage(n) => RenderFailure::NoPage(n),
+            limit => RenderFailure::TooLarge(limit.to_string()),
+        }
+    })?;
     let pdf = Pdf::new(bytes).map_err(|e| match e {
         LoadPdfError::Decryption(_) => RenderFailure::Encrypted,
         LoadPdfError::Invalid => RenderFailure::Damaged("unreadable structure".into()),
@@ -197,7 +212,9 @@ mod tests {
 
     #[test]
     fn rendering_never_panics_on_mutated_input() {
-        let base = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 300]/Contents 4 0 R>>endobj 4 0 obj<</Length 23>>stream\n0 0 m 100 100 l S 1 w\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
+        // Objects on lines of their own: without a cross-reference table lopdf (the preflight)
+        // finds objects only at line starts, and refuses what it cannot find.
+        let base = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 300]/Contents 4 0 R>>endobj\n4 0 obj<</Length 23>>stream\n0 0 m 100 100 l S 1 w\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
         assert!(first_page_png(base.clone(), Limits::default()).is_ok());
         let mut state = 0x9E37_79B9_u32;
         for _ in 0..200 {
