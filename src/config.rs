@@ -33,10 +33,6 @@ pub const DEFAULT_RATE_AUTH_PER_IP: Rate = Rate::new(300, 60);
 pub const DEFAULT_RATE_UPLOAD_URLS: Rate = Rate::new(120, 60);
 /// Not in the SPEC: a client refreshes every 15 min; 30 a minute is far above honest use.
 pub const DEFAULT_RATE_REFRESH_PER_FAMILY: Rate = Rate::new(30, 60);
-/// Not in the SPEC: a band opening a shared setlist on stage makes a few requests each; 120 a
-/// minute per address and 600 per link leave room for that and none for a crawler.
-pub const DEFAULT_RATE_LINK_PER_IP: Rate = Rate::new(120, 60);
-pub const DEFAULT_RATE_LINK_PER_LINK: Rate = Rate::new(600, 60);
 
 pub struct Config {
     /// `Err` holds the operator-facing reason the JWT secret is unusable.
@@ -69,9 +65,6 @@ pub struct Config {
     pub rate_upload_urls: Option<Rate>,
     /// Refreshes per session (token family): a stolen refresh token cannot be spun.
     pub rate_refresh_per_family: Option<Rate>,
-    /// Requests to public-link routes per client IP, and per link.
-    pub rate_link_per_ip: Option<Rate>,
-    pub rate_link_per_link: Option<Rate>,
     /// Metadata versions kept per score; older ones are pruned.
     pub score_versions_max: i64,
     /// Test-only fault injection (`E2E_FAULTS=on`; see `shell::faults`).
@@ -178,8 +171,6 @@ impl Config {
             rate_login_failures: rate("RATE_LOGIN_FAILURES", DEFAULT_RATE_LOGIN_FAILURES)?,
             rate_auth_per_ip: rate("RATE_AUTH_PER_IP", DEFAULT_RATE_AUTH_PER_IP)?,
             rate_upload_urls: rate("RATE_UPLOAD_URLS", DEFAULT_RATE_UPLOAD_URLS)?,
-            rate_link_per_ip: rate("RATE_LINK_PER_IP", DEFAULT_RATE_LINK_PER_IP)?,
-            rate_link_per_link: rate("RATE_LINK_PER_LINK", DEFAULT_RATE_LINK_PER_LINK)?,
             rate_refresh_per_family: rate(
                 "RATE_REFRESH_PER_FAMILY",
                 DEFAULT_RATE_REFRESH_PER_FAMILY,

@@ -592,12 +592,31 @@ fn page_tree_loops_and_lying_counts_pass_and_render() {
 }
 
 #[test]
-fn deep_nesting_neither_overflows_nor_passes_silently() {
+fn deep_nesting_neither_overflows_nor_costs_seconds_of_cpu() {
     let _turn = serial();
     let bytes = deep_nesting();
-    passes_and_renders("deep nesting", bytes.clone());
+    // hayro survives 100 000 `[` but parses them in seconds (a CPU bomb): refused up front.
+    refused("deep nesting", &bytes, "nesting too deep");
     let (info, _, _) = measured(|| pdf_info::inspect(&bytes));
     assert_eq!(info.unwrap().pages, 1);
+}
+
+#[test]
+fn a_page_of_millions_of_operations_is_refused_before_it_is_drawn() {
+    let _turn = serial();
+    let mut doc = Document::with_version("1.7");
+    let content = b"0 0 m 1 1 l S\n".repeat(1_000_000);
+    let bytes = one_page(
+        &mut doc,
+        flate_stream(dictionary! {}, deflate(&content)),
+        dictionary! {},
+        dictionary! {},
+    );
+    refused(
+        "three million operators",
+        &bytes,
+        "the page draws too many operations",
+    );
 }
 
 #[test]

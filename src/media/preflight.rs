@@ -40,8 +40,13 @@ pub struct Limits {
     pub max_image_pixels: u64,
     /// Most objects (and inline images) visited for the page.
     pub max_objects: usize,
-    /// Deepest chain of forms, tiling patterns, Type 3 glyphs and appearance streams.
+    /// Deepest chain of forms, tiling patterns, Type 3 glyphs and appearance streams, and
+    /// deepest nesting of arrays and dictionaries in a content stream (hayro parses deeply nested
+    /// operands in time that grows with the square of the depth: 100 000 `[` cost seconds).
     pub max_depth: usize,
+    /// Most operators the page's content streams run (forms, patterns and glyphs included):
+    /// drawing time grows with them, and a queue task has a CPU budget.
+    pub max_operators: usize,
 }
 
 impl Default for Limits {
@@ -54,6 +59,8 @@ impl Default for Limits {
             max_image_pixels: 40_000_000,
             max_objects: 20_000,
             max_depth: 32,
+            // A dense orchestral page engraved by LilyPond runs tens of thousands.
+            max_operators: 2_000_000,
         }
     }
 }
@@ -90,6 +97,8 @@ pub enum Refusal {
     TooManyObjects,
     #[error("nesting too deep")]
     TooDeep,
+    #[error("the page draws too many operations")]
+    TooManyOperators,
 }
 
 impl Refusal {
@@ -103,6 +112,7 @@ impl Refusal {
                 | Self::ImageTooLarge { .. }
                 | Self::TooManyObjects
                 | Self::TooDeep
+                | Self::TooManyOperators
         )
     }
 }
@@ -462,6 +472,8 @@ struct Walker<'a> {
     counted: HashSet<ObjectId>,
     cost: PageCost,
     objects: usize,
+    /// Operators run by the content streams counted so far.
+    operators: usize,
     queue: Vec<Item<'a>>,
 }
 
@@ -478,6 +490,7 @@ impl<'a> Walker<'a> {
             counted: HashSet::new(),
             cost: PageCost::default(),
             objects: 0,
+            operators: 0,
             queue: Vec::new(),
         }
     }
@@ -709,6 +722,14 @@ impl<'a> Walker<'a> {
         content::names(&bytes, names);
         if seen {
             return Ok(());
+        }
+        let shape = content::shape(&bytes);
+        if shape.nesting > self.limits.max_depth {
+            return Err(Refusal::TooDeep);
+        }
+        self.operators += shape.operators;
+        if self.operators > self.limits.max_operators {
+            return Err(Refusal::TooManyOperators);
         }
         for inline in content::inline_images(&bytes) {
             self.count_object()?;

@@ -13,8 +13,8 @@ use crate::store::sql;
 use super::ctx::Ctx;
 use super::d1::{db_err, Stmt};
 
-/// Period of the `USER_LIMITER` binding (wrangler.toml `[[ratelimits]]`; 10 or 60 s).
-const USER_CEILING_PERIOD_SECONDS: u64 = 60;
+/// Period of every Rate Limiting binding (wrangler.toml `[[ratelimits]]`; 10 or 60 s).
+const BINDING_PERIOD_SECONDS: u64 = 60;
 
 #[derive(Deserialize)]
 struct Hits {
@@ -102,12 +102,31 @@ pub async fn hit(ctx: &Ctx, windows: &[Option<Window>]) -> ApiResult<()> {
 /// # Errors
 /// 429 with `Retry-After` when the binding says the user is over.
 pub async fn user_ceiling(env: &Env, user_id: &str) -> ApiResult<()> {
-    let Ok(limiter) = env.rate_limiter("USER_LIMITER") else {
+    binding_limit(env, "USER_LIMITER", user_id).await
+}
+
+/// Public-link routes, counted per client address and per link by the Rate Limiting bindings
+/// `LINK_IP_LIMITER` and `LINK_LIMITER` (wrangler.toml): no D1 work, so a flood over the limit
+/// costs next to nothing, and none on the hot path of an honest band either.
+///
+/// # Errors
+/// 429 with `Retry-After` when either says the caller is over.
+pub async fn public_link(env: &Env, ip: &str, link_id: Option<&str>) -> ApiResult<()> {
+    binding_limit(env, "LINK_IP_LIMITER", ip).await?;
+    match link_id {
+        Some(id) => binding_limit(env, "LINK_LIMITER", id).await,
+        None => Ok(()),
+    }
+}
+
+/// One key counted by a Rate Limiting binding (every binding here has a 60 s period).
+async fn binding_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
+    let Ok(limiter) = env.rate_limiter(binding) else {
         return Ok(());
     };
-    match limiter.limit(user_id.to_owned()).await {
+    match limiter.limit(key.to_owned()).await {
         Ok(outcome) if !outcome.success => Err(ApiError::RateLimited {
-            retry_after_seconds: USER_CEILING_PERIOD_SECONDS,
+            retry_after_seconds: BINDING_PERIOD_SECONDS,
         }),
         // A limiter failure must not take the API down with it.
         _ => Ok(()),

@@ -855,44 +855,25 @@ pub async fn revoke_link(call: Call) -> ApiResult<Reply> {
 }
 
 /// The setlist a live link token opens; 404 for a forged, revoked or expired one. Public-link
-/// routes are open to anyone holding a link, so each request is counted per client address and
-/// per link (in the same round trip as the link's lookup) and refused over either limit.
+/// routes are open to anyone holding a link, so each request is first counted per client
+/// address and per link (a forged token per address only) and refused over either limit.
 async fn link_target(ctx: &Ctx, req: &worker::Request, token: &str) -> ApiResult<(String, String)> {
     let link_id = links::link_id(ctx.config.link_key()?, token);
     let ip = super::limits::client_ip(req);
-    let windows = [
-        super::limits::window(ctx, "link-ip", &ip, ctx.config.rate_link_per_ip),
-        link_id
-            .as_deref()
-            .and_then(|id| super::limits::window(ctx, "link", id, ctx.config.rate_link_per_link)),
-    ];
-    let windows: Vec<_> = windows.into_iter().flatten().collect();
-    let mut stmts = windows
-        .iter()
-        .map(|w| super::limits::hit_stmt(ctx, w))
-        .collect::<ApiResult<Vec<_>>>()?;
+    super::limits::public_link(&ctx.env, &ip, link_id.as_deref()).await?;
+    let link_id = link_id.ok_or(ApiError::NotFound)?;
     let now = ctx.now.rfc3339();
-    if let Some(id) = &link_id {
-        stmts.push(
-            ctx.db
-                .stmt(q::LINK_TARGET, &[id.as_str().into(), now.as_str().into()])?,
-        );
-    }
-    let results = ctx.db.batch_results(stmts).await?;
-    for (w, result) in windows.iter().zip(results.iter()) {
-        w.check(super::limits::hits(Some(result))?)?;
-    }
     #[derive(Deserialize)]
     struct Target {
         id: String,
     }
-    let link_id = link_id.ok_or(ApiError::NotFound)?;
-    let target = results
-        .get(windows.len())
-        .map(|r| r.results::<Target>())
-        .transpose()
-        .map_err(|e| ApiError::internal(format!("link target: {e}")))?
-        .and_then(|rows| rows.into_iter().next())
+    let target = ctx
+        .db
+        .first::<Target>(
+            q::LINK_TARGET,
+            &[link_id.as_str().into(), now.as_str().into()],
+        )
+        .await?
         .ok_or(ApiError::NotFound)?;
     Ok((link_id, target.id))
 }

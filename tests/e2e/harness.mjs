@@ -60,7 +60,7 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay } = {
   cpSync(templateState(), state, { recursive: true });
   // Every test file's clients share one address: the per-IP auth limit is tested on its own
   // (ratelimits.test.mjs) and lifted elsewhere; every other limit keeps wrangler.toml's value.
-  const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", RATE_LINK_PER_IP: "100000/60", ...vars };
+  const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   const consumers = Object.fromEntries(
     (config.queues?.consumers ?? []).map((c) => [
@@ -95,6 +95,9 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay } = {
     queueConsumers: consumers,
     ratelimits: {
       ...Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+      // One address for every client of a test file: the per-address link limit is tested on
+      // its own (hardening.test.mjs) and lifted elsewhere.
+      LINK_IP_LIMITER: { simple: { limit: 100000, period: 60 } },
       ...ratelimits,
     },
     triggers: { crons: config.triggers?.crons ?? [] },

@@ -1,5 +1,5 @@
-//! A lexical look at decoded content streams: which resource names they can use, and their
-//! inline images.
+//! A lexical look at decoded content streams: which resource names they can use, their inline
+//! images, and their shape (how deeply they nest, how many operators they run).
 //!
 //! Names are gathered from every `/` in the bytes, inside strings and comments too: hayro can only
 //! use a resource whose name is spelled in the content, so over-collecting is safe, and no
@@ -280,5 +280,141 @@ mod tests {
         assert_eq!(d.get(b"W").unwrap().as_i64().unwrap(), 4);
         assert!(images[0].data.starts_with(b"0011 EI"));
         assert!(inline_images(b"BI /W 1 ( ID").is_empty());
+    }
+}
+
+/// What drawing a content stream asks of the interpreter, apart from its resources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Deepest nesting of arrays and dictionaries among its operands.
+    pub nesting: usize,
+    /// Operators it runs (every keyword but `true`, `false`, `null`).
+    pub operators: usize,
+}
+
+/// The [`Shape`] of decoded content. Strings, comments and inline image data are skipped, so a
+/// bracket or a word inside them counts for nothing; an unbalanced closer is ignored.
+pub fn shape(bytes: &[u8]) -> Shape {
+    let mut out = Shape::default();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                while bytes.get(i).is_some_and(|c| *c != b'\n' && *c != b'\r') {
+                    i += 1;
+                }
+            }
+            b'(' => i = skip_string(bytes, i),
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                depth += 1;
+                i += 2;
+            }
+            b'<' => {
+                while bytes.get(i).is_some_and(|c| *c != b'>') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'>' if bytes.get(i + 1) == Some(&b'>') => {
+                depth = depth.saturating_sub(1);
+                i += 2;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'/' => {
+                i += 1;
+                while bytes.get(i).copied().is_some_and(is_regular) {
+                    i += 1;
+                }
+            }
+            _ if is_regular(b) => {
+                let start = i;
+                while bytes.get(i).copied().is_some_and(is_regular) {
+                    i += 1;
+                }
+                let word = &bytes[start..i];
+                let numeric = matches!(word[0], b'0'..=b'9' | b'+' | b'-' | b'.');
+                if !numeric && !matches!(word, b"true" | b"false" | b"null") {
+                    out.operators += 1;
+                    if word == b"ID" {
+                        i = skip_inline_data(bytes, i);
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+        out.nesting = out.nesting.max(depth);
+    }
+    out
+}
+
+/// Past the literal string opening at `at` (balanced parentheses, `\` escapes).
+fn skip_string(bytes: &[u8], at: usize) -> usize {
+    let (mut i, mut open) = (at + 1, 1usize);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 1,
+            b'(' => open += 1,
+            b')' => {
+                open -= 1;
+                if open == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Past an inline image's data: the next `EI` standing alone as a word.
+fn skip_inline_data(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(off) = bytes
+        .get(i..)
+        .and_then(|r| r.windows(2).position(|w| w == b"EI"))
+    {
+        let at = i + off;
+        let before = at == 0 || is_white(bytes[at - 1]);
+        let after = bytes.get(at + 2).is_none_or(|b| !is_regular(*b));
+        if before && after {
+            return at + 2;
+        }
+        i = at + 2;
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn operators_and_nesting_are_counted_outside_strings_comments_and_image_data() {
+        let content = b"q 1 0 0 1 72 72 cm [(a [[[ b) 3 (c)] TJ % [[[[ not counted\n\
+            /P <</MCID 0>> BDC EMC BI /W 2 /H 1 /BPC 8 /CS /G ID \x00[[EI q EI Q";
+        assert_eq!(
+            shape(content),
+            Shape {
+                nesting: 1,
+                operators: 8
+            }
+        );
+        assert_eq!(shape(b"[[[[[[ ]]]]]] true false null").nesting, 6);
+        assert_eq!(
+            shape(b"]]]] 0 0 m").operators,
+            1,
+            "stray closers are harmless"
+        );
+        let deep = "[".repeat(100_000);
+        assert_eq!(shape(deep.as_bytes()).nesting, 100_000);
     }
 }

@@ -1,0 +1,81 @@
+// The attacker of bench/attack.sh: a user who uploads hostile PDFs (decompression bombs and
+// friends, tests/e2e/hostile.mjs) and shares them through a public link, then, until killed,
+// keeps uploading new bombs and hammers the link's routes (the setlist and its items' page
+// images) from many client addresses. Prints what it sent and what came back on SIGTERM.
+//   node bench/attack.mjs BASE_URL READY_FILE [CONCURRENCY]
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { all } from "../tests/e2e/hostile.mjs";
+
+const [base, readyFile, concurrency = "8"] = process.argv.slice(2);
+const password = "Attack-pass-word-1";
+const email = `attacker-${Date.now()}@example.test`;
+const counts = {};
+const count = (k) => (counts[k] = (counts[k] ?? 0) + 1);
+
+async function call(method, path, { body, token, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (body !== undefined) h["content-type"] = "application/json";
+  const res = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+}
+
+async function upload(token, bytes, title) {
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const up = await call("POST", "/v1/uploads", { token, body: { filename: "x.pdf", size: bytes.length, mime: "application/pdf", sha256 } });
+  if (up.status !== 201) return null;
+  const put = await fetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
+  await put.arrayBuffer();
+  const created = await call("POST", "/v1/scores", { token, body: { upload_id: up.body.upload_id, title } });
+  return created.status === 201 ? created.body.score.id : null;
+}
+
+await call("POST", "/v1/auth/register", { body: { email, password, display_name: "Attacker" } });
+const token = (await call("POST", "/v1/auth/login", { body: { email, password } })).body.access;
+const setlist = (await call("POST", "/v1/setlists", { token, body: { name: "Bait" } })).body.setlist.id;
+const items = [];
+for (const [name, make] of Object.entries(all)) {
+  const id = await upload(token, make(), name);
+  if (!id) continue;
+  const s = await call("POST", `/v1/setlists/${setlist}/items`, { token, body: { score_id: id } });
+  items.push(s.body.setlist.items.at(-1).id);
+}
+const link = (await call("POST", `/v1/setlists/${setlist}/links`, { token, body: {} })).body.link.token;
+writeFileSync(readyFile, `${items.length}\n`);
+
+let stop = false;
+process.on("SIGTERM", () => {
+  stop = true;
+  console.log(JSON.stringify({ attack: counts }));
+  process.exit(0);
+});
+
+let n = 0;
+const makers = Object.values(all);
+async function worker(k) {
+  while (!stop) {
+    n++;
+    const ip = `203.0.${k}.${n % 250}`;
+    const kind = n % 10;
+    try {
+      if (kind === 0) {
+        // A fresh bomb each time: new bytes, new processing, new page renders to ask for.
+        const bytes = Buffer.concat([makers[n % makers.length](), Buffer.from(`\n%${n}-${Date.now()}\n`)]);
+        const id = await upload(token, bytes, `bomb ${n}`);
+        count(id ? "upload:created" : "upload:refused");
+        if (id) count((await call("GET", `/v1/scores/${id}/download-url?page=${1 + (n % 3)}`, { token })).status);
+      } else if (kind < 4) {
+        count((await call("GET", `/v1/shared/${link}`, { headers: { "cf-connecting-ip": ip } })).status);
+      } else {
+        const item = items[n % items.length];
+        const r = await call("GET", `/v1/shared/${link}/items/${item}/download-url?page=${1 + (n % 5)}`, { headers: { "cf-connecting-ip": ip } });
+        count(r.status);
+      }
+    } catch (e) {
+      count(`error:${e.cause?.code ?? e.message}`);
+    }
+  }
+}
+await Promise.all(Array.from({ length: Number(concurrency) }, (_, k) => worker(k)));
