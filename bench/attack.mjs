@@ -6,8 +6,13 @@
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { all } from "../tests/e2e/hostile.mjs";
+import { makePdf } from "../tests/e2e/pdf.mjs";
 
 const [base, readyFile, concurrency = "8"] = process.argv.slice(2);
+// ATTACK=links (public-link routes only), uploads (hostile uploads only) or both (default).
+const mix = process.env.ATTACK ?? "both";
+// BENIGN=1 uploads ordinary PDFs instead (to tell the cost of uploading from that of bombs).
+const benign = process.env.BENIGN === "1";
 const password = "Attack-pass-word-1";
 const email = `attacker-${Date.now()}@example.test`;
 const counts = {};
@@ -58,11 +63,12 @@ async function worker(k) {
   while (!stop) {
     n++;
     const ip = `203.0.${k}.${n % 250}`;
-    const kind = n % 10;
+    const kind = mix === "uploads" ? 0 : mix === "links" ? 1 + (n % 9) : n % 10;
     try {
       if (kind === 0) {
         // A fresh bomb each time: new bytes, new processing, new page renders to ask for.
-        const bytes = Buffer.concat([makers[n % makers.length](), Buffer.from(`\n%${n}-${Date.now()}\n`)]);
+        const body = benign ? makePdf({ pages: 2 }) : makers[n % makers.length]();
+        const bytes = Buffer.concat([body, Buffer.from(`\n%${n}-${Date.now()}\n`)]);
         const id = await upload(token, bytes, `bomb ${n}`);
         count(id ? "upload:created" : "upload:refused");
         if (id) count((await call("GET", `/v1/scores/${id}/download-url?page=${1 + (n % 3)}`, { token })).status);

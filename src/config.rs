@@ -33,6 +33,10 @@ pub const DEFAULT_RATE_AUTH_PER_IP: Rate = Rate::new(300, 60);
 pub const DEFAULT_RATE_UPLOAD_URLS: Rate = Rate::new(120, 60);
 /// Not in the SPEC: a client refreshes every 15 min; 30 a minute is far above honest use.
 pub const DEFAULT_RATE_REFRESH_PER_FAMILY: Rate = Rate::new(30, 60);
+/// Not in the SPEC: a musician turning pages asks for a few renders a minute, and a band
+/// reading a setlist together for a few each; 60 a minute per library bounds the queue work
+/// anyone can make a library pay for.
+pub const DEFAULT_RATE_RENDERS: Rate = Rate::new(60, 60);
 
 pub struct Config {
     /// `Err` holds the operator-facing reason the JWT secret is unusable.
@@ -65,6 +69,8 @@ pub struct Config {
     pub rate_upload_urls: Option<Rate>,
     /// Refreshes per session (token family): a stolen refresh token cannot be spun.
     pub rate_refresh_per_family: Option<Rate>,
+    /// New page renders per score owner (whoever asks for them).
+    pub rate_renders: Option<Rate>,
     /// Metadata versions kept per score; older ones are pruned.
     pub score_versions_max: i64,
     /// Test-only fault injection (`E2E_FAULTS=on`; see `shell::faults`).
@@ -171,6 +177,7 @@ impl Config {
             rate_login_failures: rate("RATE_LOGIN_FAILURES", DEFAULT_RATE_LOGIN_FAILURES)?,
             rate_auth_per_ip: rate("RATE_AUTH_PER_IP", DEFAULT_RATE_AUTH_PER_IP)?,
             rate_upload_urls: rate("RATE_UPLOAD_URLS", DEFAULT_RATE_UPLOAD_URLS)?,
+            rate_renders: rate("RATE_RENDERS", DEFAULT_RATE_RENDERS)?,
             rate_refresh_per_family: rate(
                 "RATE_REFRESH_PER_FAMILY",
                 DEFAULT_RATE_REFRESH_PER_FAMILY,

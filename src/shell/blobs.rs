@@ -11,6 +11,7 @@ use crate::api::body::is_json;
 use crate::domain::score::PDF_MIME;
 use crate::error::{ApiError, ApiResult};
 use crate::media::PDF_MAGIC;
+use crate::storage::keys;
 use crate::storage::presign::{verify_blob, BlobClaims, BlobOp, BlobTokenError};
 use crate::storage::range::{self, RangeOutcome};
 use crate::store::rows::UploadRow;
@@ -74,7 +75,7 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
         .db
         .first::<UploadRow>(
             sql::UPLOAD_BY_ID,
-            &[(&upload_id).into(), owner_of(&claims.k).into()],
+            &[(&upload_id).into(), keys::owner_of(&claims.k).into()],
         )
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -136,11 +137,6 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
         200,
         json!({ "upload_id": upload_id, "size": size, "sha256": sha256 }),
     ))
-}
-
-/// Keys are `u/{user_id}/…`: the owner is part of the server-built key.
-fn owner_of(key: &str) -> &str {
-    key.split('/').nth(1).unwrap_or_default()
 }
 
 pub async fn get(call: Call) -> ApiResult<Reply> {

@@ -61,11 +61,31 @@ pub async fn create_upload(call: Call) -> ApiResult<Reply> {
     f.finish()?;
     let request =
         request.ok_or_else(|| ApiError::internal("upload fields reported valid but missing"))?;
-    if let Some(score_id) = existing_score_with_hash(&ctx, &user.id, &request.sha256).await? {
-        return Err(duplicate(score_id));
-    }
+    // One round trip: count the request for the user's upload-URL limit and look for the file
+    // among their scores (a duplicate answers 409 and reserves nothing).
     let per_user = limits::window(&ctx, "upload-urls", &user.id, ctx.config.rate_upload_urls);
-    limits::hit(&ctx, &[per_user]).await?;
+    let mut stmts = Vec::with_capacity(2);
+    if let Some(w) = &per_user {
+        stmts.push(limits::hit_stmt(&ctx, w)?);
+    }
+    stmts.push(ctx.db.stmt(
+        sql::SCORE_ID_BY_HASH,
+        &[(&user.id).into(), (&request.sha256).into()],
+    )?);
+    let results = ctx.db.batch_results(stmts).await?;
+    let mut results = results.iter();
+    if let Some(w) = &per_user {
+        w.check(limits::hits(results.next())?)?;
+    }
+    let existing = results
+        .next()
+        .map(|r| r.results::<IdRow>())
+        .transpose()
+        .map_err(|e| ApiError::internal(format!("dedupe row: {e}")))?
+        .and_then(|rows| rows.into_iter().next());
+    if let Some(row) = existing {
+        return Err(duplicate(row.id));
+    }
     let upload_id = ctx.id("upl")?;
     let key = keys::score_pdf(&user.id, &upload_id);
     let now = ctx.now.rfc3339();
@@ -554,8 +574,13 @@ pub async fn download_url(call: Call) -> ApiResult<Reply> {
         .ok_or(ApiError::NotFound)?;
     let page = page?;
     let stored: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+    let inspected = &stored["processing"]["pdf_info"];
     let file = StoredFile {
         score_id: &row.id,
+        inspection: (
+            inspected["state"].as_str().unwrap_or("pending"),
+            inspected["reason"].as_str(),
+        ),
         object_key: &row.object_key,
         pages: stored["pages"].as_u64(),
         size_bytes: stored["size_bytes"].as_i64().unwrap_or(0),
@@ -585,6 +610,8 @@ pub fn page_param(query: &[(String, String)]) -> ApiResult<Option<usize>> {
 /// What a download URL needs to know of a score's file.
 pub struct StoredFile<'a> {
     pub score_id: &'a str,
+    /// The `pdf_info` task's state and reason: page images wait for the page count.
+    pub inspection: (&'a str, Option<&'a str>),
     pub object_key: &'a str,
     pub pages: Option<u64>,
     pub size_bytes: i64,
@@ -687,6 +714,21 @@ struct RenderState {
 /// and answered as 422 without rendering again; a score whose derived images fill their budget
 /// gets no more.
 async fn page_image(ctx: &Ctx, file: &StoredFile<'_>, number: usize) -> ApiResult<Option<String>> {
+    // No render before the page count is known: a page the file lacks is refused here, not by
+    // a task that reads the whole file to find out.
+    match file.inspection {
+        ("pending", _) => return Ok(None),
+        ("failed", reason) => {
+            return Err(ApiError::field(
+                "page",
+                format!(
+                    "the file cannot be read: {}",
+                    reason.unwrap_or("inspection failed")
+                ),
+            ))
+        }
+        _ => {}
+    }
     if let Some(pages) = file.pages {
         if number as u64 > pages {
             return Err(ApiError::field(
@@ -716,6 +758,11 @@ async fn page_image(ctx: &Ctx, file: &StoredFile<'_>, number: usize) -> ApiResul
     let args = [budget[0], budget[1], at[0], at[1], at[2]];
     let mut current = ctx.db.first::<RenderState>(sql::PAGE_RENDER, &args).await?;
     if current.as_ref().is_some_and(|r| r.state.is_none()) {
+        // Each new render is queue work the owner's library pays for: counted per owner,
+        // whoever asks (the owner, a member, a public link).
+        let owner = keys::owner_of(file.object_key);
+        let renders = limits::window(ctx, "renders", owner, ctx.config.rate_renders);
+        limits::hit(ctx, &[renders]).await?;
         let now = ctx.now.rfc3339();
         let asked = ctx
             .db

@@ -648,6 +648,8 @@ pub async fn delete_item(call: Call) -> ApiResult<Reply> {
 #[derive(Deserialize)]
 struct ItemFile {
     score_id: String,
+    pdf_info_state: String,
+    pdf_info_reason: Option<String>,
     object_key: String,
     pages: Option<u64>,
     size_bytes: i64,
@@ -667,6 +669,7 @@ async fn item_file_url(
         .ok_or(ApiError::NotFound)?;
     let stored = StoredFile {
         score_id: &file.score_id,
+        inspection: (&file.pdf_info_state, file.pdf_info_reason.as_deref()),
         object_key: &file.object_key,
         pages: file.pages,
         size_bytes: file.size_bytes,

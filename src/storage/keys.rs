@@ -8,6 +8,11 @@ pub fn score_pdf(user_id: &str, upload_id: &str) -> String {
     format!("u/{user_id}/s/{upload_id}.pdf")
 }
 
+/// The user id in a key built by [`score_pdf`] (`u/{user_id}/…`).
+pub fn owner_of(key: &str) -> &str {
+    key.split('/').nth(1).unwrap_or_default()
+}
+
 /// Prefix of every object derived from one PDF (thumbnails, page renders).
 pub fn derived_prefix(pdf_key: &str) -> String {
     format!("{}/", pdf_key.trim_end_matches(".pdf"))
@@ -35,6 +40,7 @@ mod tests {
         let key = score_pdf(&u, &up);
         assert_eq!(key, format!("u/{u}/s/{up}.pdf"));
         assert_eq!(derived_prefix(&key), format!("u/{u}/s/{up}/"));
+        assert_eq!(owner_of(&key), u);
         assert_eq!(thumbnail(&key), format!("u/{u}/s/{up}/thumb-320.png"));
         assert_eq!(
             page_image(&key, 7, 1240),

@@ -210,7 +210,8 @@ pub const OWNERS_SCORE: &str =
 
 /// One item of a setlist with its score's file keys: `?1` setlist, `?2` item.
 pub const ITEM_FILE: &str =
-    "select i.id, s.id as score_id, s.object_key, s.thumbnail_key, s.pages, s.size_bytes \
+    "select i.id, s.id as score_id, s.object_key, s.thumbnail_key, s.pages, s.size_bytes, \
+       s.pdf_info_state, s.pdf_info_reason \
      from setlist_items i join scores s on s.id = i.score_id where i.setlist_id = ?1 and i.id = ?2";
 
 // ---- members ----

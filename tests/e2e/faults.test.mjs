@@ -169,8 +169,10 @@ describe("the queue consumer", () => {
     const score = await api.uploadScore(s.access, makePdf());
     const done = await api.settled(score.id, s.access);
     assert.equal(done.processing.thumbnail.state, "ok");
+    const trap = await (await w.db()).prepare("select remaining from e2e_faults where pattern = 'thumbnail_key = ?2'").first();
+    assert.equal(trap.remaining, 0, "the first run was killed");
     const r = await run(`thumbnail:${score.id}`);
-    assert.equal(r.crashes, 1);
+    assert.deepEqual([r.state, r.crashes, r.started_at], ["ok", 0, null], "finished: the counts start again");
     await invariants(w, { objects: true });
   });
 
