@@ -230,7 +230,7 @@ fn deleting_a_score_leaves_every_setlist_dense_with_a_history_entry() {
         (before.0 + 1, before.1 + 1)
     );
     let events: Vec<String> = c
-        .prepare(setlist_sql::EVENTS)
+        .prepare(&setlist_sql::events(setlist_sql::Setlist::Id))
         .unwrap()
         .query_map(["set1"], |r| r.get(0))
         .unwrap()

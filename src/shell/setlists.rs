@@ -213,11 +213,16 @@ async fn view(
     viewer: Option<&str>,
 ) -> ApiResult<String> {
     let via_link = viewer.is_none();
-    let items_sql = q::items();
+    // Through a link, `setlist_id` is the link's id: no lookup before the batch.
+    let of = if via_link {
+        q::Setlist::Link
+    } else {
+        q::Setlist::Id
+    };
     let mut stmts = vec![
         ctx.db.stmt(&head.0, &head.1)?,
-        ctx.db.stmt(&items_sql, &[setlist_id.into()])?,
-        ctx.db.stmt(q::EVENTS, &[setlist_id.into()])?,
+        ctx.db.stmt(&q::items(of), &[setlist_id.into()])?,
+        ctx.db.stmt(&q::events(of), &[setlist_id.into()])?,
     ];
     if let Some(viewer) = viewer {
         stmts.push(
@@ -655,16 +660,13 @@ struct ItemFile {
     size_bytes: i64,
 }
 
-async fn item_file_url(
-    ctx: &Ctx,
-    call: &Call,
-    setlist_id: &str,
-    item_id: &str,
-) -> ApiResult<Reply> {
+/// `{url, expires_at}` for an item's file (or page image), read by `sql` with `args` in the
+/// same statement that checks who may read it: 404 for anyone else.
+async fn item_file_url(ctx: &Ctx, call: &Call, sql: &str, args: &[Arg<'_>]) -> ApiResult<Reply> {
     let page = page_param(&call.query)?;
     let file = ctx
         .db
-        .first::<ItemFile>(q::ITEM_FILE, &[setlist_id.into(), item_id.into()])
+        .first::<ItemFile>(sql, args)
         .await?
         .ok_or(ApiError::NotFound)?;
     let stored = StoredFile {
@@ -680,9 +682,12 @@ async fn item_file_url(
 /// `GET /v1/setlists/{id}/items/{item_id}/download-url`: members reach the owner's file.
 pub async fn item_download_url(call: Call) -> ApiResult<Reply> {
     let user_id = user_id(&call)?;
-    let (id, item_id) = (path(&call, 0).to_owned(), path(&call, 1).to_owned());
-    access(&call.ctx, &id, &user_id, Need::Read).await?;
-    item_file_url(&call.ctx, &call, &id, &item_id).await
+    let (id, item_id) = (path(&call, 0), path(&call, 1));
+    if !ids::is_well_formed("set", id) {
+        return Err(ApiError::NotFound);
+    }
+    let args = [id.into(), item_id.into(), user_id.as_str().into()];
+    item_file_url(&call.ctx, &call, q::ITEM_FILE, &args).await
 }
 
 // ---- members ----
@@ -857,35 +862,22 @@ pub async fn revoke_link(call: Call) -> ApiResult<Reply> {
     Ok(Reply::NoContent)
 }
 
-/// The setlist a live link token opens; 404 for a forged, revoked or expired one. Public-link
-/// routes are open to anyone holding a link, so each request is first counted per client
-/// address and per link (a forged token per address only) and refused over either limit.
-async fn link_target(ctx: &Ctx, req: &worker::Request, token: &str) -> ApiResult<(String, String)> {
+/// The link id a token carries, once the request is counted: public-link routes are open to
+/// anyone holding a link, so each request is first counted per client address and per link (a
+/// forged token per address only) and refused over either limit; a forged token is 404.
+async fn link_id(ctx: &Ctx, req: &worker::Request, token: &str) -> ApiResult<String> {
     let link_id = links::link_id(ctx.config.link_key()?, token);
     let ip = super::limits::client_ip(req);
     super::limits::public_link(&ctx.env, &ip, link_id.as_deref()).await?;
-    let link_id = link_id.ok_or(ApiError::NotFound)?;
-    let now = ctx.now.rfc3339();
-    #[derive(Deserialize)]
-    struct Target {
-        id: String,
-    }
-    let target = ctx
-        .db
-        .first::<Target>(
-            q::LINK_TARGET,
-            &[link_id.as_str().into(), now.as_str().into()],
-        )
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok((link_id, target.id))
+    link_id.ok_or(ApiError::NotFound)
 }
 
 /// `GET /v1/shared/{token}`: the setlist, read-only, without members.
 pub async fn shared(call: Call) -> ApiResult<Reply> {
     let ctx = &call.ctx;
-    let (link_id, setlist_id) = link_target(ctx, &call.req, path(&call, 0)).await?;
+    let link_id = link_id(ctx, &call.req, path(&call, 0)).await?;
     let now = ctx.now.rfc3339();
+    // One round trip: the head statement checks the link (live, owner enabled).
     let setlist = view(
         ctx,
         &call.origin,
@@ -893,18 +885,25 @@ pub async fn shared(call: Call) -> ApiResult<Reply> {
             q::head_by_link(),
             vec![link_id.as_str().into(), now.as_str().into()],
         ),
-        &setlist_id,
+        &link_id,
         None,
     )
     .await?;
     Ok(setlist_text(200, &setlist))
 }
 
-/// `GET /v1/shared/{token}/items/{item_id}/download-url`.
+/// `GET /v1/shared/{token}/items/{item_id}/download-url`: the link is checked in the statement
+/// that reads the item's file.
 pub async fn shared_download_url(call: Call) -> ApiResult<Reply> {
-    let (_, setlist_id) = link_target(&call.ctx, &call.req, path(&call, 0)).await?;
-    let item_id = path(&call, 1).to_owned();
-    item_file_url(&call.ctx, &call, &setlist_id, &item_id).await
+    let ctx = &call.ctx;
+    let link_id = link_id(ctx, &call.req, path(&call, 0)).await?;
+    let now = ctx.now.rfc3339();
+    let args = [
+        link_id.as_str().into(),
+        path(&call, 1).into(),
+        now.as_str().into(),
+    ];
+    item_file_url(ctx, &call, q::ITEM_FILE_BY_LINK, &args).await
 }
 
 // ---- comments ----

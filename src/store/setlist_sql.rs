@@ -5,7 +5,7 @@
 //! setlist's `version` that also stamps a `write_token`; the other statements of the batch apply
 //! only while that token holds, so a request that lost a race changes nothing.
 
-use crate::store::sql::SCORE_JSON;
+use crate::store::sql::PROCESSING_JSON;
 
 /// The caller's role on a setlist (`owner`, `editor`, `viewer`), with its version; no row for an
 /// outsider, nor for anyone once the owner's account is disabled (a disabled account shares
@@ -49,18 +49,36 @@ pub fn head_by_link() -> String {
     )
 }
 
-/// Items in order with what a player needs of each score (one statement). `?1` setlist id; the
-/// caller's access is checked by the head statement of the same batch.
-pub fn items() -> String {
+/// Which setlist `?1` names: its id, or (through a public link) a link's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setlist {
+    Id,
+    Link,
+}
+
+impl Setlist {
+    fn expr(self) -> &'static str {
+        match self {
+            Self::Id => "?1",
+            Self::Link => "(select setlist_id from setlist_links where id = ?1)",
+        }
+    }
+}
+
+/// Items in order with what a player needs of each score (one statement). `?1` names the
+/// setlist (see [`Setlist`]); the caller's access is checked by the head statement of the same
+/// batch.
+pub fn items(of: Setlist) -> String {
+    let setlist = of.expr();
     format!(
         "select i.id, s.thumbnail_key, json_object('id', i.id, 'position', i.position, \
            'score_id', i.score_id, 'notes', i.notes, 'title', s.title, 'composer', s.composer, \
            'key', s.key, 'pages', s.pages, 'duration', s.duration, \
-           'processing', json_extract({SCORE_JSON}, '$.processing'), \
+           'processing', {PROCESSING_JSON}, \
            'comment_count', (select count(*) from item_comments c where c.item_id = i.id), \
            'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json \
          from setlist_items i join scores s on s.id = i.score_id \
-         where i.setlist_id = ?1 order by i.position, i.id"
+         where i.setlist_id = {setlist} order by i.position, i.id"
     )
 }
 
@@ -75,10 +93,14 @@ pub const MEMBERS: &str =
      from setlist_members m join users u on u.id = m.user_id \
      where m.setlist_id = ?1 order by m.created_at, u.id";
 
-/// The latest history entries: `?1` setlist id.
-pub const EVENTS: &str =
-    "select json_object('kind', kind, 'detail', json(detail), 'at', created_at) as json \
-     from setlist_events where setlist_id = ?1 order by seq desc limit 20";
+/// The latest history entries: `?1` names the setlist (see [`Setlist`]).
+pub fn events(of: Setlist) -> String {
+    format!(
+        "select json_object('kind', kind, 'detail', json(detail), 'at', created_at) as json \
+         from setlist_events where setlist_id = {} order by seq desc limit 20",
+        of.expr()
+    )
+}
 
 /// The caller's setlists, or those shared with them (`?2` = 1), newest first after the keyset
 /// `(?3 updated_at, ?4 id)` (`?3` null for the first page), `?5` rows. `?1` user.
@@ -208,11 +230,30 @@ pub const OWNERS_SCORE: &str =
     "select sc.id from scores sc join setlists st on st.owner_id = sc.user_id \
      where st.id = ?1 and sc.id = ?2";
 
-/// One item of a setlist with its score's file keys: `?1` setlist, `?2` item.
-pub const ITEM_FILE: &str =
-    "select i.id, s.id as score_id, s.object_key, s.thumbnail_key, s.pages, s.size_bytes, \
-       s.pdf_info_state, s.pdf_info_reason \
-     from setlist_items i join scores s on s.id = i.score_id where i.setlist_id = ?1 and i.id = ?2";
+/// Columns of an item's file, for its download URL.
+macro_rules! item_file_columns {
+    () => {
+        "select i.id, sc.id as score_id, sc.object_key, sc.thumbnail_key, sc.pages, sc.size_bytes, \
+           sc.pdf_info_state, sc.pdf_info_reason \
+         from setlist_items i join scores sc on sc.id = i.score_id \
+         join setlists s on s.id = i.setlist_id join users o on o.id = s.owner_id and o.disabled_at is null "
+    };
+}
+
+/// Item `?2` of setlist `?1` with its score's file, for the owner or a member `?3` (one round
+/// trip checks access and reads the file); nothing for anyone else.
+pub const ITEM_FILE: &str = concat!(
+    item_file_columns!(),
+    "where i.setlist_id = ?1 and i.id = ?2 and (s.owner_id = ?3 or exists \
+       (select 1 from setlist_members m where m.setlist_id = s.id and m.user_id = ?3))"
+);
+
+/// Item `?2` through live link `?1` at `?3` (now), with its score's file.
+pub const ITEM_FILE_BY_LINK: &str = concat!(
+    item_file_columns!(),
+    "join setlist_links l on l.setlist_id = s.id \
+     where l.id = ?1 and i.id = ?2 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?3)"
+);
 
 // ---- members ----
 
@@ -246,11 +287,6 @@ pub const LINKS: &str =
 /// Revokes link `?3` of setlist `?1` owned by `?2`, with time `?4` (idempotent).
 pub const REVOKE_LINK: &str = "update setlist_links set revoked_at = coalesce(revoked_at, ?4) \
      where id = ?3 and setlist_id = ?1 and exists (select 1 from setlists where id = ?1 and owner_id = ?2)";
-
-/// The setlist behind a live link whose owner's account is enabled: `?1` link id, `?2` now.
-pub const LINK_TARGET: &str = "select l.setlist_id as id from setlist_links l \
-     join setlists s on s.id = l.setlist_id join users o on o.id = s.owner_id and o.disabled_at is null \
-     where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)";
 
 // ---- comments ----
 

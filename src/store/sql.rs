@@ -207,17 +207,31 @@ pub fn expired_uploads() -> String {
 /// from D1 as finished JSON text: no per-field conversion in the Worker. `thumbnail_url` is added
 /// by the Worker (it is presigned); `views::score_json` splices it in. `json(…)` keeps nested
 /// JSON (tags, metadata) as JSON rather than strings.
-pub const SCORE_JSON: &str = "json_object(\
+/// A score's (`s`) processing as the API shows it: each task's `state`, and `reason` when failed.
+macro_rules! processing_json {
+    () => {
+        "json_object(\
+'pdf_info', case when s.pdf_info_state = 'failed' then json_object('state', 'failed', 'reason', s.pdf_info_reason) else json_object('state', s.pdf_info_state) end, \
+'thumbnail', case when s.thumbnail_state = 'failed' then json_object('state', 'failed', 'reason', s.thumbnail_reason) else json_object('state', s.thumbnail_state) end)"
+    };
+}
+
+/// [`processing_json!`] as a constant, for statements built with `format!`.
+pub const PROCESSING_JSON: &str = processing_json!();
+
+pub const SCORE_JSON: &str = concat!(
+    "json_object(\
 'id', s.id, 'title', s.title, 'composer', s.composer, 'arranger', s.arranger, \
 'instrumentation', s.instrumentation, 'key', s.key, 'notes', s.notes, \
 'tags', json(s.tags), \
 'rating', s.rating, 'difficulty', s.difficulty, 'duration', s.duration, 'filename', s.filename, \
 'content_hash', s.content_hash, 'size_bytes', s.size_bytes, 'pages', s.pages, \
 'pdf_meta', json(s.pdf_meta), 'suggestions', json(s.suggestions), \
-'processing', json_object(\
-'pdf_info', case when s.pdf_info_state = 'failed' then json_object('state', 'failed', 'reason', s.pdf_info_reason) else json_object('state', s.pdf_info_state) end, \
-'thumbnail', case when s.thumbnail_state = 'failed' then json_object('state', 'failed', 'reason', s.thumbnail_reason) else json_object('state', s.thumbnail_state) end), \
-'created_at', s.created_at, 'updated_at', s.updated_at)";
+'processing', ",
+    processing_json!(),
+    ", \
+'created_at', s.created_at, 'updated_at', s.updated_at)"
+);
 
 /// Columns of a score row: what the Worker needs besides the finished JSON.
 pub fn score_columns() -> String {
