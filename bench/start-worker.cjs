@@ -16,9 +16,10 @@ const { unstable_startWorker } = require(path.join(root, "node_modules/wrangler"
     bindings: {
       USER_LIMITER: { type: "ratelimit", namespace_id: "1001", simple: { limit: 1e9, period: 60 } },
       // BENCH_LINK_LIMITS=keep leaves the public-link limits of wrangler.toml (bench/attack.sh);
-      // otherwise one benchmark address may call a link as fast as it can.
+      // otherwise the benchmark may call a link as fast as it can.
       ...(process.env.BENCH_LINK_LIMITS === "keep" ? {} : {
         LINK_IP_LIMITER: { type: "ratelimit", namespace_id: "1002", simple: { limit: 1e9, period: 60 } },
+        LINK_LIMITER: { type: "ratelimit", namespace_id: "1003", simple: { limit: 1e9, period: 60 } },
       }),
       RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
     },

@@ -109,7 +109,26 @@ fn finish_plain(
     log_task(queue, body, result, now());
 }
 
+thread_local! {
+    /// The largest wasm linear memory this isolate has reported (MiB).
+    static MEMORY_HIGH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Logs (as a warning, kept at every log level) each time the isolate's wasm memory grows past
+/// its previous high: a Worker has 128 MB, and memory a wasm module takes is never given back.
+fn report_memory() {
+    let mib = core::arch::wasm32::memory_size(0) * 64 / 1024;
+    if mib > MEMORY_HIGH.with(std::cell::Cell::get) {
+        MEMORY_HIGH.with(|m| m.set(mib));
+        worker::console_warn!(
+            "{}",
+            json!({"level": "warn", "msg": "wasm memory grew", "wasm_memory_mib": mib})
+        );
+    }
+}
+
 fn log_task(queue: &str, body: &serde_json::Value, outcome: &str, started: Millis) {
+    report_memory();
     console_log!(
         "{}",
         json!({
