@@ -36,5 +36,4 @@ if [ ! -f "$venv/.complete" ]; then
   exec 9>&-
 fi
 
-
 exec "$venv/bin/schemathesis" "$@"

@@ -44,9 +44,11 @@ install worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 # Without --locked: its lockfile pins a yanked webpki-roots.
 install wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 
-# 3. s3s-fs (tests only): an independent S3-compatible server that verifies SigV4.
+# 3. Test-only tools: s3s-fs (an independent S3-compatible server that verifies SigV4) and
+#    Schemathesis (pinned, in a venv made once per machine by scripts/schemathesis.sh).
 if [ $for_tests = 1 ]; then
   install s3s-fs "$S3S_FS_VERSION" s3s-fs --locked --features binary
+  bash scripts/schemathesis.sh --version >/dev/null
 fi
 
 # 4. npm packages (wrangler, miniflare, binaryen), exactly as package-lock.json pins them.

@@ -44,13 +44,17 @@ pub fn is_json(content_type: Option<&str>) -> bool {
     })
 }
 
-/// Parses a body already read. An empty body reads as `{}` so that missing fields are reported
-/// field by field rather than as a syntax error.
+/// Parses a body already read. An empty body (nothing, or only JSON white space) reads as `{}` so
+/// that missing fields are reported field by field rather than as a syntax error; any other
+/// byte that is not JSON (a form feed, say) is malformed.
 ///
 /// # Errors
 /// 400 for malformed JSON or invalid UTF-8, 422 for JSON that is not an object.
 pub fn parse_object(bytes: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         return Ok(serde_json::Map::new());
     }
     match serde_json::from_slice::<Value>(bytes) {

@@ -61,14 +61,15 @@ impl Fields {
         }
     }
 
-    /// A required integer (JSON number without a fraction).
+    /// A required integer: a JSON number without a fraction (`3.0` is 3, as JSON Schema's
+    /// `integer` has it) that fits an `i64`.
     pub fn int(&mut self, name: &str) -> Option<i64> {
         match self.map.get(name) {
             None | Some(Value::Null) => {
                 self.error(name, "is required");
                 None
             }
-            Some(Value::Number(n)) => match n.as_i64() {
+            Some(Value::Number(n)) => match whole(n) {
                 Some(i) => Some(i),
                 None => {
                     self.error(name, "must be an integer");
@@ -157,5 +158,38 @@ mod tests {
         let v = f.string("n");
         assert_eq!(f.parse("n", v, |_| Err::<(), _>("bad".into())), None);
         assert!(f.finish().is_err());
+    }
+}
+
+/// `n` as an `i64` when it is a whole number in range (`2`, `2.0`, `-7e0`).
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    // ±2^63 (exact as an f64: a power of two); every whole f64 within converts exactly.
+    let bound = 2f64.powi(63);
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "checked: whole and within i64's range"
+    )]
+    let i = f as i64;
+    (f.fract() == 0.0 && (-bound..bound).contains(&f)).then_some(i)
+}
+
+#[cfg(test)]
+mod whole_tests {
+    use serde_json::json;
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_part_are_integers() {
+        let n = |v: serde_json::Value| super::whole(v.as_number().unwrap());
+        assert_eq!(n(json!(3)), Some(3));
+        assert_eq!(n(json!(3.0)), Some(3));
+        assert_eq!(n(json!(-7e0)), Some(-7));
+        assert_eq!(n(json!(11_699_840.0)), Some(11_699_840));
+        assert_eq!(n(json!(1.5)), None);
+        assert_eq!(n(json!(1e19)), None);
+        assert_eq!(n(json!(u64::MAX)), None);
     }
 }

@@ -7,9 +7,34 @@
 use serde_json::{json, Map, Value};
 
 use super::routes::{Access, BodyKind, Endpoint, ROUTES};
+use crate::domain::{preset, score, setlist, user};
+use crate::store::search;
 
-/// A query parameter: name, JSON type, description.
-type Param = (&'static str, &'static str, &'static str);
+/// A query parameter: name, what it takes, description.
+type Param = (&'static str, Q, &'static str);
+
+/// What a query parameter takes, as the server enforces it.
+#[derive(Clone, Copy)]
+enum Q {
+    /// An integer in `min..=max`.
+    Int(i64, i64),
+    /// An integer from `min`, required.
+    RequiredInt(i64),
+    /// An opaque cursor from a previous page's `next_cursor`.
+    Cursor,
+    /// `true` or `false`.
+    Bool,
+    /// One of these words.
+    Enum(&'static [&'static str]),
+    /// Text of at most this many characters (trimmed, no control characters).
+    Text(usize),
+    /// Any text of at most this many characters.
+    Words(usize),
+    /// A tag filter: repeatable (AND), at most this many.
+    Tags(usize),
+    /// Free text (admin: the continuation after `next_after`).
+    Any,
+}
 
 /// One operation's documentation.
 struct Op {
@@ -22,6 +47,11 @@ struct Op {
     ok: (u16, Option<&'static str>),
     /// Error statuses beyond those every route of its kind can answer.
     errors: &'static [u16],
+    /// Other successful answers (status, body schema).
+    also: &'static [(u16, Option<&'static str>)],
+    /// Whether a body is required (an absent body reads as `{}`, so a body of optional fields
+    /// is not).
+    body_required: bool,
 }
 
 const fn op(
@@ -38,18 +68,48 @@ const fn op(
         body,
         ok,
         errors,
+        also: &[],
+        body_required: true,
     }
 }
 
+/// The answer while the queue makes a page image: 202 `{state: "pending"}`.
+const PENDING: &[(u16, Option<&str>)] = &[(202, Some("Pending"))];
+
 const PAGE: &[Param] = &[
-    ("limit", "integer", "page size"),
+    ("limit", Q::Int(1, 100), "page size (default 20)"),
     (
         "cursor",
-        "string",
+        Q::Cursor,
         "opaque cursor from the previous page's next_cursor",
     ),
 ];
-const PAGE_QUERY: &[Param] = &[("page", "integer", "1-based page: URL of that page as a PNG")];
+const PAGE_QUERY: &[Param] = &[(
+    "page",
+    Q::Int(1, u32::MAX as i64),
+    "1-based page: the URL of that page as a PNG, once the queue has rendered it (202 until then)",
+)];
+/// `ordering` of `GET /v1/scores`: each field, ascending or (`-`) descending.
+const ORDERINGS: &[&str] = &[
+    "updated_at",
+    "-updated_at",
+    "created_at",
+    "-created_at",
+    "title",
+    "-title",
+    "composer",
+    "-composer",
+    "rating",
+    "-rating",
+    "difficulty",
+    "-difficulty",
+    "duration",
+    "-duration",
+    "size_bytes",
+    "-size_bytes",
+    "pages",
+    "-pages",
+];
 
 #[expect(clippy::too_many_lines, reason = "one arm per endpoint is the point")]
 fn describe(e: Endpoint) -> Op {
@@ -107,13 +167,16 @@ fn describe(e: Endpoint) -> Op {
         ),
         E::LogoutAll => op("End every session", "auth", None, (204, None), &[]),
         E::GetMe => op("The caller", "me", None, (200, Some("UserEnvelope")), &[]),
-        E::PatchMe => op(
-            "Change display name or preferences",
-            "me",
-            Some("PatchMe"),
-            (200, Some("UserEnvelope")),
-            &[],
-        ),
+        E::PatchMe => Op {
+            body_required: false,
+            ..op(
+                "Change display name or preferences",
+                "me",
+                Some("PatchMe"),
+                (200, Some("UserEnvelope")),
+                &[],
+            )
+        },
         E::ChangePassword => op(
             "Change password (other sessions end)",
             "me",
@@ -134,14 +197,14 @@ fn describe(e: Endpoint) -> Op {
             "blobs",
             None,
             (200, None),
-            &[400, 403, 413, 415],
+            &[400, 401, 404, 409, 413, 415, 502],
         ),
         E::GetBlob => op(
             "Download through a signed URL (Range supported)",
             "blobs",
             None,
             (200, None),
-            &[206, 304, 403, 416],
+            &[206, 304, 401, 404, 416, 502],
         ),
         E::CreateScore => op(
             "Create a score from an upload",
@@ -154,24 +217,36 @@ fn describe(e: Endpoint) -> Op {
             query: &[
                 (
                     "query",
-                    "string",
+                    Q::Words(search::MAX_QUERY_CHARS),
                     "full-text search over title, composer and notes",
                 ),
-                ("tag", "string", "tag filter (repeatable, AND)"),
-                ("composer", "string", "exact, case-insensitive"),
-                ("instrumentation", "string", "exact, case-insensitive"),
+                (
+                    "tag",
+                    Q::Tags(search::MAX_TAG_FILTERS),
+                    "tag filter (repeatable, AND)",
+                ),
+                (
+                    "composer",
+                    Q::Text(score::TEXT_MAX_CHARS),
+                    "exact, case-insensitive",
+                ),
+                (
+                    "instrumentation",
+                    Q::Text(score::TEXT_MAX_CHARS),
+                    "exact, case-insensitive",
+                ),
                 (
                     "preset",
-                    "string",
+                    Q::Text(preset::NAME_MAX_CHARS),
                     "preset id: its instrumentation, or its genre as a tag",
                 ),
                 (
                     "ordering",
-                    "string",
+                    Q::Enum(ORDERINGS),
                     "field, `-` for descending (default -updated_at)",
                 ),
-                ("limit", "integer", "1-100, default 20"),
-                ("cursor", "string", "opaque cursor from next_cursor"),
+                ("limit", Q::Int(1, search::MAX_LIMIT), "default 20"),
+                ("cursor", Q::Cursor, "opaque cursor from next_cursor"),
             ],
             ..op(
                 "List and search scores",
@@ -188,13 +263,16 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("ScoreEnvelope")),
             &[404],
         ),
-        E::PatchScore => op(
-            "Edit a score (records a version)",
-            "scores",
-            Some("ScorePatch"),
-            (200, Some("ScoreEnvelope")),
-            &[404],
-        ),
+        E::PatchScore => Op {
+            body_required: false,
+            ..op(
+                "Edit a score (records a version)",
+                "scores",
+                Some("ScorePatch"),
+                (200, Some("ScoreEnvelope")),
+                &[404],
+            )
+        },
         E::DeleteScore => op(
             "Delete a score and its files",
             "scores",
@@ -204,6 +282,7 @@ fn describe(e: Endpoint) -> Op {
         ),
         E::DownloadUrl => Op {
             query: PAGE_QUERY,
+            also: PENDING,
             ..op(
                 "Presigned download URL",
                 "scores",
@@ -253,17 +332,24 @@ fn describe(e: Endpoint) -> Op {
                 &[],
             )
         },
-        E::Versions => op(
-            "Versions of a score",
-            "activity",
-            None,
-            (200, Some("Versions")),
-            &[404],
-        ),
+        E::Versions => Op {
+            query: PAGE,
+            ..op(
+                "Versions of a score, oldest first",
+                "activity",
+                None,
+                (200, Some("Versions")),
+                &[404],
+            )
+        },
         E::CompareVersions => Op {
             query: &[
-                ("from", "integer", "version number"),
-                ("to", "integer", "version number"),
+                (
+                    "from",
+                    Q::RequiredInt(0),
+                    "version number (0: as created); an unknown or pruned one is 422",
+                ),
+                ("to", Q::RequiredInt(0), "version number"),
             ],
             ..op(
                 "Field-level diff between two versions",
@@ -282,9 +368,9 @@ fn describe(e: Endpoint) -> Op {
         ),
         E::ListSetlists => Op {
             query: &[
-                ("shared", "boolean", "true: setlists others shared with me"),
-                ("limit", "integer", "1-100, default 50"),
-                ("cursor", "string", "opaque cursor from next_cursor"),
+                ("shared", Q::Bool, "true: setlists others shared with me"),
+                ("limit", Q::Int(1, 100), "default 50"),
+                ("cursor", Q::Cursor, "opaque cursor from next_cursor"),
             ],
             ..op(
                 "My setlists, or those shared with me",
@@ -297,7 +383,7 @@ fn describe(e: Endpoint) -> Op {
         E::CreateSetlist => op(
             "Create a setlist",
             "setlists",
-            Some("SetlistFields"),
+            Some("SetlistCreate"),
             (201, Some("SetlistEnvelope")),
             &[],
         ),
@@ -308,13 +394,16 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("SetlistEnvelope")),
             &[404],
         ),
-        E::PatchSetlist => op(
-            "Edit a setlist (owner)",
-            "setlists",
-            Some("SetlistFields"),
-            (200, Some("SetlistEnvelope")),
-            &[403, 404, 409],
-        ),
+        E::PatchSetlist => Op {
+            body_required: false,
+            ..op(
+                "Edit a setlist (owner)",
+                "setlists",
+                Some("SetlistFields"),
+                (200, Some("SetlistEnvelope")),
+                &[403, 404, 409],
+            )
+        },
         E::DeleteSetlist => op(
             "Delete a setlist (owner)",
             "setlists",
@@ -322,22 +411,32 @@ fn describe(e: Endpoint) -> Op {
             (204, None),
             &[403, 404],
         ),
-        E::PostItems => op(
-            "Add an item, or replace the whole order",
-            "setlists",
-            Some("ItemsRequest"),
-            (201, Some("SetlistEnvelope")),
-            &[403, 404, 409],
-        ),
-        E::PatchItem => op(
-            "Move or annotate an item",
-            "setlists",
-            Some("ItemPatch"),
-            (200, Some("SetlistEnvelope")),
-            &[403, 404, 409],
-        ),
+        E::PostItems => Op {
+            also: &[(200, Some("SetlistEnvelope"))],
+            ..op(
+                "Add an item (201), or replace the whole order (200)",
+                "setlists",
+                Some("ItemsRequest"),
+                (201, Some("SetlistEnvelope")),
+                &[403, 404, 409],
+            )
+        },
+        E::PatchItem => Op {
+            body_required: false,
+            ..op(
+                "Move or annotate an item",
+                "setlists",
+                Some("ItemPatch"),
+                (200, Some("SetlistEnvelope")),
+                &[403, 404, 409],
+            )
+        },
         E::DeleteItem => Op {
-            query: &[("version", "integer", "expected setlist version")],
+            query: &[(
+                "version",
+                Q::Int(1, i64::MAX),
+                "expected setlist version (409 when stale)",
+            )],
             ..op(
                 "Remove an item",
                 "setlists",
@@ -348,6 +447,7 @@ fn describe(e: Endpoint) -> Op {
         },
         E::ItemDownloadUrl => Op {
             query: PAGE_QUERY,
+            also: PENDING,
             ..op(
                 "Download an item's PDF through the setlist",
                 "setlists",
@@ -391,13 +491,16 @@ fn describe(e: Endpoint) -> Op {
             (204, None),
             &[403, 404],
         ),
-        E::CreateLink => op(
-            "Create a public read-only link (owner)",
-            "sharing",
-            Some("LinkRequest"),
-            (201, Some("LinkEnvelope")),
-            &[403, 404],
-        ),
+        E::CreateLink => Op {
+            body_required: false,
+            ..op(
+                "Create a public read-only link (owner)",
+                "sharing",
+                Some("LinkRequest"),
+                (201, Some("LinkEnvelope")),
+                &[403, 404],
+            )
+        },
         E::ListLinks => op(
             "Public links (owner)",
             "sharing",
@@ -417,20 +520,25 @@ fn describe(e: Endpoint) -> Op {
             "sharing",
             None,
             (200, Some("SetlistEnvelope")),
-            &[404],
+            &[404, 429],
         ),
         E::SharedDownloadUrl => Op {
             query: PAGE_QUERY,
+            also: PENDING,
             ..op(
                 "Download an item through a public link",
                 "sharing",
                 None,
                 (200, Some("DownloadUrl")),
-                &[404],
+                &[404, 429],
             )
         },
         E::ListPresets => Op {
-            query: &[("kind", "string", "instrumentation or genre")],
+            query: &[(
+                "kind",
+                Q::Enum(&["instrumentation", "genre"]),
+                "only presets of this kind",
+            )],
             ..op(
                 "Built-in and own presets",
                 "presets",
@@ -455,9 +563,13 @@ fn describe(e: Endpoint) -> Op {
         ),
         E::AdminUsers => Op {
             query: &[
-                ("q", "string", "literal text in email or display name"),
-                ("after", "string", "email to continue after (next_after)"),
-                ("limit", "integer", "1-200, default 50"),
+                (
+                    "q",
+                    Q::Words(crate::domain::admin::SEARCH_MAX_CHARS),
+                    "literal text in email or display name",
+                ),
+                ("after", Q::Any, "email to continue after (next_after)"),
+                ("limit", Q::Int(1, 200), "default 50"),
             ],
             ..op(
                 "Search users (admin)",
@@ -467,13 +579,16 @@ fn describe(e: Endpoint) -> Op {
                 &[],
             )
         },
-        E::AdminPatchUser => op(
-            "Set quota, role, disabled (admin)",
-            "admin",
-            Some("AdminUserPatch"),
-            (200, Some("AdminUserEnvelope")),
-            &[],
-        ),
+        E::AdminPatchUser => Op {
+            body_required: false,
+            ..op(
+                "Set quota, role, disabled (admin)",
+                "admin",
+                Some("AdminUserPatch"),
+                (200, Some("AdminUserEnvelope")),
+                &[],
+            )
+        },
         E::AdminStats => op(
             "Overview statistics (admin)",
             "admin",
@@ -482,7 +597,7 @@ fn describe(e: Endpoint) -> Op {
             &[],
         ),
         E::AdminTasks => Op {
-            query: &[("limit", "integer", "1-500, default 100")],
+            query: &[("limit", Q::Int(1, 500), "default 100")],
             ..op(
                 "Failed tasks and dead letters (admin)",
                 "admin",
@@ -508,6 +623,21 @@ fn describe(e: Endpoint) -> Op {
     }
 }
 
+/// Deployment settings the document states as bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `MAX_UPLOAD_BYTES`: the largest `size` an upload may declare.
+    pub max_upload_bytes: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: crate::config::DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
+}
+
 /// Who a document is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -515,6 +645,91 @@ pub enum Audience {
     Public,
     /// The admin routes only (`/v1/admin/openapi.json`).
     Admin,
+}
+
+fn query_schema(q: Q) -> Value {
+    match q {
+        Q::Int(min, max) => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        Q::RequiredInt(min) => json!({ "type": "integer", "minimum": min, "maximum": i64::MAX }),
+        Q::Cursor | Q::Any => t("string"),
+        Q::Bool => t("boolean"),
+        Q::Enum(words) => json!({ "type": "string", "enum": words }),
+        Q::Text(max) => text(max, false),
+        Q::Words(max) => json!({ "type": "string", "maxLength": max }),
+        Q::Tags(max) => {
+            json!({ "type": "array", "maxItems": max, "items": text(score::TAG_MAX_CHARS, false) })
+        }
+    }
+}
+
+/// Control characters the server refuses (`char::is_control`), as a regex class body; with
+/// `lines`, tab and newline are allowed.
+fn control(lines: bool) -> &'static str {
+    if lines {
+        "\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F"
+    } else {
+        "\\u0000-\\u001F\\u007F-\\u009F"
+    }
+}
+
+/// Required text as `domain::score::text` checks it: at most `max` characters, something other
+/// than white space, no control characters (tab and newline allowed in multi-line text).
+fn text(max: usize, lines: bool) -> Value {
+    let c = control(lines);
+    let any = control(false);
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max,
+        "pattern": format!("^[^{c}]*[^\\s{any}][^{c}]*$"),
+    })
+}
+
+/// Optional text (absent keeps, `null` or blank clears): at most `max` characters, no control
+/// characters but tab and newline.
+fn opt_text(max: usize) -> Value {
+    json!({
+        "type": ["string", "null"],
+        "maxLength": max,
+        "pattern": format!("^[^{}]*$", control(true)),
+    })
+}
+
+/// An integer in `min..=max`, `null` allowed when `nullable`.
+fn int_range(min: i64, max: i64, nullable: bool) -> Value {
+    let ty = if nullable {
+        json!(["integer", "null"])
+    } else {
+        json!("integer")
+    };
+    json!({ "type": ty, "minimum": min, "maximum": max })
+}
+
+/// A setlist version to compare and swap on (`null` allowed when `nullable`: latest).
+fn version(nullable: bool) -> Value {
+    int_range(1, i64::MAX, nullable)
+}
+
+fn email() -> Value {
+    json!({ "type": "string", "format": "email", "maxLength": 254 })
+}
+
+/// A new password (`domain::user::Password`): 10 characters or more, at most 1 024 bytes, two
+/// kinds of characters, not the email — the last two are the server's to tell (422).
+fn password() -> Value {
+    json!({
+        "type": "string",
+        "minLength": user::PASSWORD_MIN_CHARS,
+        "maxLength": user::PASSWORD_MAX_BYTES / 4,
+        "description": "at least two kinds of characters (letters, digits, others), not the email",
+    })
+}
+
+/// A request body object: only these fields (the server refuses unknown ones).
+fn closed(required: &[&str], props: &[(&str, Value)]) -> Value {
+    let mut o = obj(required, props);
+    o["additionalProperties"] = json!(false);
+    o
 }
 
 fn reference(name: &str) -> Value {
@@ -559,10 +774,31 @@ fn operation(route: &super::routes::RouteDef) -> Value {
         .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
         .collect();
-    parameters.extend(doc.query.iter().map(|(name, ty, description)| {
-        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": ty } })
+    parameters.extend(doc.query.iter().map(|(name, q, description)| {
+        let mut p = json!({
+            "name": name,
+            "in": "query",
+            "required": matches!(q, Q::RequiredInt(_)),
+            "description": description,
+            "schema": query_schema(*q),
+        });
+        if matches!(q, Q::Tags(_)) {
+            p["style"] = json!("form");
+            p["explode"] = json!(true);
+        }
+        p
     }));
     let mut responses = Map::new();
+    for (status, schema) in doc.also {
+        let mut answer = json!({ "description": status_text(*status) });
+        if let Some(schema) = schema {
+            answer["content"] = json!({ "application/json": { "schema": reference(schema) } });
+        }
+        if *status == 202 {
+            answer["headers"] = json!({ "Retry-After": { "description": "seconds before asking again", "schema": { "type": "integer" } } });
+        }
+        responses.insert(status.to_string(), answer);
+    }
     let (status, schema) = doc.ok;
     let success = match (schema, route.endpoint) {
         (Some(s), _) => json!({
@@ -576,7 +812,12 @@ fn operation(route: &super::routes::RouteDef) -> Value {
         }),
         (None, Endpoint::Docs | Endpoint::DocsAsset) => json!({
             "description": "Swagger UI (HTML, JavaScript, CSS), under a strict Content-Security-Policy",
-            "content": { "text/html": { "schema": { "type": "string" } } },
+            "content": {
+                "text/html": { "schema": { "type": "string" } },
+                "text/css": { "schema": { "type": "string" } },
+                "text/javascript": { "schema": { "type": "string" } },
+                "image/png": { "schema": { "type": "string", "format": "binary" } },
+            },
         }),
         (None, _) => json!({ "description": status_text(status) }),
     };
@@ -612,7 +853,7 @@ fn operation(route: &super::routes::RouteDef) -> Value {
     });
     if let Some(body) = doc.body {
         op["requestBody"] = json!({
-            "required": true,
+            "required": doc.body_required,
             "content": { "application/json": { "schema": reference(body) } },
         });
     }
@@ -630,7 +871,7 @@ fn operation(route: &super::routes::RouteDef) -> Value {
 
 /// The document for `audience`. Its server is `/`: relative to wherever it is served from, so
 /// "Try it out" works locally and in production alike.
-pub fn document(version: &str, audience: Audience) -> Value {
+pub fn document(version: &str, audience: Audience, settings: &Settings) -> Value {
     let mut paths = Map::new();
     let admin = |route: &&super::routes::RouteDef| {
         (route.access == Access::Admin) == (audience == Audience::Admin)
@@ -655,7 +896,7 @@ pub fn document(version: &str, audience: Audience) -> Value {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
             },
-            "schemas": schemas(),
+            "schemas": schemas(settings),
         },
     })
 }
@@ -695,7 +936,7 @@ fn list(key: &str, schema: &str, cursor: &str) -> Value {
 }
 
 #[expect(clippy::too_many_lines, reason = "the schema catalogue")]
-fn schemas() -> Value {
+fn schemas(limits: &Settings) -> Value {
     let s = t("string");
     let i = t("integer");
     let ns = nullable("string");
@@ -705,6 +946,25 @@ fn schemas() -> Value {
         "required": ["state"],
         "properties": { "state": { "enum": ["pending", "ok", "failed"] }, "reason": t("string") },
     });
+    // What PATCH and create accept (domain::score::ScoreFields), bounds included.
+    let score_input: Vec<(&str, Value)> = vec![
+        ("title", text(score::TITLE_MAX_CHARS, true)),
+        ("composer", opt_text(score::TEXT_MAX_CHARS)),
+        ("arranger", opt_text(score::TEXT_MAX_CHARS)),
+        ("instrumentation", opt_text(score::TEXT_MAX_CHARS)),
+        ("key", opt_text(score::TEXT_MAX_CHARS)),
+        ("notes", opt_text(score::NOTES_MAX_CHARS)),
+        (
+            "tags",
+            json!({ "type": ["array", "null"], "maxItems": score::TAGS_MAX, "items": text(score::TAG_MAX_CHARS, false) }),
+        ),
+        ("rating", int_range(1, 5, true)),
+        ("difficulty", int_range(1, 5, true)),
+        ("duration", int_range(1, score::DURATION_MAX_SECONDS, true)),
+    ];
+    let mut score_create = score_input.clone();
+    score_create.push(("upload_id", s.clone()));
+    // What a score object shows.
     let score_fields: Vec<(&str, Value)> = vec![
         ("title", s.clone()),
         ("composer", ns.clone()),
@@ -717,8 +977,6 @@ fn schemas() -> Value {
         ("difficulty", ni.clone()),
         ("duration", ni.clone()),
     ];
-    let mut score_create = score_fields.clone();
-    score_create.push(("upload_id", s.clone()));
     let mut score = score_fields.clone();
     score.extend([
         ("id", s.clone()),
@@ -739,6 +997,19 @@ fn schemas() -> Value {
         ("created_at", s.clone()),
         ("updated_at", s.clone()),
     ]);
+    // What create and PATCH accept (domain::setlist::SetlistFields).
+    let setlist_input = [
+        ("name", text(score::TITLE_MAX_CHARS, true)),
+        ("description", opt_text(setlist::DESCRIPTION_MAX_CHARS)),
+        (
+            "event_date",
+            json!({ "type": ["string", "null"], "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }),
+        ),
+        ("venue", opt_text(score::TEXT_MAX_CHARS)),
+        ("notes", opt_text(score::NOTES_MAX_CHARS)),
+    ];
+    let mut setlist_patch = setlist_input.to_vec();
+    setlist_patch.push(("version", version(true)));
     let setlist_fields = [
         ("name", s.clone()),
         ("description", ns.clone()),
@@ -749,8 +1020,6 @@ fn schemas() -> Value {
         ("venue", ns.clone()),
         ("notes", ns.clone()),
     ];
-    let mut setlist_patch = setlist_fields.to_vec();
-    setlist_patch.push(("version", i.clone()));
     let mut setlist = setlist_fields.to_vec();
     setlist.extend([
         ("id", s.clone()),
@@ -772,15 +1041,23 @@ fn schemas() -> Value {
     let entries: Vec<(&str, Value)> = vec![
         ("OpenApiDocument", t("object")),
         (
+            "Pending",
+            obj(&["state"], &[("state", json!({"const": "pending"}))]),
+        ),
+        (
             "PresetRequest",
-            obj(
-                &["kind", "name"],
-                &[
-                    ("kind", json!({"enum": ["instrumentation", "genre"]})),
-                    ("name", t("string")),
-                    ("parts", array_of(t("string"))),
-                ],
-            ),
+            json!({ "oneOf": [
+                closed(&["kind", "name"], &[
+                    ("kind", json!({"const": "instrumentation"})),
+                    ("name", text(preset::NAME_MAX_CHARS, false)),
+                    ("parts", json!({ "type": ["array", "null"], "maxItems": preset::PARTS_MAX, "items": text(preset::PART_MAX_CHARS, false) })),
+                ]),
+                closed(&["kind", "name"], &[
+                    ("kind", json!({"const": "genre"})),
+                    ("name", text(preset::NAME_MAX_CHARS, false)),
+                    ("parts", json!({ "type": "null" })),
+                ]),
+            ] }),
         ),
         (
             "Preset",
@@ -836,23 +1113,23 @@ fn schemas() -> Value {
         ),
         (
             "Register",
-            obj(
+            closed(
                 &["email", "password", "display_name"],
                 &[
-                    ("email", json!({"type": "string", "format": "email"})),
-                    ("password", s.clone()),
-                    ("display_name", s.clone()),
+                    ("email", email()),
+                    ("password", password()),
+                    ("display_name", text(user::DISPLAY_NAME_MAX_CHARS, false)),
                 ],
             ),
         ),
         (
             "Login",
-            obj(
+            closed(
                 &["email", "password"],
-                &[("email", s.clone()), ("password", s.clone())],
+                &[("email", email()), ("password", s.clone())],
             ),
         ),
-        ("Refresh", obj(&["refresh"], &[("refresh", s.clone())])),
+        ("Refresh", closed(&["refresh"], &[("refresh", s.clone())])),
         (
             "Tokens",
             obj(
@@ -884,16 +1161,22 @@ fn schemas() -> Value {
         ("UserEnvelope", envelope("user", "User")),
         (
             "PatchMe",
-            obj(
+            closed(
                 &[],
-                &[("display_name", s.clone()), ("preferences", t("object"))],
+                &[
+                    ("display_name", text(user::DISPLAY_NAME_MAX_CHARS, false)),
+                    ("preferences", t("object")),
+                ],
             ),
         ),
         (
             "ChangePassword",
-            obj(
+            closed(
                 &["current_password", "new_password"],
-                &[("current_password", s.clone()), ("new_password", s.clone())],
+                &[
+                    ("current_password", s.clone()),
+                    ("new_password", password()),
+                ],
             ),
         ),
         (
@@ -909,15 +1192,18 @@ fn schemas() -> Value {
         ),
         (
             "UploadRequest",
-            obj(
+            closed(
                 &["filename", "size", "mime", "sha256"],
                 &[
-                    ("filename", s.clone()),
-                    ("size", i.clone()),
-                    ("mime", json!({"const": "application/pdf"})),
+                    ("filename", text(score::FILENAME_MAX_CHARS, false)),
+                    ("size", int_range(1, limits.max_upload_bytes, false)),
+                    (
+                        "mime",
+                        json!({"const": "application/pdf", "description": "another media type answers 415 (E004)"}),
+                    ),
                     (
                         "sha256",
-                        json!({"type": "string", "pattern": "^[0-9a-f]{64}$"}),
+                        json!({"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}),
                     ),
                 ],
             ),
@@ -938,8 +1224,11 @@ fn schemas() -> Value {
                 ],
             ),
         ),
-        ("ScoreCreate", obj(&["upload_id", "title"], &score_create)),
-        ("ScorePatch", obj(&[], &score_fields)),
+        (
+            "ScoreCreate",
+            closed(&["upload_id", "title"], &score_create),
+        ),
+        ("ScorePatch", closed(&[], &score_input)),
         ("Score", obj(&["id", "title", "processing"], &score)),
         ("ScoreEnvelope", envelope("score", "Score")),
         ("ScoreList", list("scores", "Score", "next_cursor")),
@@ -985,20 +1274,23 @@ fn schemas() -> Value {
         (
             "Versions",
             obj(
-                &["versions"],
-                &[(
-                    "versions",
-                    array_of(obj(
-                        &["version"],
-                        &[
-                            ("version", i.clone()),
-                            ("created_at", s.clone()),
-                            ("user_id", ns.clone()),
-                            ("changes", array_of(change.clone())),
-                            ("fields", t("object")),
-                        ],
-                    )),
-                )],
+                &["versions", "next_cursor"],
+                &[
+                    (
+                        "versions",
+                        array_of(obj(
+                            &["version"],
+                            &[
+                                ("version", i.clone()),
+                                ("created_at", ns.clone()),
+                                ("user_id", ns.clone()),
+                                ("changes", array_of(change.clone())),
+                                ("fields", t("object")),
+                            ],
+                        )),
+                    ),
+                    ("next_cursor", ns.clone()),
+                ],
             ),
         ),
         (
@@ -1029,7 +1321,8 @@ fn schemas() -> Value {
                 ],
             ),
         ),
-        ("SetlistFields", obj(&[], &setlist_patch)),
+        ("SetlistCreate", closed(&["name"], &setlist_input)),
+        ("SetlistFields", closed(&[], &setlist_patch)),
         ("Setlist", obj(&["id", "name", "version"], &setlist)),
         (
             "SetlistItem",
@@ -1053,22 +1346,36 @@ fn schemas() -> Value {
         (
             "ItemsRequest",
             json!({ "oneOf": [
-            obj(&["score_id"], &[("score_id", s.clone()), ("position", i.clone()), ("notes", ns.clone()), ("version", i.clone())]),
-            obj(&["order", "version"], &[("order", array_of(s.clone())), ("version", i.clone())]),
-        ] }),
+                closed(&["score_id"], &[
+                    ("score_id", s.clone()),
+                    ("position", int_range(1, i64::MAX, true)),
+                    ("notes", opt_text(setlist::ITEM_NOTES_MAX_CHARS)),
+                    ("version", version(true)),
+                ]),
+                closed(&["order", "version"], &[
+                    ("order", json!({ "type": "array", "maxItems": setlist::ITEMS_MAX, "uniqueItems": true, "items": t("string") })),
+                    ("version", version(false)),
+                ]),
+            ] }),
         ),
         (
             "ItemPatch",
-            obj(
+            closed(
                 &[],
                 &[
-                    ("position", i.clone()),
-                    ("notes", ns.clone()),
-                    ("version", i.clone()),
+                    ("position", int_range(1, i64::MAX, true)),
+                    ("notes", opt_text(setlist::ITEM_NOTES_MAX_CHARS)),
+                    ("version", version(true)),
                 ],
             ),
         ),
-        ("CommentRequest", obj(&["body"], &[("body", s.clone())])),
+        (
+            "CommentRequest",
+            closed(
+                &["body"],
+                &[("body", text(setlist::COMMENT_MAX_CHARS, true))],
+            ),
+        ),
         (
             "Comment",
             obj(
@@ -1091,10 +1398,10 @@ fn schemas() -> Value {
         ),
         (
             "MemberRequest",
-            obj(
+            closed(
                 &["email", "role"],
                 &[
-                    ("email", s.clone()),
+                    ("email", email()),
                     ("role", json!({"enum": ["viewer", "editor"]})),
                 ],
             ),
@@ -1112,7 +1419,16 @@ fn schemas() -> Value {
             ),
         ),
         ("MemberEnvelope", envelope("member", "Member")),
-        ("LinkRequest", obj(&[], &[("expires_at", ns.clone())])),
+        (
+            "LinkRequest",
+            closed(
+                &[],
+                &[(
+                    "expires_at",
+                    json!({ "type": ["string", "null"], "format": "date-time", "description": "in the future, at most 366 days ahead" }),
+                )],
+            ),
+        ),
         (
             "Link",
             obj(
@@ -1165,10 +1481,13 @@ fn schemas() -> Value {
         ),
         (
             "AdminUserPatch",
-            obj(
+            closed(
                 &[],
                 &[
-                    ("quota_bytes", i.clone()),
+                    (
+                        "quota_bytes",
+                        int_range(0, crate::domain::admin::MAX_QUOTA_BYTES, false),
+                    ),
                     ("role", json!({"enum": ["user", "admin"]})),
                     ("disabled", t("boolean")),
                 ],
@@ -1229,7 +1548,7 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        document("test", Audience::Public)
+        document("test", Audience::Public, &Settings::default())
     }
 
     fn operations(doc: &Value) -> BTreeSet<(String, String)> {
@@ -1249,7 +1568,7 @@ mod tests {
             .map(|r| (r.method.to_ascii_lowercase(), r.template.to_owned()))
             .collect();
         let public = operations(&doc());
-        let admin = operations(&document("test", Audience::Admin));
+        let admin = operations(&document("test", Audience::Admin, &Settings::default()));
         assert!(public.is_disjoint(&admin));
         assert_eq!(
             public.union(&admin).cloned().collect::<BTreeSet<_>>(),
@@ -1306,7 +1625,7 @@ mod tests {
             "inherits the bearer requirement"
         );
         assert!(me["responses"]["401"].is_object());
-        let admin = document("test", Audience::Admin);
+        let admin = document("test", Audience::Admin, &Settings::default());
         assert!(admin["paths"]["/v1/admin/stats"]["get"]["responses"]["404"].is_object());
         let ids: BTreeSet<&str> = [&doc, &admin]
             .into_iter()

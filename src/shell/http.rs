@@ -151,7 +151,7 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
         return health(&req, &env).await;
     }
     if route.endpoint == Endpoint::OpenApi {
-        return Ok(Reply::JsonText(200, openapi_text(Audience::Public)));
+        return Ok(Reply::JsonText(200, openapi_text(&env, Audience::Public)));
     }
     if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
@@ -263,7 +263,10 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::AdminStats => admin::stats(call).await,
         Endpoint::AdminTasks => admin::tasks(call).await,
         Endpoint::AdminRetryTask => admin::retry_task(call).await,
-        Endpoint::AdminOpenApi => Ok(Reply::JsonText(200, openapi_text(Audience::Admin))),
+        Endpoint::AdminOpenApi => Ok(Reply::JsonText(
+            200,
+            openapi_text(&call.ctx.env, Audience::Admin),
+        )),
     }
 }
 
@@ -453,11 +456,18 @@ thread_local! {
         const { [std::cell::OnceCell::new(), std::cell::OnceCell::new()] };
 }
 
-fn openapi_text(audience: Audience) -> String {
+fn openapi_text(env: &Env, audience: Audience) -> String {
     OPENAPI.with(|cells| {
         cells[usize::from(audience == Audience::Admin)]
             .get_or_init(|| {
-                crate::api::openapi::document(env!("CARGO_PKG_VERSION"), audience)
+                // The document states this deployment's bounds (the largest upload).
+                let settings = ctx::config(env).map_or_else(
+                    |_| crate::api::openapi::Settings::default(),
+                    |c| crate::api::openapi::Settings {
+                        max_upload_bytes: c.max_upload_bytes,
+                    },
+                );
+                crate::api::openapi::document(env!("CARGO_PKG_VERSION"), audience, &settings)
                     .to_string()
                     .into()
             })

@@ -220,10 +220,12 @@ pub async fn release_upload(
 /// Checks that the stored object is the declared one (size, sha256, PDF magic).
 async fn verify_object(ctx: &Ctx, upload: &UploadRow) -> ApiResult<()> {
     let files = ctx.files()?;
-    let info = files
-        .head(&upload.object_key)
-        .await?
-        .ok_or_else(|| ApiError::ContentMismatch("the file has not been uploaded yet".into()))?;
+    let info = files.head(&upload.object_key).await?.ok_or_else(|| {
+        ApiError::conflict(
+            "UPLOAD_INCOMPLETE",
+            "the file has not been uploaded yet: PUT it to the upload URL first",
+        )
+    })?;
     if i64::try_from(info.size).ok() != Some(upload.size_bytes) {
         return Err(ApiError::ContentMismatch(format!(
             "the stored file has {} bytes, not the {} declared",

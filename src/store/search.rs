@@ -202,7 +202,7 @@ impl ListQuery {
                         errors.insert("tag".into(), message);
                     }
                 },
-                "preset" => match score::text(v, 100) {
+                "preset" => match score::text(v, crate::domain::preset::NAME_MAX_CHARS) {
                     Ok(t) => q.preset = Some(t),
                     Err(message) => {
                         errors.insert(k.clone(), message);
@@ -239,7 +239,8 @@ impl ListQuery {
                 _ => cursor = Some(v.clone()),
             }
         }
-        if q.tags.len() > MAX_TAG_FILTERS {
+        // Counted as given, repeats included (the document's `maxItems`).
+        if pairs.iter().filter(|(k, _)| k == "tag").count() > MAX_TAG_FILTERS {
             errors.insert("tag".into(), format!("at most {MAX_TAG_FILTERS} tags"));
         }
         if let (Some(raw), true) = (cursor, errors.is_empty()) {

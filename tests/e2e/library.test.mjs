@@ -97,7 +97,7 @@ describe("upload flow", () => {
     }
     assert.equal(await (await w.bucket()).head(`u/${s.user.id}/s/${up.body.upload_id}.pdf`), null);
     const create = await api.post("/v1/scores", { upload_id: up.body.upload_id, title: "x" }, s.access);
-    assertEnvelope(assert, create, 400, "CONTENT_MISMATCH");
+    assertEnvelope(assert, create, 409, "UPLOAD_INCOMPLETE");
     assert.equal((await usage(s)).used_bytes, 0);
   });
 
