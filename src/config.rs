@@ -15,7 +15,7 @@ use crate::store::search::CURSOR_PURPOSE;
 pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 14 * 24 * 3600;
 pub const DEFAULT_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
-pub const DEFAULT_MAX_UPLOAD_BYTES: i64 = 100 * 1024 * 1024;
+pub use crate::domain::score::DEFAULT_MAX_UPLOAD_BYTES;
 /// Largest PDF loaded whole (a Worker has 128 MB); `pdf_info` reads larger ones by ranges and
 /// the thumbnail task refuses them.
 pub const DEFAULT_WHOLE_FILE_MAX_BYTES: i64 = 32 * 1024 * 1024;

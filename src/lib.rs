@@ -9,8 +9,9 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod jobs;
 pub mod media;
+pub mod ports;
+pub mod service;
 pub mod storage;
 pub mod store;
 

@@ -6,7 +6,7 @@ mod common;
 use common::migrated;
 use rusqlite::{params, Connection};
 use scoremate::domain::admin::search_term;
-use scoremate::store::admin_sql as q;
+use scoremate::store::admin as q;
 use serde_json::Value;
 
 const NOW: &str = "2026-03-01T12:00:00.000Z";

@@ -357,7 +357,7 @@ fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| ((*k).into(), (*v).into()))
         .collect();
     let q = ListQuery::parse(&pairs, &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
-    let (text, params) = q.sql(&sql::score_columns(), "u1", None);
+    let (text, params) = q.sql(&scoremate::store::library::score_columns(), "u1", None);
     let params = common::params(params);
     c.prepare(&text)
         .unwrap()
@@ -489,7 +489,7 @@ fn a_guarded_list_returns_rows_only_for_a_live_session() {
     consume(&mut c, "u1", "up1", "s1", T1, "[]");
     let q = ListQuery::parse(&[], &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
     let count = |c: &Connection, sid: &str| -> usize {
-        let (text, params) = q.sql(&sql::score_columns(), "u1", Some(sid));
+        let (text, params) = q.sql(&scoremate::store::library::score_columns(), "u1", Some(sid));
         let params = common::params(params);
         c.prepare(&text)
             .unwrap()
@@ -585,7 +585,7 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
         ("pre_theirs", "u2", "violin and piano"),
     ] {
         c.execute(
-            scoremate::store::preset_sql::INSERT,
+            scoremate::store::presets::INSERT,
             params![id, owner, "instrumentation", name, "[]", T1],
         )
         .unwrap();
@@ -601,7 +601,7 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
     for (id, name) in [("pre_dup", "VIOLIN AND PIANO"), ("pre_dup2", "solo piano")] {
         let n = c
             .execute(
-                scoremate::store::preset_sql::INSERT,
+                scoremate::store::presets::INSERT,
                 params![id, "u1", "instrumentation", name, "[]", T1],
             )
             .unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use common::migrated;
 use rusqlite::{params, Connection};
-use scoremate::store::{activity_sql, setlist_sql, sql};
+use scoremate::store::{activity, setlists, sql};
 
 const NOW: &str = "2026-03-01T12:00:00.000Z";
 
@@ -30,7 +30,7 @@ fn score(c: &Connection, id: &str, owner: &str) {
 
 fn setlist(c: &Connection, id: &str, owner: &str) {
     c.execute(
-        setlist_sql::INSERT,
+        setlists::INSERT,
         params![
             id,
             owner,
@@ -58,18 +58,18 @@ fn add(c: &mut Connection, set: &str, expected: i64, item: &str, score: &str, at
     let tx = c.transaction().unwrap();
     let claimed = tx
         .execute(
-            setlist_sql::CLAIM,
+            setlists::CLAIM,
             params![set, expected, token, NOW, None::<i64>],
         )
         .unwrap();
     tx.execute(
-        setlist_sql::SHIFT_DOWN_FROM,
+        setlists::SHIFT_DOWN_FROM,
         params![set, token, at, None::<String>, score],
     )
     .unwrap();
     let inserted = tx
         .execute(
-            setlist_sql::INSERT_ITEM,
+            setlists::INSERT_ITEM,
             params![set, token, at, item, score, None::<String>, "u1", NOW],
         )
         .unwrap();
@@ -78,7 +78,7 @@ fn add(c: &mut Connection, set: &str, expected: i64, item: &str, score: &str, at
 }
 
 fn order(c: &Connection, set: &str) -> Vec<(String, i64)> {
-    c.prepare(setlist_sql::ITEM_IDS)
+    c.prepare(setlists::ITEM_IDS)
         .unwrap()
         .query_map([set], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -107,7 +107,7 @@ fn a_claim_for_an_add_holds_only_while_the_item_fits_under_the_limit() {
     // With a limit of 2 items, an add must find at most 1 item: it finds 2, so nothing changes.
     let refused = c
         .execute(
-            setlist_sql::CLAIM_ANY,
+            setlists::CLAIM_ANY,
             params!["set1", None::<i64>, "a", NOW, 1],
         )
         .unwrap();
@@ -118,7 +118,7 @@ fn a_claim_for_an_add_holds_only_while_the_item_fits_under_the_limit() {
         "a refused claim leaves the version alone"
     );
     let room = c
-        .execute(setlist_sql::CLAIM, params!["set1", 3, "b", NOW, 2])
+        .execute(setlists::CLAIM, params!["set1", 3, "b", NOW, 2])
         .unwrap();
     assert_eq!(room, 1, "with a limit of 3 items the add fits");
 }
@@ -148,25 +148,25 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
     );
     // Move i3 from 1 to 3.
     c.execute(
-        setlist_sql::CLAIM,
+        setlists::CLAIM,
         params!["set1", 4, "m", NOW, None::<i64>],
     )
     .unwrap();
     c.execute(
-        setlist_sql::MOVE_ITEM,
+        setlists::MOVE_ITEM,
         params!["set1", "m", "i3", 1, 3, false, None::<String>, NOW],
     )
     .unwrap();
     assert_eq!(ids(&c), vec!["i1", "i2", "i3"]);
     // Delete the middle one and close the gap.
     c.execute(
-        setlist_sql::CLAIM,
+        setlists::CLAIM,
         params!["set1", 5, "d", NOW, None::<i64>],
     )
     .unwrap();
-    c.execute(setlist_sql::DELETE_ITEM, params!["set1", "d", "i2"])
+    c.execute(setlists::DELETE_ITEM, params!["set1", "d", "i2"])
         .unwrap();
-    c.execute(setlist_sql::CLOSE_GAP, params!["set1", "d", 2])
+    c.execute(setlists::CLOSE_GAP, params!["set1", "d", 2])
         .unwrap();
     assert_eq!(order(&c, "set1"), vec![("i1".into(), 1), ("i3".into(), 2)]);
 }
@@ -195,11 +195,11 @@ fn two_reorders_from_the_same_version_one_wins_the_other_changes_nothing() {
         let tx = c.transaction().unwrap();
         let claimed = tx
             .execute(
-                setlist_sql::CLAIM,
+                setlists::CLAIM,
                 params!["set1", v, token, NOW, None::<i64>],
             )
             .unwrap();
-        tx.execute(setlist_sql::REORDER, params!["set1", token, new])
+        tx.execute(setlists::REORDER, params!["set1", token, new])
             .unwrap();
         tx.commit().unwrap();
         claimed
@@ -230,7 +230,7 @@ fn deleting_a_score_leaves_every_setlist_dense_with_a_history_entry() {
         (before.0 + 1, before.1 + 1)
     );
     let events: Vec<String> = c
-        .prepare(&setlist_sql::events(setlist_sql::Setlist::Id))
+        .prepare(&setlists::events(setlists::Setlist::Id))
         .unwrap()
         .query_map(["set1"], |r| r.get(0))
         .unwrap()
@@ -249,7 +249,7 @@ fn members_are_upserted_by_email_never_the_owner_and_leave_on_their_own() {
     let c = band();
     let add = |email: &str, role: &str, by: &str| -> Option<String> {
         c.query_row(
-            setlist_sql::UPSERT_MEMBER,
+            setlists::UPSERT_MEMBER,
             params!["set1", by, email, role, NOW],
             |r| r.get(0),
         )
@@ -261,21 +261,21 @@ fn members_are_upserted_by_email_never_the_owner_and_leave_on_their_own() {
     assert_eq!(add("nobody@example.com", "editor", "u1"), None);
     assert_eq!(add("u3@example.com", "editor", "u2"), None, "not the owner");
     let role: String = c
-        .query_row(setlist_sql::ACCESS, params!["set1", "u2"], |r| r.get(3))
+        .query_row(setlists::ACCESS, params!["set1", "u2"], |r| r.get(3))
         .unwrap();
     assert_eq!(role, "editor");
     assert!(c
-        .query_row(setlist_sql::ACCESS, params!["set1", "u3"], |r| r
+        .query_row(setlists::ACCESS, params!["set1", "u3"], |r| r
             .get::<_, String>(0))
         .is_err());
     // u3 cannot remove u2; u2 can leave.
     assert_eq!(
-        c.execute(setlist_sql::DELETE_MEMBER, params!["set1", "u3", "u2"])
+        c.execute(setlists::DELETE_MEMBER, params!["set1", "u3", "u2"])
             .unwrap(),
         0
     );
     assert_eq!(
-        c.execute(setlist_sql::DELETE_MEMBER, params!["set1", "u2", "u2"])
+        c.execute(setlists::DELETE_MEMBER, params!["set1", "u2", "u2"])
             .unwrap(),
         1
     );
@@ -300,7 +300,7 @@ fn every_metadata_change_is_versioned_by_the_database() {
     )
     .unwrap();
     let rows: Vec<(i64, String, String)> = c
-        .prepare(activity_sql::VERSIONS)
+        .prepare(activity::VERSIONS)
         .unwrap()
         .query_map(params!["s1", "u1", 0, 100], |r| {
             Ok((r.get(0)?, r.get(2)?, r.get(3)?))
@@ -318,7 +318,7 @@ fn every_metadata_change_is_versioned_by_the_database() {
     );
     assert!(rows[1].2.contains("\"key\":\"G major\""));
     // The PATCH batch keeps the newest N versions: with N = 1 only version 2 remains.
-    c.execute(activity_sql::PRUNE_VERSIONS, params!["s1", 1])
+    c.execute(activity::PRUNE_VERSIONS, params!["s1", 1])
         .unwrap();
     let left: Vec<i64> = c
         .prepare("select version from score_versions where score_id = 's1'")
@@ -329,7 +329,7 @@ fn every_metadata_change_is_versioned_by_the_database() {
         .collect();
     assert_eq!(left, vec![2]);
     let other: usize = c
-        .prepare(activity_sql::VERSIONS)
+        .prepare(activity::VERSIONS)
         .unwrap()
         .query_map(params!["s1", "u2", 0, 100], |_| Ok(()))
         .unwrap()
@@ -342,24 +342,24 @@ fn favorites_opens_and_stats() {
     let c = band();
     for _ in 0..2 {
         assert!(
-            c.execute(activity_sql::FAVORITE, params!["u1", "s1", NOW])
+            c.execute(activity::FAVORITE, params!["u1", "s1", NOW])
                 .unwrap()
                 <= 1
         );
     }
     assert_eq!(
-        c.execute(activity_sql::FAVORITE, params!["u1", "x1", NOW])
+        c.execute(activity::FAVORITE, params!["u1", "x1", NOW])
             .unwrap(),
         0,
         "not mine"
     );
     for (s, n) in [("s1", 3), ("s2", 1), ("x1", 5)] {
         for _ in 0..n {
-            c.execute(activity_sql::RECORD_OPEN, params!["u1", s, NOW])
+            c.execute(activity::RECORD_OPEN, params!["u1", s, NOW])
                 .unwrap();
         }
     }
-    c.execute(activity_sql::TRIM_OPENS, params!["u1", 3])
+    c.execute(activity::TRIM_OPENS, params!["u1", 3])
         .unwrap();
     let opens: i64 = c
         .query_row("select count(*) from score_opens", [], |r| r.get(0))
@@ -367,7 +367,7 @@ fn favorites_opens_and_stats() {
     assert_eq!(opens, 3, "x1 is not u1's; the history keeps the newest 3");
     let stats: String = c
         .query_row(
-            activity_sql::STATS,
+            activity::STATS,
             params!["u1", "2026-02-01T00:00:00.000Z"],
             |r| r.get(0),
         )

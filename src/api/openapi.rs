@@ -633,7 +633,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            max_upload_bytes: crate::config::DEFAULT_MAX_UPLOAD_BYTES,
+            max_upload_bytes: score::DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

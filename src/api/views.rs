@@ -42,7 +42,7 @@ pub fn session_tokens(
     })
 }
 
-/// The score object: the JSON built by SQL (`sql::SCORE_JSON`) with `thumbnail_url` spliced in
+/// The score object: the JSON built by SQL (`store::library::SCORE_JSON`) with `thumbnail_url` spliced in
 /// first. Text in, text out: no re-parsing on the hot list path.
 pub fn score_json(sql_json: &str, thumbnail_url: Option<&str>) -> String {
     let url = json_string_or_null(thumbnail_url);

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use crate::api::fields::Fields;
-use crate::jobs::Task;
+use crate::domain::fields::Fields;
+use crate::domain::task::Task;
 
 /// Largest quota an admin can set (1 PiB): beyond any real library, far below overflow.
 pub const MAX_QUOTA_BYTES: i64 = 1 << 50;

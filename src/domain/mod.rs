@@ -2,14 +2,25 @@
 //! Nothing here imports `worker`; everything is tested natively.
 
 pub mod admin;
+pub mod fields;
 pub mod ids;
 pub mod preset;
 pub mod rate;
 pub mod score;
 pub mod setlist;
+pub mod task;
 pub mod time;
 pub mod user;
 pub mod versions;
+
+/// Lowercase hex of `bytes` (hashes, keys).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
 
 /// A byte count for people: `32 MiB`, `1 KiB`, `700 B` (whole units, rounded down).
 pub fn human_bytes(n: i64) -> String {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::domain::score;
 
 pub const NAME_MAX_CHARS: usize = 100;

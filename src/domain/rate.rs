@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::time::Millis;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::sigv4::hex;
+use crate::domain::hex;
 
 /// At most `limit` events per `period_seconds` window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

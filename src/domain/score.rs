@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::error::ApiError;
 
 pub const TITLE_MAX_CHARS: usize = 300;
@@ -13,6 +13,8 @@ pub const TAG_MAX_CHARS: usize = 50;
 pub const FILENAME_MAX_CHARS: usize = 255;
 pub const DURATION_MAX_SECONDS: i64 = 24 * 3600;
 pub const PDF_MIME: &str = "application/pdf";
+/// Largest upload by default (`MAX_UPLOAD_BYTES`, SPEC §2).
+pub const DEFAULT_MAX_UPLOAD_BYTES: i64 = 100 * 1024 * 1024;
 
 /// Trimmed text of 1..=max characters without control characters.
 ///

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::domain::score::{opt_text, text, NOTES_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS};
 
 /// Most items in one setlist (a long gig is ~40; this leaves room for festivals and books).

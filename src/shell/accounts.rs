@@ -3,18 +3,18 @@
 
 use serde_json::json;
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::api::views;
 use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::auth::password::{self, DUMMY_HASH, SALT_BYTES};
 use crate::domain::user::{DisplayName, Email, Password, Preferences};
 use crate::error::{ApiError, ApiResult};
-use crate::store::rows::{CredentialsRow, RefreshStateRow, UsageRow, UserRow};
+use crate::store::rows::{CredentialsRow, RefreshStateRow, UserRow};
 use crate::store::sql;
 
 use super::ctx::{random, Ctx};
-use super::d1::{self, Arg};
-use super::http::{Call, Reply};
+use super::d1;
+use super::call::{Call, Reply};
 use super::limits;
 
 pub async fn register(call: Call) -> ApiResult<Reply> {
@@ -469,17 +469,6 @@ pub async fn change_password(call: Call) -> ApiResult<Reply> {
     }
     ctx.db.batch(stmts).await?;
     Ok(Reply::NoContent)
-}
-
-pub async fn usage(call: Call) -> ApiResult<Reply> {
-    let user_id = call.caller()?.user.id.clone();
-    let row = call
-        .ctx
-        .db
-        .first::<UsageRow>(sql::USAGE, &[Arg::Text(&user_id)])
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Reply::Json(200, views::usage(&row)))
 }
 
 async fn load_user(ctx: &Ctx, id: &str) -> ApiResult<UserRow> {

@@ -4,17 +4,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::domain::ids;
 use crate::domain::versions::{self, Version};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::signed;
-use crate::store::activity_sql as q;
+use crate::store::activity as q;
 use crate::store::rows::ScoreRow;
 
 use super::ctx::Ctx;
-use super::http::{Call, Reply};
-use super::library::score_view;
+use super::call::{Call, Reply};
+use crate::service::library::score_view;
 
 /// Opens kept per user; older ones are dropped as new ones arrive.
 const HISTORY_KEEP: i64 = 1_000;
@@ -144,7 +144,7 @@ fn page(call: &Call, kind: &str, field: &str, rows: Vec<TimedRow>, limit: i64) -
                 "{{{}:{},\"score\":{}}}",
                 Value::String(field.into()),
                 Value::String(r.at.clone()),
-                score_view(&call.ctx, &r.score, &call.origin)
+                score_view(&call.cx(), &r.score)
             )
         })
         .collect();

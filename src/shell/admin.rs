@@ -4,15 +4,15 @@
 use serde::Deserialize;
 use serde_json::Map;
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::api::views;
 use crate::domain::admin::{search_term, TaskRef, UserPatch};
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::{self, Task};
-use crate::store::admin_sql as q;
+use crate::domain::task::{self as jobs, Task};
+use crate::store::admin as q;
 
 use super::d1::{Arg, JsonRow};
-use super::http::{Call, Reply};
+use super::call::{Call, Reply};
 
 const USERS_PAGE_MAX: i64 = 200;
 const TASKS_PAGE_MAX: i64 = 500;
@@ -194,9 +194,7 @@ pub async fn retry_task(call: Call) -> ApiResult<Reply> {
     let record_id = task.record_id();
     let name = task.name();
     // An explicit re-run starts the consumer's own attempt counts afresh.
-    ctx.db
-        .run(crate::store::sql::TASK_RESET, &[record_id.as_str().into()])
-        .await?;
+    crate::ports::Db::run(&ctx.d1, crate::store::processing::task_reset(&record_id)).await?;
     ctx.enqueue(vec![task]).await?;
     Ok(Reply::Json(
         202,

@@ -14,16 +14,10 @@ use crate::media::PDF_MAGIC;
 use crate::storage::keys;
 use crate::storage::presign::{verify_blob, BlobClaims, BlobOp, BlobTokenError};
 use crate::storage::range::{self, RangeOutcome};
-use crate::store::rows::UploadRow;
-use crate::store::sql;
+use crate::service::library::{self, not_a_pdf};
 
 use super::ctx::Ctx;
-use super::http::{Call, Reply};
-
-/// The answer to bytes that do not start with `%PDF-` (nothing of them is kept).
-pub fn not_a_pdf() -> ApiError {
-    ApiError::UnsupportedMediaType("the file is not a PDF (it must start with %PDF-)")
-}
+use super::call::{Call, Reply};
 
 fn claims(ctx: &Ctx, token: Option<&String>, op: BlobOp) -> ApiResult<BlobClaims> {
     let token = token.ok_or(ApiError::NotFound)?;
@@ -71,34 +65,13 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
             "content-length must be exactly {size} bytes, as declared for this upload"
         )));
     }
-    let upload = ctx
-        .db
-        .first::<UploadRow>(
-            sql::UPLOAD_BY_ID,
-            &[(&upload_id).into(), keys::owner_of(&claims.k).into()],
-        )
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    match upload.state.as_str() {
-        "reserved" | "stored" => {}
-        "consumed" => {
-            return Err(ApiError::conflict(
-                "UPLOAD_CONSUMED",
-                "this upload already became a score",
-            ))
-        }
-        _ => {
-            return Err(ApiError::conflict(
-                "UPLOAD_EXPIRED",
-                "this upload has expired; request a new upload URL",
-            ))
-        }
-    }
+    let cx = ctx.cx("");
+    library::upload_to_fill(&cx, &upload_id, keys::owner_of(&claims.k)).await?;
     let body = req
         .inner()
         .body()
         .ok_or_else(|| ApiError::ContentMismatch("the body is empty".into()))?;
-    let files = ctx.files()?;
+    let files = &ctx.blobs;
     let mut metadata = HashMap::new();
     metadata.insert("upload_id".to_owned(), upload_id.clone());
     if let Err(e) = files
@@ -126,13 +99,7 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
         files.delete(&claims.k).await.ok();
         return Err(not_a_pdf());
     }
-    let now = ctx.now.rfc3339();
-    ctx.db
-        .run(
-            sql::MARK_UPLOAD_STORED,
-            &[(&upload_id).into(), (&now).into()],
-        )
-        .await?;
+    library::upload_stored(&cx, &upload_id).await?;
     Ok(Reply::Json(
         200,
         json!({ "upload_id": upload_id, "size": size, "sha256": sha256 }),
@@ -144,7 +111,7 @@ pub async fn get(call: Call) -> ApiResult<Reply> {
         ctx, req, params, ..
     } = call;
     let claims = claims(&ctx, params.first(), BlobOp::Get)?;
-    let files = ctx.files()?;
+    let files = &ctx.blobs;
     let info = files.head(&claims.k).await?.ok_or(ApiError::NotFound)?;
     let headers = req.headers();
     let head_only = req.method() == worker::Method::Head;

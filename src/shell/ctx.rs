@@ -10,41 +10,57 @@ use crate::domain::ids::{new_id, ID_RANDOM_BYTES};
 use crate::domain::time::Millis;
 use crate::error::{ApiError, ApiResult};
 
-use super::d1::Db;
+use super::d1::{Db, D1};
+use super::r2::Files;
 
+/// The bindings a use case reaches the world through ([`crate::ports::Ports`]), the settings
+/// and the time of the invocation.
 pub struct Ctx {
     pub env: Env,
     pub config: Rc<Config>,
     pub now: Millis,
     pub db: Db,
+    pub d1: D1,
+    pub blobs: Files,
+    pub queue: Queue,
 }
 
 impl Ctx {
     /// # Errors
-    /// 500 when a setting is malformed or the D1 binding is missing.
+    /// 500 when a setting is malformed or a binding (D1, R2) is missing.
     pub fn new(env: &Env) -> ApiResult<Self> {
         let config = config(env)?;
-        let db = Db::new(
+        let d1 = |env: &Env| {
             env.d1("DB")
-                .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))?,
-        );
+                .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))
+        };
         Ok(Self {
             env: env.clone(),
             config,
             now: now(),
-            db,
+            db: Db::new(d1(env)?),
+            d1: D1::new(d1(env)?),
+            blobs: Files::new(env)?,
+            queue: Queue(env.clone()),
         })
     }
 
-    pub fn files(&self) -> ApiResult<super::r2::Files> {
-        super::r2::Files::new(&self.env)
+    /// The context of a use case run for a request that came to `origin` (Worker-mode blob URLs
+    /// point at `PUBLIC_BASE_URL`, or at it), or off a request (empty).
+    pub fn cx<'a>(&'a self, origin: &'a str) -> crate::service::Cx<'a, Self> {
+        crate::service::Cx {
+            ports: self,
+            config: &self.config,
+            now: self.now,
+            base_url: self.config.public_base_url.as_deref().unwrap_or(origin),
+        }
     }
 
     /// Sends tasks to the queue in one call.
     ///
     /// # Errors
     /// 502 when the queue refuses them.
-    pub async fn enqueue(&self, tasks: Vec<crate::jobs::Task>) -> ApiResult<()> {
+    pub async fn enqueue(&self, tasks: Vec<crate::domain::task::Task>) -> ApiResult<()> {
         enqueue(&self.env, tasks).await
     }
 
@@ -53,11 +69,51 @@ impl Ctx {
     }
 }
 
+/// The `JOBS` queue as the use cases' [`crate::ports::Tasks`].
+pub struct Queue(Env);
+
+impl crate::ports::Tasks for Queue {
+    async fn send(&self, tasks: Vec<crate::domain::task::Task>) -> ApiResult<()> {
+        let result = enqueue(&self.0, tasks).await;
+        if let Err(e) = &result {
+            // Callers that can go on without the message (the sweep sends it again) ignore the
+            // error; the operator still sees it.
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "msg": "enqueue failed", "error": e.to_string()})
+            );
+        }
+        result
+    }
+}
+
+impl crate::ports::Ports for Ctx {
+    type Db = D1;
+    type Blobs = Files;
+    type Tasks = Queue;
+
+    fn db(&self) -> &D1 {
+        &self.d1
+    }
+
+    fn blobs(&self) -> &Files {
+        &self.blobs
+    }
+
+    fn tasks(&self) -> &Queue {
+        &self.queue
+    }
+
+    fn random(&self, out: &mut [u8]) -> ApiResult<()> {
+        getrandom::fill(out).map_err(|e| ApiError::internal(format!("getrandom: {e}")))
+    }
+}
+
 /// Sends tasks to the `JOBS` queue in one call.
 ///
 /// # Errors
 /// 500 without the binding, 502 when the queue refuses them.
-pub async fn enqueue(env: &Env, tasks: Vec<crate::jobs::Task>) -> ApiResult<()> {
+pub async fn enqueue(env: &Env, tasks: Vec<crate::domain::task::Task>) -> ApiResult<()> {
     let queue = env
         .queue("JOBS")
         .map_err(|e| ApiError::Misconfigured(format!("queue binding JOBS: {e}")))?;

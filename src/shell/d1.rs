@@ -6,7 +6,8 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::SqlValue;
+use crate::ports::Outcome;
+use crate::store::{SqlValue, Stmt as Statement};
 
 use super::faults;
 
@@ -212,4 +213,68 @@ pub fn changes(result: &worker::D1Result) -> usize {
         .flatten()
         .and_then(|m| m.changes)
         .unwrap_or(0)
+}
+
+/// The D1 database as the use cases' [`crate::ports::Db`]: binds a statement's arguments,
+/// maps every D1 failure to a 500 with its cause (logged, never shown), and deserializes rows.
+pub struct D1(D1Database);
+
+impl D1 {
+    pub fn new(db: D1Database) -> Self {
+        Self(db)
+    }
+
+    fn prepare(&self, stmt: &Statement) -> ApiResult<D1PreparedStatement> {
+        let values: Vec<JsValue> = stmt.args.iter().map(|a| JsValue::from(&Arg::from(a))).collect();
+        self.0
+            .prepare(stmt.sql.as_ref())
+            .bind(&values)
+            .map_err(|e| db_err("bind", e))
+    }
+}
+
+impl crate::ports::Db for D1 {
+    async fn first<T: DeserializeOwned>(&self, stmt: Statement) -> ApiResult<Option<T>> {
+        let prepared = self.prepare(&stmt)?;
+        fault("d1.first", &stmt.sql).await?;
+        prepared
+            .first::<T>(None)
+            .await
+            .map_err(|e| db_err(&stmt.sql, e))
+    }
+
+    async fn all<T: DeserializeOwned>(&self, stmt: Statement) -> ApiResult<Vec<T>> {
+        let prepared = self.prepare(&stmt)?;
+        fault("d1.all", &stmt.sql).await?;
+        let result = prepared.all().await.map_err(|e| db_err(&stmt.sql, e))?;
+        result.results::<T>().map_err(|e| db_err(&stmt.sql, e))
+    }
+
+    async fn run(&self, stmt: Statement) -> ApiResult<usize> {
+        let prepared = self.prepare(&stmt)?;
+        fault("d1.run", &stmt.sql).await?;
+        let result = prepared.run().await.map_err(|e| db_err(&stmt.sql, e))?;
+        Ok(changes(&result))
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> ApiResult<Vec<Outcome>> {
+        let prepared = stmts
+            .iter()
+            .map(|s| self.prepare(s))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
+        fault("d1.batch", &texts.join("\n")).await?;
+        let results = self.0.batch(prepared).await.map_err(|e| db_err("batch", e))?;
+        results
+            .iter()
+            .map(|r| {
+                Ok(Outcome {
+                    changes: changes(r),
+                    rows: r
+                        .results::<serde_json::Value>()
+                        .map_err(|e| db_err("batch rows", e))?,
+                })
+            })
+            .collect()
+    }
 }

@@ -14,58 +14,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::rows::UserRow;
 use crate::store::sql;
 
+use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::Db;
 use super::{accounts, activity, admin, blobs, library, limits, presets, setlists};
-
-/// What a handler answers on success.
-pub enum Reply {
-    Json(u16, Value),
-    /// JSON already serialised (score rows built by SQL).
-    JsonText(u16, String),
-    /// A response built by the handler (blob downloads); security headers are still added.
-    Raw(u16, Response),
-    NoContent,
-    /// Answer to `OPTIONS`: which methods the path supports.
-    Allow(Vec<&'static str>),
-    /// 202 `{state: "pending"}` with `Retry-After`: the queue is making what was asked for.
-    Pending,
-}
-
-/// The authenticated caller.
-pub struct Caller {
-    pub user: UserRow,
-    pub session_id: String,
-}
-
-/// Everything a handler gets.
-pub struct Call {
-    pub ctx: Ctx,
-    pub req: Request,
-    /// Path parameters in template order.
-    pub params: Vec<String>,
-    /// Decoded query-string pairs, in order.
-    pub query: Vec<(String, String)>,
-    /// `scheme://host[:port]` the request came to.
-    pub origin: String,
-    pub body: Map<String, Value>,
-    /// The checked caller, for [`Access::User`] routes.
-    pub caller: Option<Caller>,
-    /// Verified access-token claims, for [`Access::UserBatched`] routes (session not yet checked).
-    pub claims: Option<SessionClaims>,
-}
-
-impl Call {
-    /// The caller of a route declared [`Access::User`].
-    ///
-    /// # Errors
-    /// 401 if the route was wrongly declared public (a programming error caught loudly).
-    pub fn caller(&self) -> ApiResult<&Caller> {
-        self.caller
-            .as_ref()
-            .ok_or(ApiError::InvalidToken("missing bearer token"))
-    }
-}
 
 struct LogLine {
     method: String,
@@ -218,7 +170,7 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::GetMe => accounts::get_me(call),
         Endpoint::PatchMe => accounts::patch_me(call).await,
         Endpoint::ChangePassword => accounts::change_password(call).await,
-        Endpoint::Usage => accounts::usage(call).await,
+        Endpoint::Usage => library::usage(call).await,
         Endpoint::CreateUpload => library::create_upload(call).await,
         Endpoint::PutBlob => blobs::put(call).await,
         Endpoint::GetBlob => blobs::get(call).await,

@@ -7,14 +7,15 @@ mod accounts;
 mod activity;
 mod admin;
 mod blobs;
+mod call;
 mod ctx;
 mod d1;
 mod faults;
 mod http;
-mod jobs;
 mod library;
 mod limits;
 mod presets;
+mod queue;
 mod r2;
 mod setlists;
 
@@ -47,12 +48,12 @@ async fn queue(
     _ctx: Context,
 ) -> worker::Result<()> {
     prepare(&env);
-    jobs::consume(batch, env).await;
+    queue::consume(batch, env).await;
     Ok(())
 }
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     prepare(&env);
-    jobs::sweep(&event.cron(), env).await;
+    queue::sweep(&event.cron(), env).await;
 }

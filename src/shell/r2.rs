@@ -11,12 +11,7 @@ use crate::error::{ApiError, ApiResult};
 
 pub struct Files(Bucket);
 
-/// What a HEAD tells about a stored object.
-pub struct ObjectInfo {
-    pub size: u64,
-    pub sha256: Option<Vec<u8>>,
-    pub etag: String,
-}
+pub use crate::ports::ObjectInfo;
 
 fn storage(context: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::Storage(format!("R2 {context}: {e}"))
@@ -188,5 +183,38 @@ impl Files {
                 return Ok(deleted);
             }
         }
+    }
+}
+
+impl crate::ports::Blobs for Files {
+    async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
+        Files::head(self, key).await
+    }
+
+    async fn read(&self, key: &str, range: Option<(u64, u64)>) -> ApiResult<Option<Vec<u8>>> {
+        let range = range.map(|(offset, length)| Range::OffsetWithLength { offset, length });
+        let Some(object) = Files::get(self, key, range).await? else {
+            return Ok(None);
+        };
+        match object.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(|e| storage("read", e)),
+            None => Ok(Some(Vec::new())),
+        }
+    }
+
+    async fn sha256(&self, key: &str) -> ApiResult<Option<Vec<u8>>> {
+        self.sha256_of(key).await
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> ApiResult<()> {
+        self.put_bytes(key, bytes, content_type).await
+    }
+
+    async fn delete(&self, key: &str) -> ApiResult<()> {
+        Files::delete(self, key).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
+        Files::delete_prefix(self, prefix).await
     }
 }

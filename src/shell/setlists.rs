@@ -12,7 +12,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::api::fields::Fields;
+use crate::domain::fields::Fields;
 use crate::api::views;
 use crate::auth::links;
 use crate::domain::ids;
@@ -21,12 +21,12 @@ use crate::domain::setlist::{
     SetlistFields, ITEMS_MAX, ITEM_PATCH_FIELDS, SETLIST_FIELDS,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::store::setlist_sql as q;
+use crate::store::setlists as q;
 
 use super::ctx::Ctx;
 use super::d1::{self, Arg};
-use super::http::{Call, Reply};
-use super::library::{file_url, page_param, thumbnail_url, StoredFile};
+use super::call::{Call, Reply};
+use crate::service::library::{file_url, page_param, thumbnail_url, StoredFile};
 
 /// Attempts at a write whose client did not name a version.
 const WRITE_ATTEMPTS: usize = 4;
@@ -236,7 +236,7 @@ async fn view(
         .and_then(|r| r.into_iter().next())
         .ok_or(ApiError::NotFound)?;
     let items = views::json_array(rows.next().unwrap_or_default().into_iter().map(|item| {
-        let url = thumbnail_url(ctx, origin, item.thumbnail_key.as_deref());
+        let url = thumbnail_url(&ctx.cx(origin), item.thumbnail_key.as_deref());
         views::prepend_fields(
             &item.json,
             &[("thumbnail_url", &views::json_string_or_null(url.as_deref()))],
@@ -676,7 +676,9 @@ async fn item_file_url(ctx: &Ctx, call: &Call, sql: &str, args: &[Arg<'_>]) -> A
         pages: file.pages,
         size_bytes: file.size_bytes,
     };
-    file_url(ctx, &call.origin, &stored, page).await
+    Ok(Reply::download(
+        file_url(&ctx.cx(&call.origin), &stored, page).await?,
+    ))
 }
 
 /// `GET /v1/setlists/{id}/items/{item_id}/download-url`: members reach the owner's file.

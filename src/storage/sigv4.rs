@@ -77,7 +77,7 @@ pub fn uri_encode(s: &str, keep_slash: bool) -> String {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::hex(bytes)
 }
 
 /// Lowercase or uppercase hex → bytes (pairs that are not hex are skipped; callers pass

@@ -52,7 +52,7 @@ pub struct UploadRow {
     pub score_id: Option<String>,
 }
 
-/// A score as `sql::score_columns()` selects it: keys for the Worker and the finished JSON.
+/// A score as `library::score_columns()` selects it: keys for the Worker and the finished JSON.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScoreRow {
     pub id: String,

@@ -5,7 +5,7 @@
 //! setlist's `version` that also stamps a `write_token`; the other statements of the batch apply
 //! only while that token holds, so a request that lost a race changes nothing.
 
-use crate::store::sql::PROCESSING_JSON;
+use crate::store::library::PROCESSING_JSON;
 
 /// The caller's role on a setlist (`owner`, `editor`, `viewer`), with its version; no row for an
 /// outsider, nor for anyone once the owner's account is disabled (a disabled account shares

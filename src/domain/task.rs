@@ -1,4 +1,5 @@
-//! Background tasks carried by the Queue: their wire format and what each outcome means.
+//! Background tasks carried by the Queue: their wire format, what each outcome means, and the
+//! consumer's rules for retrying and giving up.
 //!
 //! Messages are JSON objects tagged by `task`. A message that does not parse can never succeed, so
 //! the consumer records it and acks it instead of retrying it forever.

@@ -1,7 +1,9 @@
 //! SQL for what a musician does with their own scores: favorites, open history, metadata
 //! versions (written by the `scores_record_version` trigger) and statistics (SPEC §3, §6).
 
-use crate::store::sql::SCORE_JSON;
+use crate::args;
+use crate::store::library::SCORE_JSON;
+use crate::store::Stmt;
 
 /// Marks a favorite (idempotent): `?1` user, `?2` score, `?3` now. Only the caller's own score.
 pub const FAVORITE: &str = "insert into favorites (user_id, score_id, created_at) \
@@ -55,10 +57,15 @@ pub const VERSIONS_AT: &str = "select v.version, v.user_id, v.before, v.after, v
      from score_versions v join scores s on s.id = v.score_id \
      where v.score_id = ?1 and s.user_id = ?2 and v.version in (?3, ?4, 1) order by v.version";
 
-/// Keeps the newest `?2` versions of score `?1` (run in the batch of every PATCH, right after
-/// the update whose trigger records a version).
-pub const PRUNE_VERSIONS: &str = "delete from score_versions where score_id = ?1 \
-     and version <= (select max(version) from score_versions where score_id = ?1) - ?2";
+/// Keeps the newest `keep` versions of a score (run in the batch of every PATCH, right after the
+/// update whose trigger records a version).
+pub fn prune_versions(score_id: &str, keep: i64) -> Stmt {
+    Stmt::new(
+        "delete from score_versions where score_id = ?1 \
+         and version <= (select max(version) from score_versions where score_id = ?1) - ?2",
+        args![score_id, keep],
+    )
+}
 
 /// `GET /v1/me/stats` in one statement: `?1` user, `?2` start of the 30-day window.
 pub const STATS: &str = "select json_object(\

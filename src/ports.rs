@@ -1,0 +1,126 @@
+//! The ports the use cases (`service`) talk through: the database, object storage, the task
+//! queue and the source of ids. The shell implements them over D1, R2 and Queues; the tests over
+//! SQLite (the real migrations), an in-memory object store with injectable failures, and a
+//! recording queue. Traits with `async fn` and no `Send` bound: a Worker is single-threaded.
+
+use serde::de::DeserializeOwned;
+
+use crate::domain::task::Task;
+use crate::error::{ApiError, ApiResult};
+use crate::store::Stmt;
+
+/// What one statement of a batch did: the rows it returned and whether it changed any.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Rows changed. D1 counts the work of triggers too (the full-text index), so only "none
+    /// or some" is meaningful.
+    pub changes: usize,
+    pub rows: Vec<serde_json::Value>,
+}
+
+impl Outcome {
+    pub fn changed(&self) -> bool {
+        self.changes > 0
+    }
+
+    /// The rows as `T`.
+    ///
+    /// # Errors
+    /// 500 when a row does not have `T`'s shape.
+    pub fn rows<T: DeserializeOwned>(&self) -> ApiResult<Vec<T>> {
+        self.rows
+            .iter()
+            .map(|r| {
+                serde_json::from_value(r.clone())
+                    .map_err(|e| ApiError::internal(format!("row shape: {e}")))
+            })
+            .collect()
+    }
+
+    /// The first row as `T`, if any.
+    ///
+    /// # Errors
+    /// 500 when it does not have `T`'s shape.
+    pub fn first<T: DeserializeOwned>(&self) -> ApiResult<Option<T>> {
+        self.rows
+            .first()
+            .map(|r| {
+                serde_json::from_value(r.clone())
+                    .map_err(|e| ApiError::internal(format!("row shape: {e}")))
+            })
+            .transpose()
+    }
+}
+
+/// Whether statement `i` of a batch changed any row.
+pub fn changed(outcomes: &[Outcome], i: usize) -> bool {
+    outcomes.get(i).is_some_and(Outcome::changed)
+}
+
+/// The database (D1 in the Worker). Statements run one at a time; a batch runs atomically in one
+/// round trip. Failures are 500 with their cause.
+#[expect(
+    async_fn_in_trait,
+    reason = "a Worker is single-threaded: no Send bound is wanted"
+)]
+pub trait Db {
+    async fn first<T: DeserializeOwned>(&self, stmt: Stmt) -> ApiResult<Option<T>>;
+    async fn all<T: DeserializeOwned>(&self, stmt: Stmt) -> ApiResult<Vec<T>>;
+    /// Runs a write; how many rows it changed.
+    async fn run(&self, stmt: Stmt) -> ApiResult<usize>;
+    /// Runs statements atomically (all or nothing) and returns each one's outcome.
+    async fn batch(&self, stmts: Vec<Stmt>) -> ApiResult<Vec<Outcome>>;
+}
+
+/// What a HEAD tells about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The SHA-256 the store verified on the way in, when it was given one.
+    pub sha256: Option<Vec<u8>>,
+    pub etag: String,
+}
+
+/// Object storage (R2 in the Worker). Failures are 502 (`ApiError::Storage`).
+#[expect(
+    async_fn_in_trait,
+    reason = "a Worker is single-threaded: no Send bound is wanted"
+)]
+pub trait Blobs {
+    async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>>;
+    /// The object's bytes, or `len` bytes from `offset`; `None` when it does not exist.
+    async fn read(&self, key: &str, range: Option<(u64, u64)>) -> ApiResult<Option<Vec<u8>>>;
+    /// SHA-256 of the whole object, computed while streaming it (for objects stored without a
+    /// checksum).
+    async fn sha256(&self, key: &str) -> ApiResult<Option<Vec<u8>>>;
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> ApiResult<()>;
+    /// Deleting a missing key succeeds (idempotent).
+    async fn delete(&self, key: &str) -> ApiResult<()>;
+    /// Deletes every object under `prefix`; how many there were.
+    async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize>;
+}
+
+/// The task queue (a Queue producer in the Worker). Failures are 502.
+#[expect(
+    async_fn_in_trait,
+    reason = "a Worker is single-threaded: no Send bound is wanted"
+)]
+pub trait Tasks {
+    async fn send(&self, tasks: Vec<Task>) -> ApiResult<()>;
+}
+
+/// Everything a use case reaches the world through, plus fresh randomness (passed in, never
+/// read inside the core).
+pub trait Ports {
+    type Db: Db;
+    type Blobs: Blobs;
+    type Tasks: Tasks;
+    fn db(&self) -> &Self::Db;
+    fn blobs(&self) -> &Self::Blobs;
+    fn tasks(&self) -> &Self::Tasks;
+    /// Fills `out` with cryptographically secure random bytes.
+    ///
+    /// # Errors
+    /// 500 if the platform has none (a Worker always has).
+    fn random(&self, out: &mut [u8]) -> ApiResult<()>;
+}

@@ -1,0 +1,54 @@
+//! Use cases: each a function of the ports ([`crate::ports`]), its parsed input, the caller's
+//! ids and the time, returning a typed result or the [`ApiError`] to answer. Policy (who may do
+//! what), retries and the order of writes live here; the SQL is built by `store`, the rules by
+//! `domain`. No `worker` import: every use case runs natively in the tests, over SQLite and an
+//! in-memory object store.
+
+pub mod library;
+pub mod limits;
+pub mod processing;
+
+use crate::config::Config;
+use crate::domain::ids::{new_id, ID_RANDOM_BYTES};
+use crate::domain::time::Millis;
+use crate::error::ApiResult;
+use crate::ports::Ports;
+
+/// What a use case runs with: the ports, the settings, the time of the request, and the origin
+/// Worker-mode blob URLs point at.
+pub struct Cx<'a, P> {
+    pub ports: &'a P,
+    pub config: &'a Config,
+    pub now: Millis,
+    /// `PUBLIC_BASE_URL`, or the request's own origin (empty off a request: queue, cron).
+    pub base_url: &'a str,
+}
+
+impl<P: Ports> Cx<'_, P> {
+    pub fn db(&self) -> &P::Db {
+        self.ports.db()
+    }
+
+    pub fn blobs(&self) -> &P::Blobs {
+        self.ports.blobs()
+    }
+
+    pub fn tasks(&self) -> &P::Tasks {
+        self.ports.tasks()
+    }
+
+    /// A fresh id with `prefix` (`usr`, `sco`, …).
+    ///
+    /// # Errors
+    /// 500 without randomness.
+    pub fn id(&self, prefix: &str) -> ApiResult<String> {
+        let mut bytes = [0u8; ID_RANDOM_BYTES];
+        self.ports.random(&mut bytes)?;
+        Ok(new_id(prefix, &bytes))
+    }
+
+    /// The time of the request as stored (RFC 3339 UTC, milliseconds).
+    pub fn now_text(&self) -> String {
+        self.now.rfc3339()
+    }
+}

@@ -1,0 +1,577 @@
+//! Background processing (SPEC §4) and the Cron sweep: what each task does, which failures are
+//! permanent (recorded on the score, acked) and which transient (retried with back-off, given up
+//! after five), how a task that crashed the isolate is contained, and what the sweep finds
+//! lingering. The shell only receives messages and applies the [`Disposition`] it is given.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::domain::task::{self as jobs, AfterError, Start, Task};
+use crate::error::{ApiError, ApiResult};
+use crate::media::pdf_ranges::{self, RangeError, RangeSource};
+use crate::media::{pdf_info, suggestions, thumbnail};
+use crate::ports::{Blobs, Db, Ports, Tasks};
+use crate::storage::keys;
+use crate::store::library::{self as lib, PageImage};
+use crate::store::processing as q;
+use crate::store::rows::{ScoreFileRow, UploadKeyRow};
+
+use super::{library, Cx};
+
+/// What to do with a message once its task ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done (or given up for good, and recorded).
+    Ack,
+    /// Deliver it again after this many seconds.
+    RetryIn(u32),
+    /// The outcome could not even be recorded (the database is down): deliver it again.
+    Retry,
+}
+
+/// A stored task outcome's state.
+const OK: &str = "ok";
+const FAILED: &str = "failed";
+
+async fn record<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    state: &str,
+    detail: Option<&str>,
+    message_id: &str,
+) -> ApiResult<()> {
+    cx.db()
+        .run(q::record_task(
+            &task.record_id(),
+            task.name(),
+            state,
+            detail,
+            message_id,
+            &cx.now_text(),
+        ))
+        .await
+        .map(drop)
+}
+
+/// The record ids among `tasks` whose last delivery started and never finished: it crashed the
+/// isolate, so the consumer runs them after the rest of their batch.
+pub async fn unfinished<P: Ports>(cx: &Cx<'_, P>, tasks: &[&Task]) -> Vec<String> {
+    if tasks.is_empty() {
+        return Vec::new();
+    }
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let ids: Vec<String> = tasks.iter().map(|t| t.record_id()).collect();
+    cx.db()
+        .all::<Id>(q::unfinished_tasks(&ids))
+        .await
+        .map(|rows| rows.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default()
+}
+
+/// A delivery starts `task`: marks it running and decides whether to run it, given the crashes
+/// of earlier deliveries.
+///
+/// # Errors
+/// Database errors (the message is retried).
+pub async fn start<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<Start> {
+    #[derive(Deserialize)]
+    struct Counts {
+        crashes: i64,
+    }
+    let counts = cx
+        .db()
+        .first::<Counts>(q::task_starts(&task.record_id(), task.name(), &cx.now_text()))
+        .await?;
+    Ok(jobs::start(counts.map_or(0, |c| c.crashes)))
+}
+
+/// After a run: a success clears the counts and acks; a transient error counts one failure and
+/// is retried with back-off, or given up (and recorded) on the fifth.
+pub async fn finish<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    outcome: ApiResult<()>,
+    message_id: &str,
+) -> Disposition {
+    let id = task.record_id();
+    if outcome.is_ok() {
+        return match cx.db().run(q::task_stops(&id, false)).await {
+            Ok(_) => Disposition::Ack,
+            Err(_) => Disposition::Retry,
+        };
+    }
+    #[derive(Deserialize)]
+    struct Failures {
+        failures: i64,
+    }
+    let failures = cx
+        .db()
+        .first::<Failures>(q::task_stops(&id, true))
+        .await
+        .ok()
+        .flatten()
+        .map_or(1, |f| f.failures);
+    match jobs::after_error(failures) {
+        AfterError::RetryIn(seconds) => Disposition::RetryIn(seconds),
+        AfterError::GiveUp => match give_up(cx, task, jobs::FAILED_REPEATEDLY, message_id).await {
+            Ok(()) => Disposition::Ack,
+            Err(_) => Disposition::Retry,
+        },
+    }
+}
+
+/// Ends a task for good: what it was producing is marked failed with `reason` (so it never
+/// stays `pending`), the outcome recorded, and its counts reset so an explicit re-run starts
+/// afresh. A deletion stays in the outbox, which the sweep retries.
+///
+/// # Errors
+/// Database errors.
+pub async fn give_up<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    reason: &str,
+    message_id: &str,
+) -> ApiResult<()> {
+    mark_failed(cx, task, reason).await?;
+    record(cx, task, FAILED, Some(reason), message_id).await?;
+    cx.db().run(q::task_reset(&task.record_id())).await.map(drop)
+}
+
+/// Marks what a task was producing as failed with `reason` (only while still pending).
+async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> ApiResult<()> {
+    let stmt = match task {
+        Task::PdfInfo { score_id } => q::pdf_info_gave_up(score_id, reason),
+        Task::Thumbnail { score_id } => q::thumbnail_gave_up(score_id, reason),
+        Task::RenderPage {
+            score_id,
+            page,
+            width,
+        } => lib::render_failed(score_id, *page, *width, reason, &cx.now_text()),
+        Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(()),
+    };
+    cx.db().run(stmt).await.map(drop)
+}
+
+/// A message that is not a task (it will never parse): recorded and acked, never retried.
+///
+/// # Errors
+/// Database errors.
+pub async fn poison<P: Ports>(cx: &Cx<'_, P>, message_id: &str, why: &str) -> ApiResult<()> {
+    cx.db()
+        .run(q::record_task(
+            &format!("poison:{message_id}"),
+            "unknown",
+            FAILED,
+            Some(why),
+            message_id,
+            &cx.now_text(),
+        ))
+        .await
+        .map(drop)
+}
+
+/// A dead-lettered message, recorded for admins; what its task was producing is marked failed,
+/// so nothing stays `pending`. (The consumer gives up on tasks itself; the dead-letter queue is
+/// the backstop for messages delivered more times than the queue allows.)
+///
+/// # Errors
+/// Database errors.
+pub async fn dead_letter<P: Ports>(
+    cx: &Cx<'_, P>,
+    body: &Value,
+    message_id: &str,
+) -> ApiResult<()> {
+    if let Ok(task) = jobs::parse(body) {
+        mark_failed(cx, &task, jobs::GAVE_UP).await?;
+    }
+    cx.db()
+        .run(q::record_task(
+            &format!("dead:{message_id}"),
+            "dead_letter",
+            "dead",
+            Some(&body.to_string()),
+            message_id,
+            &cx.now_text(),
+        ))
+        .await
+        .map(drop)
+}
+
+/// Runs one task. A file that cannot be processed is a permanent failure, recorded on the score
+/// and returned as `Ok` (acked); storage or database errors are `Err` (transient: retried).
+///
+/// # Errors
+/// Transient failures.
+pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> ApiResult<()> {
+    match task {
+        Task::Ping { .. } => record(cx, task, OK, None, message_id).await,
+        Task::PdfInfo { score_id } => inspect(cx, task, score_id, message_id).await,
+        Task::Thumbnail { score_id } => thumbnail(cx, task, score_id, message_id).await,
+        Task::RenderPage {
+            score_id,
+            page,
+            width,
+        } => render_page(cx, task, score_id, (*page, *width), message_id).await,
+        Task::DeleteFile { key } => {
+            cx.blobs().delete(key).await?;
+            cx.blobs().delete_prefix(&keys::derived_prefix(key)).await?;
+            cx.db().run(lib::deletion_done(key, &cx.now_text())).await?;
+            record(cx, task, OK, None, message_id).await
+        }
+    }
+}
+
+const MISSING: &str = "the file is missing from storage";
+
+/// The score a processing task works on, or `None` (recorded: it was deleted meanwhile).
+async fn score_of<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    score_id: &str,
+    message_id: &str,
+) -> ApiResult<Option<ScoreFileRow>> {
+    let score = cx.db().first::<ScoreFileRow>(q::score_file(score_id)).await?;
+    if score.is_none() {
+        record(cx, task, OK, Some("score no longer exists"), message_id).await?;
+    }
+    Ok(score)
+}
+
+/// Reads the whole PDF (within the configured limit), or the permanent reason it cannot be.
+async fn load_pdf<P: Ports>(
+    cx: &Cx<'_, P>,
+    object_key: &str,
+    size_bytes: i64,
+) -> ApiResult<Result<Vec<u8>, String>> {
+    let limit = cx.config.whole_file_max_bytes;
+    if size_bytes > limit {
+        return Ok(Err(format!(
+            "file too large to render (over {})",
+            crate::domain::human_bytes(limit)
+        )));
+    }
+    Ok(cx
+        .blobs()
+        .read(object_key, None)
+        .await?
+        .ok_or_else(|| MISSING.to_owned()))
+}
+
+/// A stored PDF read by ranges; a missing object is permanent, a storage error transient.
+struct StoredPdf<'a, B> {
+    blobs: &'a B,
+    key: &'a str,
+}
+
+enum ReadError {
+    Missing,
+    Storage(ApiError),
+}
+
+impl<B: Blobs> RangeSource for StoredPdf<'_, B> {
+    type Error = ReadError;
+    async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, ReadError> {
+        self.blobs
+            .read(self.key, Some((start, len)))
+            .await
+            .map_err(ReadError::Storage)?
+            .ok_or(ReadError::Missing)
+    }
+}
+
+/// `pdf_info`: page count, sizes, metadata and suggestions stored on the score. Files above the
+/// whole-file limit are read by ranges (structure only).
+async fn inspect<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    score_id: &str,
+    message_id: &str,
+) -> ApiResult<()> {
+    let Some(score) = score_of(cx, task, score_id, message_id).await? else {
+        return Ok(());
+    };
+    let outcome = if score.size_bytes > cx.config.whole_file_max_bytes {
+        let source = StoredPdf {
+            blobs: cx.blobs(),
+            key: &score.object_key,
+        };
+        let size = u64::try_from(score.size_bytes).unwrap_or(0);
+        match pdf_ranges::inspect(&source, size, pdf_ranges::Limits::default()).await {
+            Ok((info, _)) => Ok(info),
+            Err(RangeError::Pdf(failure)) => Err(failure.reason()),
+            Err(RangeError::Source(ReadError::Missing)) => Err(MISSING.to_owned()),
+            Err(RangeError::Source(ReadError::Storage(e))) => return Err(e),
+        }
+    } else {
+        match load_pdf(cx, &score.object_key, score.size_bytes).await? {
+            Ok(bytes) => pdf_info::inspect(&bytes).map_err(|f| f.reason()),
+            Err(reason) => Err(reason),
+        }
+    };
+    match outcome {
+        Ok(info) => {
+            let meta = serde_json::to_string(&info).unwrap_or_else(|_| "{}".into());
+            let suggested = serde_json::to_string(&suggestions::from_meta(&info.meta))
+                .unwrap_or_else(|_| "{}".into());
+            cx.db()
+                .run(q::pdf_info_ok(score_id, info.pages, &meta, &suggested))
+                .await?;
+            record(cx, task, OK, None, message_id).await
+        }
+        Err(reason) => {
+            cx.db().run(q::pdf_info_failed(score_id, &reason)).await?;
+            record(cx, task, FAILED, Some(&reason), message_id).await
+        }
+    }
+}
+
+/// `thumbnail`: the first page rendered to a PNG, stored, then recorded on the score
+/// (idempotent: same key, same row). Unrenderable files are a permanent failure.
+async fn thumbnail<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    score_id: &str,
+    message_id: &str,
+) -> ApiResult<()> {
+    let Some(score) = score_of(cx, task, score_id, message_id).await? else {
+        return Ok(());
+    };
+    let rendered = match load_pdf(cx, &score.object_key, score.size_bytes).await? {
+        Ok(bytes) => thumbnail::first_page_png(bytes, thumbnail::Limits::default())
+            .map_err(|f| f.to_string()),
+        Err(reason) => Err(reason),
+    };
+    match rendered {
+        Ok(thumb) => {
+            let key = keys::thumbnail(&score.object_key);
+            let size = i64::try_from(thumb.png.len()).unwrap_or(i64::MAX);
+            cx.blobs().put(&key, thumb.png, "image/png").await?;
+            // Stored first, recorded second: if the score was deleted meanwhile the row update
+            // changes nothing and the image goes (the score's delete_file may have run already).
+            if cx.db().run(q::thumbnail_ok(score_id, &key, size)).await? == 0 {
+                cx.blobs().delete(&key).await?;
+            }
+            record(cx, task, OK, None, message_id).await
+        }
+        Err(reason) => {
+            cx.db().run(q::thumbnail_failed(score_id, &reason)).await?;
+            record(cx, task, FAILED, Some(&reason), message_id).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RenderJob {
+    state: String,
+    object_key: String,
+    size_bytes: i64,
+}
+
+/// `render_page`: one page image asked for by `download-url?page=N`, its outcome recorded on its
+/// row: stored and counted within the score's budget, or failed with the reason later requests
+/// are told (never rendered twice). Idempotent: a row no longer pending is done.
+async fn render_page<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    score_id: &str,
+    (page, width): (u32, u32),
+    message_id: &str,
+) -> ApiResult<()> {
+    let Some(job) = cx
+        .db()
+        .first::<RenderJob>(lib::render_job(score_id, page, width))
+        .await?
+    else {
+        return record(cx, task, OK, Some("no longer requested"), message_id).await;
+    };
+    if job.state != "pending" {
+        return record(cx, task, OK, Some("already rendered"), message_id).await;
+    }
+    let now = cx.now_text();
+    let rendered = match load_pdf(cx, &job.object_key, job.size_bytes).await? {
+        Ok(bytes) => {
+            let number = usize::try_from(page).unwrap_or(usize::MAX);
+            thumbnail::page_png(bytes, number, thumbnail::Limits::page(width))
+                .map_err(|f| f.to_string())
+        }
+        Err(reason) => Err(reason),
+    };
+    let image = match rendered {
+        Ok(image) => image,
+        Err(reason) => {
+            cx.db()
+                .run(lib::render_failed(score_id, page, width, &reason, &now))
+                .await?;
+            return record(cx, task, FAILED, Some(&reason), message_id).await;
+        }
+    };
+    let key = keys::page_image(&job.object_key, page, width);
+    let size = i64::try_from(image.png.len()).unwrap_or(i64::MAX);
+    cx.blobs().put(&key, image.png, "image/png").await?;
+    let at = PageImage {
+        score_id,
+        page,
+        width,
+        pdf_bytes: job.size_bytes,
+        floor: cx.config.derived_min_bytes,
+    };
+    if cx.db().run(lib::render_ok(&at, size, &now)).await? == 0 {
+        // The score was deleted meanwhile, or the image does not fit its budget: it goes.
+        cx.blobs().delete(&key).await?;
+        let reason = "the page images of this score fill its storage budget";
+        cx.db()
+            .run(lib::render_failed(score_id, page, width, reason, &now))
+            .await?;
+    }
+    record(cx, task, OK, Some("rendered"), message_id).await
+}
+
+// ---- the sweep ----
+
+/// Most rows handled per kind per sweep (bounded work per invocation).
+const SWEEP_BATCH: i64 = 100;
+/// A deletion still in the outbox after this long is sent again.
+const DELETION_RETRY_SECONDS: i64 = 5 * 60;
+/// A page render pending this long lost its message (a failed send): it is sent again.
+const RENDER_REQUEUE_SECONDS: i64 = 5 * 60;
+
+/// The Cron sweep: releases reservations past their grace (and deletes their objects), sends
+/// lingering deletions, lost processing and renders again, gives up on what never finished,
+/// and forgets dead tokens, sessions and rate windows. A report of what it did.
+///
+/// # Errors
+/// Database errors (the next sweep runs again).
+pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
+    let now = cx.now_text();
+    let expired = cx
+        .db()
+        .all::<UploadKeyRow>(lib::expired_uploads(&now, SWEEP_BATCH))
+        .await?;
+    let mut released = 0;
+    for upload in &expired {
+        if library::release_upload(cx, &upload.id, &upload.object_key, "expired").await? {
+            released += 1;
+        }
+    }
+    #[derive(Deserialize)]
+    struct Key {
+        object_key: String,
+    }
+    let retry_before = cx.now.plus_seconds(-DELETION_RETRY_SECONDS).rfc3339();
+    let lingering = cx
+        .db()
+        .all::<Key>(lib::lingering_deletions(&retry_before, SWEEP_BATCH, &now))
+        .await?;
+    let deletions: Vec<Task> = lingering
+        .into_iter()
+        .map(|k| Task::DeleteFile { key: k.object_key })
+        .collect();
+    let deletions_requeued = deletions.len();
+    send(cx, deletions).await?;
+    let (processing_requeued, processing_abandoned) = requeue_processing(cx).await?;
+    let (renders_requeued, renders_abandoned) = requeue_renders(cx).await?;
+    let purged = cx
+        .db()
+        .batch(vec![
+            crate::store::accounts::purge_expired_refresh(
+                &cx.now.plus_seconds(-24 * 3600).rfc3339(),
+            ),
+            crate::store::accounts::purge_dead_sessions(
+                &cx.now.plus_seconds(-24 * 3600).rfc3339(),
+            ),
+            crate::store::limits::sweep(crate::domain::rate::Window::stale_before(cx.now)),
+        ])
+        .await?;
+    Ok(json!({
+        "uploads_released": released,
+        "deletions_requeued": deletions_requeued,
+        "processing_requeued": processing_requeued,
+        "processing_abandoned": processing_abandoned,
+        "renders_requeued": renders_requeued,
+        "renders_abandoned": renders_abandoned,
+        "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
+        "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
+        "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),
+    }))
+}
+
+async fn send<P: Ports>(cx: &Cx<'_, P>, tasks: Vec<Task>) -> ApiResult<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    cx.tasks().send(tasks).await
+}
+
+/// Re-sends processing pending after [`jobs::REQUEUE_AFTER_SECONDS`] (its message was lost) and
+/// gives up on what is still pending after [`jobs::ABANDON_AFTER_SECONDS`]; tasks are
+/// idempotent, so a duplicate is harmless.
+async fn requeue_processing<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> {
+    let before = cx.now.plus_seconds(-jobs::REQUEUE_AFTER_SECONDS).rfc3339();
+    let after = cx.now.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
+    let abandoned: usize = cx
+        .db()
+        .batch(q::abandon_stale_processing(&after, jobs::NEVER_FINISHED).into())
+        .await?
+        .iter()
+        .map(|o| o.changes)
+        .sum();
+    #[derive(Deserialize)]
+    struct Stale {
+        id: String,
+        pdf_info: i64,
+        thumbnail: i64,
+    }
+    let stale = cx
+        .db()
+        .all::<Stale>(q::stale_processing(&before, &after, SWEEP_BATCH))
+        .await?;
+    let mut tasks = Vec::new();
+    for row in stale {
+        if row.pdf_info != 0 {
+            tasks.push(Task::PdfInfo {
+                score_id: row.id.clone(),
+            });
+        }
+        if row.thumbnail != 0 {
+            tasks.push(Task::Thumbnail { score_id: row.id });
+        }
+    }
+    let count = tasks.len();
+    send(cx, tasks).await?;
+    Ok((count, abandoned))
+}
+
+/// Re-sends renders pending for [`RENDER_REQUEUE_SECONDS`] and gives up on those pending after
+/// [`jobs::ABANDON_AFTER_SECONDS`].
+async fn requeue_renders<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> {
+    let abandon_before = cx.now.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
+    let abandoned = cx
+        .db()
+        .run(lib::abandon_stale_renders(&abandon_before, jobs::NEVER_FINISHED))
+        .await?;
+    #[derive(Deserialize)]
+    struct Stale {
+        score_id: String,
+        page: u32,
+        width: u32,
+    }
+    let before = cx.now.plus_seconds(-RENDER_REQUEUE_SECONDS).rfc3339();
+    let stale = cx
+        .db()
+        .all::<Stale>(lib::stale_renders(&before, SWEEP_BATCH, &cx.now_text()))
+        .await?;
+    let tasks: Vec<Task> = stale
+        .into_iter()
+        .map(|r| Task::RenderPage {
+            score_id: r.score_id,
+            page: r.page,
+            width: r.width,
+        })
+        .collect();
+    let count = tasks.len();
+    send(cx, tasks).await?;
+    Ok((count, abandoned))
+}

@@ -1,0 +1,509 @@
+//! Statements of the library (SPEC §2, §3): upload reservations and the quota ledger, scores and
+//! their tags, the deletion outbox, and page images. Each function returns the statements of one
+//! step, bound to its typed arguments.
+
+use crate::args;
+use crate::domain::score::ScoreFields;
+
+use super::{SqlValue, Stmt};
+
+/// The states from which an upload can still become a score or be released.
+macro_rules! open {
+    () => {
+        "state in ('reserved', 'stored')"
+    };
+}
+
+/// A score's (`s`) processing as the API shows it: each task's `state`, and `reason` when failed.
+macro_rules! processing_json {
+    () => {
+        "json_object(\
+'pdf_info', case when s.pdf_info_state = 'failed' then json_object('state', 'failed', 'reason', s.pdf_info_reason) else json_object('state', s.pdf_info_state) end, \
+'thumbnail', case when s.thumbnail_state = 'failed' then json_object('state', 'failed', 'reason', s.thumbnail_reason) else json_object('state', s.thumbnail_state) end)"
+    };
+}
+
+/// [`processing_json!`] as a constant, for statements built with `format!`.
+pub const PROCESSING_JSON: &str = processing_json!();
+
+/// A score (`s`) as the API shows it (SPEC §8), built by SQLite with `json_object`, so rows come
+/// back as finished JSON text: no per-field conversion in the Worker. `thumbnail_url` is added by
+/// the Worker (it is presigned) and spliced in. `json(…)` keeps nested JSON (tags, metadata) as
+/// JSON rather than strings.
+pub const SCORE_JSON: &str = concat!(
+    "json_object(\
+'id', s.id, 'title', s.title, 'composer', s.composer, 'arranger', s.arranger, \
+'instrumentation', s.instrumentation, 'key', s.key, 'notes', s.notes, \
+'tags', json(s.tags), \
+'rating', s.rating, 'difficulty', s.difficulty, 'duration', s.duration, 'filename', s.filename, \
+'content_hash', s.content_hash, 'size_bytes', s.size_bytes, 'pages', s.pages, \
+'pdf_meta', json(s.pdf_meta), 'suggestions', json(s.suggestions), \
+'processing', ",
+    processing_json!(),
+    ", \
+'created_at', s.created_at, 'updated_at', s.updated_at)"
+);
+
+/// Columns of a score row ([`super::rows::ScoreRow`]): what the Worker needs besides the JSON.
+pub fn score_columns() -> String {
+    format!("s.id, s.object_key, s.thumbnail_key, {SCORE_JSON} as json")
+}
+
+// ---- uploads and the quota ledger ----
+
+/// The caller's score with this file content (dedupe): `id`.
+pub fn score_id_by_hash(user_id: &str, sha256: &str) -> Stmt {
+    Stmt::new(
+        "select id from scores where user_id = ?1 and content_hash = ?2",
+        args![user_id, sha256],
+    )
+}
+
+/// An upload reservation to record.
+pub struct NewUpload<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub filename: &'a str,
+    pub size: i64,
+    pub mime: &'a str,
+    pub sha256: &'a str,
+    pub object_key: &'a str,
+    /// When the upload URL stops working.
+    pub expires_at: &'a str,
+    /// `expires_at` plus the grace during which a score may still be created from it.
+    pub consumable_until: &'a str,
+    pub now: &'a str,
+}
+
+/// Reserves quota and records the upload. The row is inserted in ONE conditional statement, only
+/// if the user's usage plus reservations plus this size fits the quota (D1 runs statements one at
+/// a time, so racing reservations can never overshoot); the second statement charges exactly
+/// what the first inserted. Statement 0 changed nothing: over quota.
+pub fn reserve_upload(u: &NewUpload<'_>) -> [Stmt; 2] {
+    [
+        Stmt::new(
+            "insert into uploads (id, user_id, filename, size_bytes, mime, sha256, object_key, state, \
+               expires_at, consumable_until, created_at, updated_at) \
+             select ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?10 from users \
+             where id = ?2 and disabled_at is null and used_bytes + reserved_bytes + ?4 <= quota_bytes",
+            args![
+                u.id,
+                u.user_id,
+                u.filename,
+                u.size,
+                u.mime,
+                u.sha256,
+                u.object_key,
+                u.expires_at,
+                u.consumable_until,
+                u.now
+            ],
+        ),
+        Stmt::new(
+            "update users set reserved_bytes = reserved_bytes + (select size_bytes from uploads where id = ?1), \
+               updated_at = ?3 \
+             where id = ?2 and exists (select 1 from uploads where id = ?1 and user_id = ?2 and state = 'reserved')",
+            args![u.id, u.user_id, u.now],
+        ),
+    ]
+}
+
+/// The caller's upload ([`super::rows::UploadRow`]).
+pub fn upload(id: &str, user_id: &str) -> Stmt {
+    Stmt::new(
+        "select id, user_id, filename, size_bytes, mime, sha256, object_key, state, expires_at, \
+           consumable_until, score_id from uploads where id = ?1 and user_id = ?2",
+        args![id, user_id],
+    )
+}
+
+/// A Worker-mode PUT landed and was verified.
+pub fn mark_upload_stored(id: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "update uploads set state = 'stored', updated_at = ?2 where id = ?1 and state = 'reserved'",
+        args![id, now],
+    )
+}
+
+/// A score to create from a verified upload.
+pub struct NewScore<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub upload_id: &'a str,
+    pub fields: &'a ScoreFields,
+    pub now: &'a str,
+}
+
+/// Turns an upload into a score in one batch: the reservation becomes usage, the upload is
+/// consumed (naming the score), the score is inserted, its tags indexed. Each statement holds
+/// only while the upload is open and still consumable, so a retry, a racing create or the sweep
+/// changes nothing twice; statement 2 changed nothing: the upload was no longer open. A second
+/// score of the same content fails the batch (a unique index), which rolls back as a whole.
+pub fn create_score(s: &NewScore<'_>) -> [Stmt; 4] {
+    let f = s.fields;
+    let text = |v: &Option<Option<String>>| SqlValue::from(v.clone().flatten());
+    let int = |v: Option<Option<i64>>| SqlValue::from(v.flatten());
+    let tags = tags_json(f.tags.as_deref().unwrap_or_default());
+    [
+        Stmt::new(
+            concat!(
+                "update users set reserved_bytes = reserved_bytes - (select size_bytes from uploads where id = ?2), \
+                   used_bytes = used_bytes + (select size_bytes from uploads where id = ?2), updated_at = ?3 \
+                 where id = ?1 and exists (select 1 from uploads where id = ?2 and user_id = ?1 and ",
+                open!(),
+                " and consumable_until > ?3)"
+            ),
+            args![s.user_id, s.upload_id, s.now],
+        ),
+        Stmt::new(
+            concat!(
+                "update uploads set state = 'consumed', score_id = ?4, updated_at = ?3 \
+                 where id = ?2 and user_id = ?1 and ",
+                open!(),
+                " and consumable_until > ?3"
+            ),
+            args![s.user_id, s.upload_id, s.now, s.id],
+        ),
+        Stmt::new(
+            "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, arranger, \
+               instrumentation, key, notes, rating, difficulty, duration, tags, content_hash, size_bytes, \
+               created_at, updated_at) \
+             select ?1, u.user_id, u.id, u.object_key, u.filename, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, \
+               u.sha256, u.size_bytes, ?12, ?12 \
+             from uploads u where u.id = ?2 and u.state = 'consumed' and u.score_id = ?1",
+            vec![
+                s.id.into(),
+                s.upload_id.into(),
+                f.title.clone().unwrap_or_default().into(),
+                text(&f.composer),
+                text(&f.arranger),
+                text(&f.instrumentation),
+                text(&f.key),
+                text(&f.notes),
+                int(f.rating),
+                int(f.difficulty),
+                int(f.duration),
+                s.now.into(),
+                tags.clone().into(),
+            ],
+        ),
+        insert_tags(s.id, &tags),
+    ]
+}
+
+/// The tags as a JSON array (already sorted and deduplicated by `ScoreFields`).
+fn tags_json(tags: &[String]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
+}
+
+fn insert_tags(score_id: &str, tags_json: &str) -> Stmt {
+    Stmt::new(
+        "insert or ignore into score_tags (score_id, tag) select ?1, value from json_each(?2) \
+         where exists (select 1 from scores where id = ?1)",
+        args![score_id, tags_json],
+    )
+}
+
+fn delete_tags(score_id: &str) -> Stmt {
+    Stmt::new("delete from score_tags where score_id = ?1", args![score_id])
+}
+
+/// Gives an open upload's reserved bytes back and marks it `state` (`released` or `expired`),
+/// then records its object in the deletion outbox, only if this batch's release won (the upload
+/// now has `state` stamped at `now`). The deletion waits until the upload URL expires, so an
+/// object a client PUTs after the release is deleted too. Statement 1 changed: this call won.
+pub fn release_upload(upload_id: &str, now: &str, state: &str) -> [Stmt; 3] {
+    [
+        Stmt::new(
+            concat!(
+                "update users set reserved_bytes = reserved_bytes - (select size_bytes from uploads where id = ?1), \
+                   updated_at = ?2 \
+                 where id = (select user_id from uploads where id = ?1) \
+                   and exists (select 1 from uploads where id = ?1 and ",
+                open!(),
+                ")"
+            ),
+            args![upload_id, now],
+        ),
+        Stmt::new(
+            concat!(
+                "update uploads set state = ?3, updated_at = ?2 where id = ?1 and ",
+                open!()
+            ),
+            args![upload_id, now, state],
+        ),
+        Stmt::new(
+            "insert into deletions (object_key, requested_at, not_before) \
+             select object_key, ?2, max(expires_at, ?2) from uploads where id = ?1 and state = ?3 and updated_at = ?2 \
+             on conflict (object_key) do update set \
+               not_before = max(coalesce(deletions.not_before, ''), excluded.not_before)",
+            args![upload_id, now, state],
+        ),
+    ]
+}
+
+/// Sweep: open uploads past their grace period (`id`, `object_key`), at most `limit`.
+pub fn expired_uploads(now: &str, limit: i64) -> Stmt {
+    Stmt::new(
+        concat!(
+            "select id, object_key from uploads where ",
+            open!(),
+            " and consumable_until <= ?1 limit ?2"
+        ),
+        args![now, limit],
+    )
+}
+
+/// The caller's quota and usage.
+pub fn usage(user_id: &str) -> Stmt {
+    Stmt::new(
+        "select quota_bytes, used_bytes, reserved_bytes from users where id = ?1",
+        args![user_id],
+    )
+}
+
+// ---- scores ----
+
+/// The owner's score ([`super::rows::ScoreRow`]).
+pub fn score(id: &str, owner: &str) -> Stmt {
+    Stmt::new(
+        format!(
+            "select {} from scores s where s.id = ?1 and s.user_id = ?2",
+            score_columns()
+        ),
+        args![id, owner],
+    )
+}
+
+/// A PATCH: each column is replaced only when it was sent (`null` clears), its tags replaced
+/// when sent; the update's trigger records a version, and the history keeps the newest
+/// `keep_versions`. Statement 0 changed nothing: no such score of the owner.
+pub fn patch_score(
+    id: &str,
+    owner: &str,
+    f: &ScoreFields,
+    keep_versions: i64,
+    now: &str,
+) -> Vec<Stmt> {
+    let text = |v: &Option<Option<String>>| [SqlValue::from(v.is_some()), v.clone().flatten().into()];
+    let int = |v: Option<Option<i64>>| [SqlValue::from(v.is_some()), v.flatten().into()];
+    let tags = f.tags.as_deref().map(tags_json);
+    let mut args = args![id, owner, now, f.title.is_some(), f.title.clone()];
+    for pair in [
+        text(&f.composer),
+        text(&f.arranger),
+        text(&f.instrumentation),
+        text(&f.key),
+        text(&f.notes),
+        int(f.rating),
+        int(f.difficulty),
+        int(f.duration),
+        [SqlValue::from(tags.is_some()), tags.clone().into()],
+    ] {
+        args.extend(pair);
+    }
+    let mut stmts = vec![Stmt::new(
+        "update scores set \
+           title = case when ?4 then ?5 else title end, \
+           composer = case when ?6 then ?7 else composer end, \
+           arranger = case when ?8 then ?9 else arranger end, \
+           instrumentation = case when ?10 then ?11 else instrumentation end, \
+           key = case when ?12 then ?13 else key end, \
+           notes = case when ?14 then ?15 else notes end, \
+           rating = case when ?16 then ?17 else rating end, \
+           difficulty = case when ?18 then ?19 else difficulty end, \
+           duration = case when ?20 then ?21 else duration end, \
+           tags = case when ?22 then ?23 else tags end, \
+           updated_at = ?3 \
+         where id = ?1 and user_id = ?2",
+        args,
+    )];
+    if let Some(tags) = &tags {
+        stmts.push(delete_tags(id));
+        stmts.push(insert_tags(id, tags));
+    }
+    stmts.push(super::activity::prune_versions(id, keep_versions));
+    stmts
+}
+
+/// Deletes a score in one batch: releases its bytes, queues its object in the outbox (not
+/// before its upload URL expires: a PUT may still land), removes its tags and the row (whose
+/// triggers take it out of every setlist). Statement 3 changed nothing: no such score.
+pub fn delete_score(id: &str, owner: &str, now: &str) -> [Stmt; 4] {
+    [
+        Stmt::new(
+            "update users set used_bytes = used_bytes - (select size_bytes from scores where id = ?1 and user_id = ?2), \
+               updated_at = ?3 \
+             where id = ?2 and exists (select 1 from scores where id = ?1 and user_id = ?2)",
+            args![id, owner, now],
+        ),
+        Stmt::new(
+            "insert or ignore into deletions (object_key, requested_at, not_before) \
+             select s.object_key, ?3, (select max(u.expires_at, ?3) from uploads u where u.id = s.upload_id) \
+             from scores s where s.id = ?1 and s.user_id = ?2",
+            args![id, owner, now],
+        ),
+        delete_tags(id),
+        Stmt::new(
+            "delete from scores where id = ?1 and user_id = ?2",
+            args![id, owner],
+        ),
+    ]
+}
+
+/// The object is gone. A deletion whose upload URL is still valid stays (a late PUT could bring
+/// the object back); the sweep does it again after `not_before`.
+pub fn deletion_done(key: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "delete from deletions where object_key = ?1 and (not_before is null or not_before <= ?2)",
+        args![key, now],
+    )
+}
+
+/// Sweep: deletions to (re)send (`object_key`), at most `limit`: those whose wait just ended
+/// (`not_before` was after the request and is now past) and those requested before
+/// `retry_before` and still pending. Each is stamped `requested_at = now`, so it is retried again
+/// only after the same delay.
+pub fn lingering_deletions(retry_before: &str, limit: i64, now: &str) -> Stmt {
+    Stmt::new(
+        "update deletions set attempts = attempts + 1, requested_at = ?3 \
+         where object_key in (select object_key from deletions \
+           where (not_before is null or not_before <= ?3) \
+             and (requested_at < ?1 or not_before > requested_at) \
+           order by requested_at limit ?2) \
+         returning object_key",
+        args![retry_before, limit, now],
+    )
+}
+
+// ---- page images (download-url?page=N) ----
+
+/// Bytes of derived images a score (`s`) may hold: twice its PDF (`?1` its size), or the floor
+/// `?2` (`DERIVED_MIN_BYTES`) when that is larger.
+macro_rules! derived_cap {
+    () => {
+        "max(2 * ?1, ?2)"
+    };
+}
+
+/// Bytes of derived images score `?3` holds: its thumbnail and every page image.
+macro_rules! derived_bytes {
+    () => {
+        "s.thumbnail_bytes + coalesce((select sum(bytes) from page_renders x where x.score_id = s.id), 0)"
+    };
+}
+
+/// One page image: the score, page and width, and the score's budget for derived images.
+#[derive(Debug, Clone, Copy)]
+pub struct PageImage<'a> {
+    pub score_id: &'a str,
+    pub page: u32,
+    pub width: u32,
+    /// The score's PDF size.
+    pub pdf_bytes: i64,
+    /// `DERIVED_MIN_BYTES`.
+    pub floor: i64,
+}
+
+impl PageImage<'_> {
+    fn args(&self) -> Vec<SqlValue> {
+        args![
+            self.pdf_bytes,
+            self.floor,
+            self.score_id,
+            self.page,
+            self.width
+        ]
+    }
+}
+
+/// What a request needs to answer: the render's `state` and `reason` (null: never asked), and
+/// whether the score's derived images already fill its budget (`full`).
+pub fn page_render(p: &PageImage<'_>) -> Stmt {
+    Stmt::new(
+        concat!(
+            "select r.state, r.reason, (select ",
+            derived_bytes!(),
+            " from scores s where s.id = ?3) >= ",
+            derived_cap!(),
+            " as full \
+             from (select 1) left join page_renders r on r.score_id = ?3 and r.page = ?4 and r.width = ?5"
+        ),
+        p.args(),
+    )
+}
+
+/// Asks for the page: inserts its pending row unless one exists or the budget is full. The
+/// request whose insert changed a row sends the one render message (single flight).
+pub fn request_render(p: &PageImage<'_>, now: &str) -> Stmt {
+    let mut args = p.args();
+    args.push(now.into());
+    Stmt::new(
+        concat!(
+            "insert into page_renders (score_id, page, width, state, created_at, updated_at) \
+             select ?3, ?4, ?5, 'pending', ?6, ?6 from scores s where s.id = ?3 and ",
+            derived_bytes!(),
+            " < ",
+            derived_cap!(),
+            " on conflict (score_id, page, width) do nothing"
+        ),
+        args,
+    )
+}
+
+/// The image (`bytes` long) is stored: recorded only while the row is pending, the score exists
+/// and the image fits the budget. When it changes nothing, the task deletes the image.
+pub fn render_ok(p: &PageImage<'_>, bytes: i64, now: &str) -> Stmt {
+    let mut args = p.args();
+    args.extend(args![bytes, now]);
+    Stmt::new(
+        concat!(
+            "update page_renders set state = 'ok', bytes = ?6, reason = null, updated_at = ?7 \
+             where score_id = ?3 and page = ?4 and width = ?5 and state = 'pending' \
+               and (select ",
+            derived_bytes!(),
+            " + ?6 from scores s where s.id = ?3) <= ",
+            derived_cap!()
+        ),
+        args,
+    )
+}
+
+/// The render failed for good (while still pending).
+pub fn render_failed(score_id: &str, page: u32, width: u32, reason: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "update page_renders set state = 'failed', reason = ?4, updated_at = ?5 \
+         where score_id = ?1 and page = ?2 and width = ?3 and state = 'pending'",
+        args![score_id, page, width, reason, now],
+    )
+}
+
+/// A render task's view of its row and file: `state`, `object_key`, `size_bytes`.
+pub fn render_job(score_id: &str, page: u32, width: u32) -> Stmt {
+    Stmt::new(
+        "select r.state, s.object_key, s.size_bytes from page_renders r \
+         join scores s on s.id = r.score_id where r.score_id = ?1 and r.page = ?2 and r.width = ?3",
+        args![score_id, page, width],
+    )
+}
+
+/// Sweep: renders pending since before `before` (a lost message), at most `limit`
+/// (`score_id`, `page`, `width`); each is touched so it is sent once per sweep.
+pub fn stale_renders(before: &str, limit: i64, now: &str) -> Stmt {
+    Stmt::new(
+        "update page_renders set updated_at = ?3 \
+         where (score_id, page, width) in (select score_id, page, width from page_renders \
+           where state = 'pending' and updated_at < ?1 limit ?2) \
+         returning score_id, page, width",
+        args![before, limit, now],
+    )
+}
+
+/// Sweep: gives up on renders asked for before `before` and still pending.
+pub fn abandon_stale_renders(before: &str, reason: &str) -> Stmt {
+    Stmt::new(
+        "update page_renders set state = 'failed', reason = ?2 \
+         where state = 'pending' and created_at < ?1",
+        args![before, reason],
+    )
+}
