@@ -4,7 +4,7 @@ mod common;
 use common::migrated;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use scoremate::store::sql;
+use scoremate::store::{accounts, processing, sql};
 
 const NOW: &str = "2026-01-01T00:00:00.000Z";
 const LATER: &str = "2026-01-15T00:00:00.000Z";
@@ -216,16 +216,14 @@ fn preferences_must_be_json() {
 #[test]
 fn recording_a_task_twice_counts_attempts_on_one_row() {
     let c = migrated();
-    c.execute(
-        sql::RECORD_TASK,
-        params!["ping:a", "ping", "ok", None::<String>, "m1", NOW],
-    )
-    .unwrap();
-    c.execute(
-        sql::RECORD_TASK,
-        params!["ping:a", "ping", "ok", None::<String>, "m1", LATER],
-    )
-    .unwrap();
+    common::exec(
+        &c,
+        &processing::record_task("ping:a", "ping", "ok", None, "m1", NOW),
+    );
+    common::exec(
+        &c,
+        &processing::record_task("ping:a", "ping", "ok", None, "m1", LATER),
+    );
     let (rows, attempts): (i64, i64) = c
         .query_row("select count(*), max(attempts) from task_runs", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -258,14 +256,8 @@ fn the_sweep_forgets_only_expired_tokens_and_dead_sessions() {
         ],
     )
     .unwrap();
-    assert_eq!(
-        c.execute(sql::PURGE_EXPIRED_REFRESH, params![NOW]).unwrap(),
-        1
-    );
-    assert_eq!(
-        c.execute(sql::PURGE_DEAD_SESSIONS, params![NOW]).unwrap(),
-        1
-    );
+    assert_eq!(common::exec(&c, &accounts::purge_expired_refresh(NOW)), 1);
+    assert_eq!(common::exec(&c, &accounts::purge_dead_sessions(NOW)), 1);
     let live: i64 = c
         .query_row("select count(*) from sessions", [], |r| r.get(0))
         .unwrap();
@@ -284,26 +276,19 @@ fn roles_are_constrained() {
 }
 
 fn task_start(c: &Connection, id: &str, at: &str) -> (i64, i64) {
-    c.query_row(sql::TASK_STARTS, params![id, "ping", at], |r| {
+    common::rows(c, &processing::task_starts(id, "ping", at), |r| {
         Ok((r.get(0)?, r.get(1)?))
     })
-    .unwrap()
+    .remove(0)
 }
 
 fn task_stop(c: &Connection, id: &str, failed: bool) -> i64 {
-    c.query_row(sql::TASK_STOPS, params![id, i64::from(failed)], |r| {
-        r.get(0)
-    })
-    .unwrap()
+    common::rows(c, &processing::task_stops(id, failed), |r| r.get(0)).remove(0)
 }
 
 fn unfinished(c: &Connection, ids: &[&str]) -> Vec<String> {
-    c.prepare(sql::UNFINISHED_TASKS)
-        .unwrap()
-        .query_map([serde_json::to_string(ids).unwrap()], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    let ids: Vec<String> = ids.iter().map(|&s| s.to_owned()).collect();
+    common::rows(c, &processing::unfinished_tasks(&ids), |r| r.get(0))
 }
 
 #[test]
@@ -327,7 +312,7 @@ fn a_start_that_never_stopped_is_counted_as_a_crash_by_the_next_delivery() {
     );
     assert_eq!(task_start(&c, "ping:a", NOW), (0, 0));
     task_stop(&c, "ping:a", true);
-    c.execute(sql::TASK_RESET, ["ping:a"]).unwrap();
+    common::exec(&c, &processing::task_reset("ping:a"));
     assert_eq!(
         task_start(&c, "ping:a", NOW),
         (0, 0),

@@ -1,13 +1,16 @@
 //! Library SQL (uploads, quota ledger, scores, search, deletion) on real SQLite with the real
-//! migrations. D1 batches are transactions; here each "batch" runs in one transaction too.
+//! migrations, through the statements the core builds. D1 batches are transactions; here each
+//! batch runs in one transaction too ([`common::batch`]).
 
 mod common;
-use common::migrated;
+use common::{batch, exec, migrated, rows};
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params, params_from_iter, Connection};
+use scoremate::domain::score::ScoreFields;
 use scoremate::storage::signed::SigningKey;
+use scoremate::store::library::{self as lib, NewScore, NewUpload, PageImage};
 use scoremate::store::search::{ListQuery, CURSOR_PURPOSE};
-use scoremate::store::sql;
+use scoremate::store::{presets, processing};
 
 const T0: &str = "2026-01-01T00:00:00.000Z";
 const T1: &str = "2026-01-01T00:10:00.000Z";
@@ -17,8 +20,9 @@ const LATE: &str = "2026-01-01T02:00:00.000Z";
 
 fn user(c: &Connection, id: &str, quota: i64) {
     c.execute(
-        sql::INSERT_USER,
-        params![id, format!("{id}@example.com"), "h", "U", quota, T0],
+        "insert into users (id, email, password_hash, display_name, quota_bytes, created_at, updated_at) \
+         values (?1, ?2, 'h', 'U', ?3, ?4, ?4)",
+        params![id, format!("{id}@example.com"), quota, T0],
     )
     .unwrap();
 }
@@ -34,37 +38,57 @@ fn usage(c: &Connection, id: &str) -> (i64, i64) {
 
 /// The reservation batch; returns whether the upload was created.
 fn reserve(c: &mut Connection, user_id: &str, upload_id: &str, size: i64, hash: &str) -> bool {
-    let tx = c.transaction().unwrap();
-    let inserted = tx
-        .execute(
-            sql::RESERVE_UPLOAD,
-            params![
-                upload_id,
-                user_id,
-                "f.pdf",
-                size,
-                "application/pdf",
-                hash,
-                format!("k/{upload_id}"),
-                EXP,
-                GRACE,
-                T0
-            ],
-        )
-        .unwrap();
-    let charged = tx
-        .execute(sql::CHARGE_RESERVATION, params![upload_id, user_id, T0])
-        .unwrap();
-    tx.commit().unwrap();
-    assert_eq!(inserted, charged, "insert and charge must agree");
-    inserted == 1
+    let key = format!("k/{upload_id}");
+    let changes = batch(
+        c,
+        &lib::reserve_upload(&NewUpload {
+            id: upload_id,
+            user_id,
+            filename: "f.pdf",
+            size,
+            mime: "application/pdf",
+            sha256: hash,
+            object_key: &key,
+            expires_at: EXP,
+            consumable_until: GRACE,
+            now: T0,
+        }),
+    )
+    .unwrap();
+    assert_eq!(changes[0], changes[1], "insert and charge must agree");
+    changes[0] == 1
 }
 
-/// The sorted tag list as the Worker passes it (`ScoreFields` sorts and deduplicates).
-fn sorted(tags: &str) -> String {
-    let mut v: Vec<String> = serde_json::from_str(tags).unwrap();
-    v.sort();
-    serde_json::to_string(&v).unwrap()
+/// The fields of a created score, as `ScoreFields` hands them over (tags sorted, deduplicated).
+fn fields(title: &str, tags: &str) -> ScoreFields {
+    let mut tags: Vec<String> = serde_json::from_str(tags).unwrap();
+    tags.sort();
+    tags.dedup();
+    ScoreFields {
+        title: Some(title.into()),
+        composer: Some(Some("Antonín Dvořák".into())),
+        instrumentation: Some(Some("violin and piano".into())),
+        notes: Some(Some("gig notes".into())),
+        tags: Some(tags),
+        ..ScoreFields::default()
+    }
+}
+
+fn create(
+    user_id: &str,
+    upload_id: &str,
+    score_id: &str,
+    now: &str,
+    f: &ScoreFields,
+) -> Vec<scoremate::store::Stmt> {
+    lib::create_score(&NewScore {
+        id: score_id,
+        user_id,
+        upload_id,
+        fields: f,
+        now,
+    })
+    .to_vec()
 }
 
 /// The create-score batch; returns each statement's changes.
@@ -76,39 +100,17 @@ fn consume(
     now: &str,
     tags: &str,
 ) -> Vec<usize> {
-    let tx = c.transaction().unwrap();
-    let out = vec![
-        tx.execute(&sql::consume_charge(), params![user_id, upload_id, now])
-            .unwrap(),
-        tx.execute(
-            &sql::consume_upload(),
-            params![user_id, upload_id, now, score_id],
-        )
-        .unwrap(),
-        tx.execute(
-            sql::INSERT_SCORE,
-            params![
-                score_id,
-                upload_id,
-                "Humoresque",
-                "Antonín Dvořák",
-                None::<String>,
-                "violin and piano",
-                None::<String>,
-                "gig notes",
-                None::<i64>,
-                None::<i64>,
-                None::<i64>,
-                now,
-                sorted(tags)
-            ],
-        )
-        .unwrap(),
-        tx.execute(sql::INSERT_TAGS, params![score_id, tags])
-            .unwrap(),
-    ];
-    tx.commit().unwrap();
-    out
+    batch(
+        c,
+        &create(
+            user_id,
+            upload_id,
+            score_id,
+            now,
+            &fields("Humoresque", tags),
+        ),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -188,13 +190,7 @@ fn an_upload_past_its_grace_cannot_be_consumed_and_the_sweep_releases_it_once() 
         consume(&mut c, "u1", "up1", "s1", LATE, "[]"),
         vec![0, 0, 0, 0]
     );
-    let expired: Vec<String> = c
-        .prepare(&sql::expired_uploads())
-        .unwrap()
-        .query_map(params![LATE, 100], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let expired: Vec<String> = rows(&c, &lib::expired_uploads(LATE, 100), |r| r.get(0));
     assert_eq!(expired, vec!["up1".to_owned()]);
     let won: Vec<bool> = (0..2)
         .map(|_| release(&mut c, "up1", LATE, "expired"))
@@ -205,16 +201,7 @@ fn an_upload_past_its_grace_cannot_be_consumed_and_the_sweep_releases_it_once() 
 
 /// The release batch (dedupe, non-PDF, sweep); returns whether this release won.
 fn release(c: &mut Connection, upload: &str, now: &str, state: &str) -> bool {
-    let tx = c.transaction().unwrap();
-    tx.execute(&sql::release_charge(), params![upload, now])
-        .unwrap();
-    let won = tx
-        .execute(&sql::release_upload(), params![upload, now, state])
-        .unwrap();
-    tx.execute(sql::QUEUE_RELEASE_DELETION, params![upload, now, state])
-        .unwrap();
-    tx.commit().unwrap();
-    won == 1
+    batch(c, &lib::release_upload(upload, now, state)).unwrap()[1] == 1
 }
 
 fn outbox(c: &Connection) -> Vec<(String, Option<String>)> {
@@ -227,12 +214,9 @@ fn outbox(c: &Connection) -> Vec<(String, Option<String>)> {
 }
 
 fn lingering(c: &Connection, retry_before: &str, now: &str) -> Vec<String> {
-    c.prepare(sql::LINGERING_DELETIONS)
-        .unwrap()
-        .query_map(params![retry_before, 10, now], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    rows(c, &lib::lingering_deletions(retry_before, 10, now), |r| {
+        r.get(0)
+    })
 }
 
 #[test]
@@ -254,7 +238,7 @@ fn a_released_upload_is_deleted_again_once_its_url_has_expired() {
     assert!(release(&mut c, "up1", T1, "released"));
     // Released before the URL expired: the deletion waits for the expiry (a late PUT).
     assert_eq!(outbox(&c), vec![("k/up1".into(), Some(EXP.into()))]);
-    c.execute(sql::DELETION_DONE, params!["k/up1", T1]).unwrap();
+    exec(&c, &lib::deletion_done("k/up1", T1));
     assert_eq!(
         outbox(&c).len(),
         1,
@@ -266,8 +250,7 @@ fn a_released_upload_is_deleted_again_once_its_url_has_expired() {
         lingering(&c, T0, GRACE).is_empty(),
         "once enqueued it waits the retry delay like any other"
     );
-    c.execute(sql::DELETION_DONE, params!["k/up1", GRACE])
-        .unwrap();
+    exec(&c, &lib::deletion_done("k/up1", GRACE));
     assert!(outbox(&c).is_empty());
 }
 
@@ -278,39 +261,40 @@ fn the_same_content_cannot_become_two_scores_of_one_user() {
     reserve(&mut c, "u1", "up1", 10, "same");
     reserve(&mut c, "u1", "up2", 10, "same");
     consume(&mut c, "u1", "up1", "s1", T1, "[]");
-    let tx = c.transaction().unwrap();
-    tx.execute(&sql::consume_charge(), params!["u1", "up2", T1])
-        .unwrap();
-    tx.execute(&sql::consume_upload(), params!["u1", "up2", T1, "s2"])
-        .unwrap();
-    let err = tx
-        .execute(
-            sql::INSERT_SCORE,
-            params![
-                "s2",
-                "up2",
-                "t",
-                None::<String>,
-                None::<String>,
-                None::<String>,
-                None::<String>,
-                None::<String>,
-                None::<i64>,
-                None::<i64>,
-                None::<i64>,
-                T1,
-                "[]"
-            ],
-        )
-        .unwrap_err();
+    let err = batch(&mut c, &create("u1", "up2", "s2", T1, &fields("t", "[]"))).unwrap_err();
     assert!(err.to_string().contains("UNIQUE"), "{err}");
-    drop(tx); // rolled back, as a failed D1 batch is
     assert_eq!(usage(&c, "u1"), (10, 10));
-    let found: Option<String> = c
-        .query_row(sql::SCORE_ID_BY_HASH, params!["u1", "same"], |r| r.get(0))
-        .optional()
-        .unwrap();
-    assert_eq!(found.as_deref(), Some("s1"));
+    let found: Vec<String> = rows(&c, &lib::score_id_by_hash("u1", "same"), |r| r.get(0));
+    assert_eq!(found, ["s1"]);
+}
+
+/// A defect found while moving the statements: another user's PATCH with tags or DELETE of a
+/// score (both answered 404) used to replace or remove the owner's tag index rows.
+#[test]
+fn another_users_patch_or_delete_leaves_the_owners_tag_index_alone() {
+    let mut c = migrated();
+    user(&c, "u1", 100);
+    user(&c, "u2", 100);
+    reserve(&mut c, "u1", "up1", 10, "h1");
+    consume(&mut c, "u1", "up1", "s1", T1, r#"["gig"]"#);
+    let theirs = ScoreFields {
+        tags: Some(vec!["planted".into()]),
+        ..ScoreFields::default()
+    };
+    let changes = batch(&mut c, &lib::patch_score("s1", "u2", &theirs, 50, T1)).unwrap();
+    assert!(changes.iter().all(|&n| n == 0), "{changes:?}");
+    assert_eq!(
+        batch(&mut c, &lib::delete_score("s1", "u2", T1)).unwrap(),
+        [0, 0, 0, 0]
+    );
+    let index: Vec<String> = c
+        .prepare("select tag from score_tags where score_id = 's1'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(index, ["gig"]);
 }
 
 #[test]
@@ -321,17 +305,11 @@ fn deleting_a_score_releases_its_bytes_and_queues_its_objects() {
     consume(&mut c, "u1", "up1", "s1", T1, r#"["a"]"#);
     // Another user cannot delete it.
     assert_eq!(
-        c.execute(sql::DELETE_SCORE, params!["s1", "u2"]).unwrap(),
-        0
+        batch(&mut c, &lib::delete_score("s1", "u2", T1)).unwrap(),
+        [0, 0, 0, 0]
     );
     for _ in 0..2 {
-        let tx = c.transaction().unwrap();
-        tx.execute(sql::RELEASE_SCORE_BYTES, params!["s1", "u1", T1])
-            .unwrap();
-        tx.execute(sql::QUEUE_SCORE_DELETION, params!["s1", "u1", T1])
-            .unwrap();
-        tx.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
-        tx.commit().unwrap();
+        batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
     }
     assert_eq!(usage(&c, "u1"), (0, 0));
     let (tags, queued): (i64, i64) = c
@@ -344,10 +322,9 @@ fn deleting_a_score_releases_its_bytes_and_queues_its_objects() {
     assert_eq!((tags, queued), (0, 1));
     // The score's upload URL had not expired at T1: a PUT could still bring the file back.
     assert_eq!(outbox(&c), vec![("k/up1".into(), Some(EXP.into()))]);
-    c.execute(sql::DELETION_DONE, params!["k/up1", T1]).unwrap();
+    exec(&c, &lib::deletion_done("k/up1", T1));
     assert_eq!(lingering(&c, T0, LATE), vec!["k/up1".to_owned()]);
-    c.execute(sql::DELETION_DONE, params!["k/up1", LATE])
-        .unwrap();
+    exec(&c, &lib::deletion_done("k/up1", LATE));
     assert!(outbox(&c).is_empty());
 }
 
@@ -357,7 +334,7 @@ fn list(c: &Connection, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| ((*k).into(), (*v).into()))
         .collect();
     let q = ListQuery::parse(&pairs, &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
-    let (text, params) = q.sql(&scoremate::store::library::score_columns(), "u1", None);
+    let (text, params) = q.sql(&lib::score_columns(), "u1", None);
     let params = common::params(params);
     c.prepare(&text)
         .unwrap()
@@ -431,9 +408,7 @@ fn the_score_json_built_by_sql_has_the_contract_shape() {
         [],
     )
     .unwrap();
-    let json: String = c
-        .query_row(&sql::score_by_id(), params!["s1", "u1"], |r| r.get("json"))
-        .unwrap();
+    let json: String = rows(&c, &lib::score("s1", "u1"), |r| r.get("json")).remove(0);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
@@ -471,25 +446,23 @@ fn the_score_json_built_by_sql_has_the_contract_shape() {
         v["processing"],
         serde_json::json!({"pdf_info": {"state": "failed", "reason": "not a PDF"}, "thumbnail": {"state": "pending"}})
     );
-    assert!(c
-        .query_row(&sql::score_by_id(), params!["s1", "u2"], |r| r
-            .get::<_, String>("json"))
-        .optional()
-        .unwrap()
-        .is_none());
+    assert!(rows(&c, &lib::score("s1", "u2"), |r| r.get::<_, String>("json")).is_empty());
 }
 
 #[test]
 fn a_guarded_list_returns_rows_only_for_a_live_session() {
     let mut c = migrated();
     user(&c, "u1", 1000);
-    c.execute(sql::INSERT_SESSION, params!["ses_1", "u1", T0, GRACE])
-        .unwrap();
+    c.execute(
+        "insert into sessions (id, user_id, created_at, last_used_at, expires_at) values ('ses_1', 'u1', ?1, ?1, ?2)",
+        params![T0, GRACE],
+    )
+    .unwrap();
     reserve(&mut c, "u1", "up1", 1, "h1");
     consume(&mut c, "u1", "up1", "s1", T1, "[]");
     let q = ListQuery::parse(&[], &SigningKey::derive(b"k", CURSOR_PURPOSE)).unwrap();
     let count = |c: &Connection, sid: &str| -> usize {
-        let (text, params) = q.sql(&scoremate::store::library::score_columns(), "u1", Some(sid));
+        let (text, params) = q.sql(&lib::score_columns(), "u1", Some(sid));
         let params = common::params(params);
         c.prepare(&text)
             .unwrap()
@@ -499,8 +472,11 @@ fn a_guarded_list_returns_rows_only_for_a_live_session() {
     };
     assert_eq!(count(&c, "ses_1"), 1);
     assert_eq!(count(&c, "ses_other"), 0);
-    c.execute(sql::REVOKE_SESSION, params!["ses_1", "u1", T1, "logout"])
-        .unwrap();
+    c.execute(
+        "update sessions set revoked_at = ?1 where id = 'ses_1'",
+        [T1],
+    )
+    .unwrap();
     assert_eq!(count(&c, "ses_1"), 0);
 }
 
@@ -523,41 +499,29 @@ fn stale_processing_is_requeued_then_abandoned_and_results_stand() {
         )
         .unwrap();
     }
-    c.execute(sql::THUMBNAIL_OK, params!["s2", "k/thumb", 100])
-        .unwrap();
+    exec(&c, &processing::thumbnail_ok("s2", "k/thumb", 100));
     let (now_minus_30m, now_minus_1d) = ("2026-01-02T11:30:00Z", "2026-01-01T12:00:00Z");
-    let abandoned = c
-        .execute(sql::ABANDON_STALE_PDF_INFO, params![now_minus_1d, "gone"])
-        .unwrap()
-        + c.execute(sql::ABANDON_STALE_THUMBNAIL, params![now_minus_1d, "gone"])
-            .unwrap();
+    let abandoned: usize = batch(
+        &mut c,
+        &processing::abandon_stale_processing(now_minus_1d, "gone"),
+    )
+    .unwrap()
+    .iter()
+    .sum();
     assert_eq!(abandoned, 2, "s1's two tasks");
-    let stale: Vec<(String, i64, i64)> = c
-        .prepare(sql::STALE_PROCESSING)
-        .unwrap()
-        .query_map(params![now_minus_30m, now_minus_1d, 10], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let stale_processing = processing::stale_processing(now_minus_30m, now_minus_1d, 10);
+    let stale: Vec<(String, i64, i64)> = rows(&c, &stale_processing, |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    });
     // s1 was given up, s3 is too recent; s2 only lacks pdf_info.
     assert_eq!(stale, vec![("s2".to_owned(), 1, 0)]);
     // A dead letter arriving after success leaves the result alone.
-    assert_eq!(
-        c.execute(sql::THUMBNAIL_GAVE_UP, params!["s2", "dead"])
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        c.execute(sql::PDF_INFO_GAVE_UP, params!["s2", "dead"])
-            .unwrap(),
-        1
-    );
+    assert_eq!(exec(&c, &processing::thumbnail_gave_up("s2", "dead")), 0);
+    assert_eq!(exec(&c, &processing::pdf_info_gave_up("s2", "dead")), 1);
     let plan: String = c
         .query_row(
-            &format!("explain query plan {}", sql::STALE_PROCESSING),
-            params![now_minus_30m, now_minus_1d, 10],
+            &format!("explain query plan {}", stale_processing.sql),
+            common::params_from(&stale_processing.args),
             |r| r.get(3),
         )
         .unwrap();
@@ -585,7 +549,7 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
         ("pre_theirs", "u2", "violin and piano"),
     ] {
         c.execute(
-            scoremate::store::presets::INSERT,
+            presets::INSERT,
             params![id, owner, "instrumentation", name, "[]", T1],
         )
         .unwrap();
@@ -601,7 +565,7 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
     for (id, name) in [("pre_dup", "VIOLIN AND PIANO"), ("pre_dup2", "solo piano")] {
         let n = c
             .execute(
-                scoremate::store::presets::INSERT,
+                presets::INSERT,
                 params![id, "u1", "instrumentation", name, "[]", T1],
             )
             .unwrap();
@@ -609,35 +573,35 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
     }
 }
 
+fn image(score: &str, page: u32, floor: i64) -> PageImage<'_> {
+    PageImage {
+        score_id: score,
+        page,
+        width: 1240,
+        pdf_bytes: 10,
+        floor,
+    }
+}
+
 /// What a page request sees: (state, reason, full).
 fn render_state(
     c: &Connection,
     score: &str,
-    page: i64,
+    page: u32,
     floor: i64,
 ) -> (Option<String>, Option<String>, bool) {
-    c.query_row(
-        sql::PAGE_RENDER,
-        params![10, floor, score, page, 1240],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1)),
-    )
-    .unwrap()
+    rows(c, &lib::page_render(&image(score, page, floor)), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1))
+    })
+    .remove(0)
 }
 
-fn request_render(c: &Connection, score: &str, page: i64, floor: i64) -> usize {
-    c.execute(
-        sql::REQUEST_RENDER,
-        params![10, floor, score, page, 1240, T1],
-    )
-    .unwrap()
+fn request_render(c: &Connection, score: &str, page: u32, floor: i64) -> usize {
+    exec(c, &lib::request_render(&image(score, page, floor), T1))
 }
 
-fn render_ok(c: &Connection, score: &str, page: i64, bytes: i64, floor: i64) -> usize {
-    c.execute(
-        sql::RENDER_OK,
-        params![10, floor, score, page, 1240, bytes, T1],
-    )
-    .unwrap()
+fn render_ok(c: &Connection, score: &str, page: u32, bytes: i64, floor: i64) -> usize {
+    exec(c, &lib::render_ok(&image(score, page, floor), bytes, T1))
 }
 
 #[test]
@@ -664,14 +628,13 @@ fn a_page_is_requested_once_rendered_once_and_its_failure_remembered() {
         "idempotent: only a pending row"
     );
     assert_eq!(request_render(&c, "s1", 2, 1000), 1);
-    c.execute(sql::RENDER_FAILED, params!["s1", 2, 1240, "too large", T1])
-        .unwrap();
+    exec(&c, &lib::render_failed("s1", 2, 1240, "too large", T1));
     assert_eq!(
         render_state(&c, "s1", 2, 1000),
         (Some("failed".into()), Some("too large".into()), false)
     );
     // Deleting the score deletes its renders (their objects go with its derived prefix).
-    c.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
+    batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
     let left: i64 = c
         .query_row("select count(*) from page_renders", [], |r| r.get(0))
         .unwrap();
@@ -684,8 +647,7 @@ fn page_images_stop_at_twice_the_pdf_or_the_floor() {
     user(&c, "u1", 100);
     reserve(&mut c, "u1", "up1", 10, "h1");
     consume(&mut c, "u1", "up1", "s1", T1, "[]");
-    c.execute(sql::THUMBNAIL_OK, params!["s1", "k/thumb", 5])
-        .unwrap();
+    exec(&c, &processing::thumbnail_ok("s1", "k/thumb", 5));
     // A 10-byte PDF with no floor may hold 20 bytes of images: 5 are the thumbnail.
     request_render(&c, "s1", 1, 0);
     assert_eq!(render_ok(&c, "s1", 1, 16, 0), 0, "5 + 16 > 20");
@@ -702,6 +664,6 @@ fn page_images_stop_at_twice_the_pdf_or_the_floor() {
     );
     // A render finishing after its score was deleted changes nothing (the task deletes it).
     request_render(&c, "s1", 3, 100);
-    c.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
+    batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
     assert_eq!(render_ok(&c, "s1", 3, 1, 100), 0);
 }

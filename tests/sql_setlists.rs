@@ -6,7 +6,7 @@ mod common;
 
 use common::migrated;
 use rusqlite::{params, Connection};
-use scoremate::store::{activity, setlists, sql};
+use scoremate::store::{activity, setlists};
 
 const NOW: &str = "2026-03-01T12:00:00.000Z";
 
@@ -147,11 +147,8 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
         vec![1, 2, 3]
     );
     // Move i3 from 1 to 3.
-    c.execute(
-        setlists::CLAIM,
-        params!["set1", 4, "m", NOW, None::<i64>],
-    )
-    .unwrap();
+    c.execute(setlists::CLAIM, params!["set1", 4, "m", NOW, None::<i64>])
+        .unwrap();
     c.execute(
         setlists::MOVE_ITEM,
         params!["set1", "m", "i3", 1, 3, false, None::<String>, NOW],
@@ -159,11 +156,8 @@ fn items_keep_dense_positions_through_adds_moves_and_deletes() {
     .unwrap();
     assert_eq!(ids(&c), vec!["i1", "i2", "i3"]);
     // Delete the middle one and close the gap.
-    c.execute(
-        setlists::CLAIM,
-        params!["set1", 5, "d", NOW, None::<i64>],
-    )
-    .unwrap();
+    c.execute(setlists::CLAIM, params!["set1", 5, "d", NOW, None::<i64>])
+        .unwrap();
     c.execute(setlists::DELETE_ITEM, params!["set1", "d", "i2"])
         .unwrap();
     c.execute(setlists::CLOSE_GAP, params!["set1", "d", 2])
@@ -194,10 +188,7 @@ fn two_reorders_from_the_same_version_one_wins_the_other_changes_nothing() {
     let reorder = |c: &mut Connection, token: &str, new: &str| -> usize {
         let tx = c.transaction().unwrap();
         let claimed = tx
-            .execute(
-                setlists::CLAIM,
-                params!["set1", v, token, NOW, None::<i64>],
-            )
+            .execute(setlists::CLAIM, params!["set1", v, token, NOW, None::<i64>])
             .unwrap();
         tx.execute(setlists::REORDER, params!["set1", token, new])
             .unwrap();
@@ -222,7 +213,11 @@ fn deleting_a_score_leaves_every_setlist_dense_with_a_history_entry() {
     assert!(add(&mut c, "set1", 4, "i4", "s3", 4));
     assert!(add(&mut c, "set2", 1, "j1", "s1", 1));
     let before = (version(&c, "set1"), version(&c, "set2"));
-    c.execute(sql::DELETE_SCORE, params!["s1", "u1"]).unwrap();
+    c.execute(
+        "delete from scores where id = ?1 and user_id = ?2",
+        params!["s1", "u1"],
+    )
+    .unwrap();
     assert_eq!(order(&c, "set1"), vec![("i2".into(), 1), ("i4".into(), 2)]);
     assert!(order(&c, "set2").is_empty());
     assert_eq!(
@@ -318,7 +313,8 @@ fn every_metadata_change_is_versioned_by_the_database() {
     );
     assert!(rows[1].2.contains("\"key\":\"G major\""));
     // The PATCH batch keeps the newest N versions: with N = 1 only version 2 remains.
-    c.execute(activity::PRUNE_VERSIONS, params!["s1", 1])
+    let prune = activity::prune_versions("s1", 1);
+    c.execute(&prune.sql, common::params_from(&prune.args))
         .unwrap();
     let left: Vec<i64> = c
         .prepare("select version from score_versions where score_id = 's1'")
@@ -359,8 +355,7 @@ fn favorites_opens_and_stats() {
                 .unwrap();
         }
     }
-    c.execute(activity::TRIM_OPENS, params!["u1", 3])
-        .unwrap();
+    c.execute(activity::TRIM_OPENS, params!["u1", 3]).unwrap();
     let opens: i64 = c
         .query_row("select count(*) from score_opens", [], |r| r.get(0))
         .unwrap();

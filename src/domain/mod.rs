@@ -16,10 +16,12 @@ pub mod versions;
 /// Lowercase hex of `bytes` (hashes, keys).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// A byte count for people: `32 MiB`, `1 KiB`, `700 B` (whole units, rounded down).

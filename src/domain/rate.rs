@@ -4,9 +4,9 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::hex;
 use crate::domain::time::Millis;
 use crate::error::{ApiError, ApiResult};
-use crate::domain::hex;
 
 /// At most `limit` events per `period_seconds` window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

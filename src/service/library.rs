@@ -86,7 +86,12 @@ pub async fn create_upload<P: Ports>(
     if let Some(w) = &per_user {
         w.check(limits::hits(outcomes.first())?)?;
     }
-    if let Some(row) = outcomes.last().map(|o| o.first::<IdRow>()).transpose()?.flatten() {
+    if let Some(row) = outcomes
+        .last()
+        .map(|o| o.first::<IdRow>())
+        .transpose()?
+        .flatten()
+    {
         return Err(duplicate(row.id));
     }
     let upload_id = cx.id("upl")?;

@@ -83,7 +83,11 @@ pub async fn start<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<Start> {
     }
     let counts = cx
         .db()
-        .first::<Counts>(q::task_starts(&task.record_id(), task.name(), &cx.now_text()))
+        .first::<Counts>(q::task_starts(
+            &task.record_id(),
+            task.name(),
+            &cx.now_text(),
+        ))
         .await?;
     Ok(jobs::start(counts.map_or(0, |c| c.crashes)))
 }
@@ -137,7 +141,10 @@ pub async fn give_up<P: Ports>(
 ) -> ApiResult<()> {
     mark_failed(cx, task, reason).await?;
     record(cx, task, FAILED, Some(reason), message_id).await?;
-    cx.db().run(q::task_reset(&task.record_id())).await.map(drop)
+    cx.db()
+        .run(q::task_reset(&task.record_id()))
+        .await
+        .map(drop)
 }
 
 /// Marks what a task was producing as failed with `reason` (only while still pending).
@@ -233,7 +240,10 @@ async fn score_of<P: Ports>(
     score_id: &str,
     message_id: &str,
 ) -> ApiResult<Option<ScoreFileRow>> {
-    let score = cx.db().first::<ScoreFileRow>(q::score_file(score_id)).await?;
+    let score = cx
+        .db()
+        .first::<ScoreFileRow>(q::score_file(score_id))
+        .await?;
     if score.is_none() {
         record(cx, task, OK, Some("score no longer exists"), message_id).await?;
     }
@@ -479,9 +489,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
             crate::store::accounts::purge_expired_refresh(
                 &cx.now.plus_seconds(-24 * 3600).rfc3339(),
             ),
-            crate::store::accounts::purge_dead_sessions(
-                &cx.now.plus_seconds(-24 * 3600).rfc3339(),
-            ),
+            crate::store::accounts::purge_dead_sessions(&cx.now.plus_seconds(-24 * 3600).rfc3339()),
             crate::store::limits::sweep(crate::domain::rate::Window::stale_before(cx.now)),
         ])
         .await?;
@@ -550,7 +558,10 @@ async fn requeue_renders<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> 
     let abandon_before = cx.now.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
     let abandoned = cx
         .db()
-        .run(lib::abandon_stale_renders(&abandon_before, jobs::NEVER_FINISHED))
+        .run(lib::abandon_stale_renders(
+            &abandon_before,
+            jobs::NEVER_FINISHED,
+        ))
         .await?;
     #[derive(Deserialize)]
     struct Stale {

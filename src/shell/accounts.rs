@@ -3,18 +3,18 @@
 
 use serde_json::json;
 
-use crate::domain::fields::Fields;
 use crate::api::views;
 use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::auth::password::{self, DUMMY_HASH, SALT_BYTES};
+use crate::domain::fields::Fields;
 use crate::domain::user::{DisplayName, Email, Password, Preferences};
 use crate::error::{ApiError, ApiResult};
 use crate::store::rows::{CredentialsRow, RefreshStateRow, UserRow};
 use crate::store::sql;
 
+use super::call::{Call, Reply};
 use super::ctx::{random, Ctx};
 use super::d1;
-use super::call::{Call, Reply};
 use super::limits;
 
 pub async fn register(call: Call) -> ApiResult<Reply> {

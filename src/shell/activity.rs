@@ -12,8 +12,8 @@ use crate::storage::signed;
 use crate::store::activity as q;
 use crate::store::rows::ScoreRow;
 
-use super::ctx::Ctx;
 use super::call::{Call, Reply};
+use super::ctx::Ctx;
 use crate::service::library::score_view;
 
 /// Opens kept per user; older ones are dropped as new ones arrive.

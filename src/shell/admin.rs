@@ -4,15 +4,15 @@
 use serde::Deserialize;
 use serde_json::Map;
 
-use crate::domain::fields::Fields;
 use crate::api::views;
 use crate::domain::admin::{search_term, TaskRef, UserPatch};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::fields::Fields;
 use crate::domain::task::{self as jobs, Task};
+use crate::error::{ApiError, ApiResult};
 use crate::store::admin as q;
 
-use super::d1::{Arg, JsonRow};
 use super::call::{Call, Reply};
+use super::d1::{Arg, JsonRow};
 
 const USERS_PAGE_MAX: i64 = 200;
 const TASKS_PAGE_MAX: i64 = 500;

@@ -11,13 +11,13 @@ use crate::api::body::is_json;
 use crate::domain::score::PDF_MIME;
 use crate::error::{ApiError, ApiResult};
 use crate::media::PDF_MAGIC;
+use crate::service::library::{self, not_a_pdf};
 use crate::storage::keys;
 use crate::storage::presign::{verify_blob, BlobClaims, BlobOp, BlobTokenError};
 use crate::storage::range::{self, RangeOutcome};
-use crate::service::library::{self, not_a_pdf};
 
-use super::ctx::Ctx;
 use super::call::{Call, Reply};
+use super::ctx::Ctx;
 
 fn claims(ctx: &Ctx, token: Option<&String>, op: BlobOp) -> ApiResult<BlobClaims> {
     let token = token.ok_or(ApiError::NotFound)?;

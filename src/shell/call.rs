@@ -62,7 +62,6 @@ impl Call {
     }
 }
 
-
 impl Call {
     /// The context the use cases run with, for this request.
     pub fn cx(&self) -> Cx<'_, Ctx> {
@@ -87,9 +86,10 @@ impl Reply {
     /// 200 with the URL, or 202 while the queue makes it.
     pub fn download(d: Download) -> Self {
         match d {
-            Download::Ready { url, expires_at } => {
-                Self::Json(200, serde_json::json!({ "url": url, "expires_at": expires_at }))
-            }
+            Download::Ready { url, expires_at } => Self::Json(
+                200,
+                serde_json::json!({ "url": url, "expires_at": expires_at }),
+            ),
             Download::Pending => Self::Pending,
         }
     }

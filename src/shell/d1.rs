@@ -225,7 +225,11 @@ impl D1 {
     }
 
     fn prepare(&self, stmt: &Statement) -> ApiResult<D1PreparedStatement> {
-        let values: Vec<JsValue> = stmt.args.iter().map(|a| JsValue::from(&Arg::from(a))).collect();
+        let values: Vec<JsValue> = stmt
+            .args
+            .iter()
+            .map(|a| JsValue::from(&Arg::from(a)))
+            .collect();
         self.0
             .prepare(stmt.sql.as_ref())
             .bind(&values)
@@ -264,7 +268,11 @@ impl crate::ports::Db for D1 {
             .collect::<ApiResult<Vec<_>>>()?;
         let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
         fault("d1.batch", &texts.join("\n")).await?;
-        let results = self.0.batch(prepared).await.map_err(|e| db_err("batch", e))?;
+        let results = self
+            .0
+            .batch(prepared)
+            .await
+            .map_err(|e| db_err("batch", e))?;
         results
             .iter()
             .map(|r| {

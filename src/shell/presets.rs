@@ -3,14 +3,14 @@
 
 use serde_json::Map;
 
-use crate::domain::fields::Fields;
 use crate::api::views;
+use crate::domain::fields::Fields;
 use crate::domain::preset::{self, NewPreset};
 use crate::error::{ApiError, ApiResult};
 use crate::store::presets as q;
 
-use super::d1::{Arg, JsonRow};
 use super::call::{Call, Reply};
+use super::d1::{Arg, JsonRow};
 
 /// `GET /v1/presets?kind=`.
 pub async fn list(call: Call) -> ApiResult<Reply> {

@@ -12,9 +12,9 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::domain::fields::Fields;
 use crate::api::views;
 use crate::auth::links;
+use crate::domain::fields::Fields;
 use crate::domain::ids;
 use crate::domain::setlist::{
     check_order, parse_comment, parse_link_expiry, parse_member, ItemPatch, ItemsRequest,
@@ -23,9 +23,9 @@ use crate::domain::setlist::{
 use crate::error::{ApiError, ApiResult};
 use crate::store::setlists as q;
 
+use super::call::{Call, Reply};
 use super::ctx::Ctx;
 use super::d1::{self, Arg};
-use super::call::{Call, Reply};
 use crate::service::library::{file_url, page_param, thumbnail_url, StoredFile};
 
 /// Attempts at a write whose client did not name a version.

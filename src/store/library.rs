@@ -187,7 +187,7 @@ pub fn create_score(s: &NewScore<'_>) -> [Stmt; 4] {
                 tags.clone().into(),
             ],
         ),
-        insert_tags(s.id, &tags),
+        insert_tags(s.id, s.user_id, &tags),
     ]
 }
 
@@ -196,16 +196,22 @@ fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
 }
 
-fn insert_tags(score_id: &str, tags_json: &str) -> Stmt {
+/// Indexes the tags of the owner's score. Both tag statements name the owner: a score id alone
+/// would let another user's (refused) PATCH or DELETE rewrite the owner's index.
+fn insert_tags(score_id: &str, owner: &str, tags_json: &str) -> Stmt {
     Stmt::new(
-        "insert or ignore into score_tags (score_id, tag) select ?1, value from json_each(?2) \
-         where exists (select 1 from scores where id = ?1)",
-        args![score_id, tags_json],
+        "insert or ignore into score_tags (score_id, tag) select ?1, value from json_each(?3) \
+         where exists (select 1 from scores where id = ?1 and user_id = ?2)",
+        args![score_id, owner, tags_json],
     )
 }
 
-fn delete_tags(score_id: &str) -> Stmt {
-    Stmt::new("delete from score_tags where score_id = ?1", args![score_id])
+fn delete_tags(score_id: &str, owner: &str) -> Stmt {
+    Stmt::new(
+        "delete from score_tags where score_id = ?1 \
+         and exists (select 1 from scores where id = ?1 and user_id = ?2)",
+        args![score_id, owner],
+    )
 }
 
 /// Gives an open upload's reserved bytes back and marks it `state` (`released` or `expired`),
@@ -285,7 +291,8 @@ pub fn patch_score(
     keep_versions: i64,
     now: &str,
 ) -> Vec<Stmt> {
-    let text = |v: &Option<Option<String>>| [SqlValue::from(v.is_some()), v.clone().flatten().into()];
+    let text =
+        |v: &Option<Option<String>>| [SqlValue::from(v.is_some()), v.clone().flatten().into()];
     let int = |v: Option<Option<i64>>| [SqlValue::from(v.is_some()), v.flatten().into()];
     let tags = f.tags.as_deref().map(tags_json);
     let mut args = args![id, owner, now, f.title.is_some(), f.title.clone()];
@@ -319,8 +326,8 @@ pub fn patch_score(
         args,
     )];
     if let Some(tags) = &tags {
-        stmts.push(delete_tags(id));
-        stmts.push(insert_tags(id, tags));
+        stmts.push(delete_tags(id, owner));
+        stmts.push(insert_tags(id, owner, tags));
     }
     stmts.push(super::activity::prune_versions(id, keep_versions));
     stmts
@@ -343,7 +350,7 @@ pub fn delete_score(id: &str, owner: &str, now: &str) -> [Stmt; 4] {
              from scores s where s.id = ?1 and s.user_id = ?2",
             args![id, owner, now],
         ),
-        delete_tags(id),
+        delete_tags(id, owner),
         Stmt::new(
             "delete from scores where id = ?1 and user_id = ?2",
             args![id, owner],

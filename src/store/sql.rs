@@ -70,7 +70,6 @@ pub const UPDATE_PROFILE: &str = "update users set display_name = coalesce(?2, d
 pub const UPDATE_PASSWORD: &str =
     "update users set password_hash = ?2, updated_at = ?3 where id = ?1";
 
-
 /// Liveness of D1 for `/health`.
 pub const PING: &str = "select 1 as one";
 

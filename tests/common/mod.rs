@@ -1,6 +1,9 @@
 //! Shared helpers for the SQL tests: the real migrations on an in-memory SQLite, and the
 //! statement parameters the core builds, as rusqlite values.
 
+pub mod pdf;
+pub mod ports;
+
 use rusqlite::{limits::Limit, types::Value, Connection};
 use scoremate::store::SqlValue;
 
@@ -39,4 +42,57 @@ pub fn params(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
         SqlValue::Int(i) => Value::Integer(i),
         SqlValue::Null => Value::Null,
     })
+}
+
+/// A statement's arguments as rusqlite parameters.
+#[allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+pub fn params_from(args: &[SqlValue]) -> rusqlite::ParamsFromIter<Vec<Value>> {
+    rusqlite::params_from_iter(params(args.to_vec()).collect::<Vec<_>>())
+}
+
+/// Runs one statement; its changes.
+#[allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+pub fn exec(c: &Connection, s: &scoremate::store::Stmt) -> usize {
+    c.execute(&s.sql, params_from(&s.args))
+        .unwrap_or_else(|e| panic!("{e}: {}", s.sql))
+}
+
+/// Runs statements as D1 runs a batch: in one transaction, all or nothing. Each statement's
+/// changes, or the first error (and nothing changed).
+#[allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+pub fn batch(c: &mut Connection, stmts: &[scoremate::store::Stmt]) -> rusqlite::Result<Vec<usize>> {
+    let tx = c.transaction()?;
+    let mut out = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        out.push(tx.execute(&s.sql, params_from(&s.args))?);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// The rows of a query, each mapped by `f`.
+#[allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+pub fn rows<T>(
+    c: &Connection,
+    s: &scoremate::store::Stmt,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    c.prepare(&s.sql)
+        .unwrap_or_else(|e| panic!("{e}: {}", s.sql))
+        .query_map(params_from(&s.args), f)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }

@@ -24,6 +24,22 @@ async function makeAdmin(s) {
 }
 
 describe("uploads and scores", () => {
+  test("another user's refused PATCH with tags or DELETE leaves the owner's tag filter intact", async () => {
+    // Found while moving the statements into the core (issue 13): the tag statements named only
+    // the score id, so a 404 PATCH replaced, and a 404 DELETE removed, the owner's tag index.
+    const owner = await api.signup("tags-owner@example.com");
+    const other = await api.signup("tags-other@example.com");
+    const score = await api.uploadScore(owner.access, makePdf({ nonce: "tags-owner" }), { tags: ["gig"] });
+    const byTag = async (tag) => (await api.get(`/v1/scores?tag=${tag}`, owner.access)).body.scores.map((s) => s.id);
+    assert.deepEqual(await byTag("gig"), [score.id]);
+    const patch = await api.patch(`/v1/scores/${score.id}`, { tags: ["planted"] }, other.access);
+    assert.equal(patch.status, 404);
+    const del = await api.json("DELETE", `/v1/scores/${score.id}`, undefined, other.access);
+    assert.equal(del.status, 404);
+    assert.deepEqual(await byTag("gig"), [score.id]);
+    assert.deepEqual(await byTag("planted"), []);
+  });
+
   test("30 concurrent creates of one upload make exactly one score whose file stays downloadable", async () => {
     const s = await api.signup("race-create@example.com");
     const bytes = makePdf({ pages: 2 });

@@ -1,0 +1,51 @@
+//! Minimal valid PDFs for tests: `pages` pages of text with a correct cross-reference table,
+//! made unique by `nonce` (the tests/e2e/pdf.mjs of the native tests).
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+
+/// A PDF of `pages` pages; `nonce` makes its bytes (and hash) unique.
+pub fn pdf(pages: usize, nonce: &str) -> Vec<u8> {
+    let mut objects: Vec<String> = vec![String::new(), String::new()];
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    let mut kids = Vec::new();
+    for i in 0..pages {
+        let text = format!("BT /F1 24 Tf 72 720 Td (page {} {nonce}) Tj ET", i + 1);
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{text}\nendstream",
+            text.len()
+        ));
+        let content = objects.len();
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+             /Resources << /Font << /F1 3 0 R >> >> /Contents {content} 0 R >>"
+        ));
+        kids.push(format!("{} 0 R", objects.len()));
+    }
+    objects[0] = "<< /Type /Catalog /Pages 2 0 R >>".into();
+    objects[1] = format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    );
+    let mut out = String::from("%PDF-1.7\n");
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for o in offsets {
+        out.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}

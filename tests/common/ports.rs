@@ -1,0 +1,433 @@
+//! The ports of `scoremate::ports` for native tests: the database is real SQLite with the real
+//! migrations (D1's limits included), object storage an in-memory map whose calls can be made to
+//! fail, and the queue a recorder. Use cases run on them exactly as in the Worker.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use rusqlite::types::{Value as Sqlite, ValueRef};
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use scoremate::config::Config;
+use scoremate::domain::task::Task;
+use scoremate::domain::time::Millis;
+use scoremate::error::{ApiError, ApiResult};
+use scoremate::ports::{Blobs, Db, ObjectInfo, Outcome, Ports};
+use scoremate::service::Cx;
+use scoremate::store::{SqlValue, Stmt};
+
+/// Runs a future of the ports to completion: none of them ever waits (SQLite and the fakes are
+/// synchronous), so polling once more is all it takes.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// SQLite as the `Db` port (D1 is SQLite): statements bound and run as the D1 adapter does,
+/// rows turned into JSON objects and deserialized, a batch in one transaction (all or nothing).
+pub struct SqliteDb {
+    pub conn: Connection,
+    /// `(pattern, remaining)`: the next statements (or batches) whose SQL contains `pattern`
+    /// fail, as a D1 error would.
+    fail: RefCell<Vec<(String, usize)>>,
+}
+
+fn bind(args: &[SqlValue]) -> Vec<Sqlite> {
+    args.iter()
+        .map(|a| match a {
+            SqlValue::Text(s) => Sqlite::Text(s.clone()),
+            SqlValue::Int(i) => Sqlite::Integer(*i),
+            SqlValue::Null => Sqlite::Null,
+        })
+        .collect()
+}
+
+fn db_err(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("sqlite: {e}"))
+}
+
+impl SqliteDb {
+    pub fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            fail: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The next `times` statements or batches whose SQL contains `pattern` fail.
+    pub fn fail_next(&self, pattern: &str, times: usize) {
+        self.fail.borrow_mut().push((pattern.to_owned(), times));
+    }
+
+    fn planned_failure(&self, sql: &str) -> ApiResult<()> {
+        let mut plan = self.fail.borrow_mut();
+        if let Some(entry) = plan
+            .iter_mut()
+            .find(|(p, n)| *n > 0 && sql.contains(p.as_str()))
+        {
+            entry.1 -= 1;
+            return Err(db_err("injected failure"));
+        }
+        Ok(())
+    }
+
+    fn rows(&self, stmt: &Stmt) -> ApiResult<(Vec<Value>, usize)> {
+        let mut prepared = self.conn.prepare(&stmt.sql).map_err(db_err)?;
+        let names: Vec<String> = prepared
+            .column_names()
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect();
+        let mut rows = prepared
+            .query(rusqlite::params_from_iter(bind(&stmt.args)))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db_err)? {
+            let mut obj = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                let v = match row.get_ref(i).map_err(db_err)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => Value::from(n),
+                    ValueRef::Real(f) => Value::from(f),
+                    ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::from(b.to_vec()),
+                };
+                obj.insert(name.clone(), v);
+            }
+            out.push(Value::Object(obj));
+        }
+        drop(rows);
+        let changes = if names.is_empty() || stmt.sql.to_ascii_lowercase().contains("returning") {
+            usize::try_from(self.conn.changes()).unwrap_or(0)
+        } else {
+            0
+        };
+        Ok((out, changes))
+    }
+
+    fn typed<T: DeserializeOwned>(rows: Vec<Value>) -> ApiResult<Vec<T>> {
+        rows.into_iter()
+            .map(|r| serde_json::from_value(r).map_err(db_err))
+            .collect()
+    }
+}
+
+impl Db for SqliteDb {
+    async fn first<T: DeserializeOwned>(&self, stmt: Stmt) -> ApiResult<Option<T>> {
+        self.planned_failure(&stmt.sql)?;
+        let (rows, _) = self.rows(&stmt)?;
+        Ok(Self::typed(rows)?.into_iter().next())
+    }
+
+    async fn all<T: DeserializeOwned>(&self, stmt: Stmt) -> ApiResult<Vec<T>> {
+        self.planned_failure(&stmt.sql)?;
+        Self::typed(self.rows(&stmt)?.0)
+    }
+
+    async fn run(&self, stmt: Stmt) -> ApiResult<usize> {
+        self.planned_failure(&stmt.sql)?;
+        Ok(self.rows(&stmt)?.1)
+    }
+
+    async fn batch(&self, stmts: Vec<Stmt>) -> ApiResult<Vec<Outcome>> {
+        let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
+        self.planned_failure(&texts.join("\n"))?;
+        let tx = self.conn.unchecked_transaction().map_err(db_err)?;
+        let mut outcomes = Vec::with_capacity(stmts.len());
+        for stmt in &stmts {
+            // An error drops `tx`: the whole batch rolls back, as a failed D1 batch does.
+            let (rows, changes) = self.rows(stmt)?;
+            outcomes.push(Outcome { changes, rows });
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(outcomes)
+    }
+}
+
+/// An object store in memory. `checksums` decides whether a HEAD reports the SHA-256 (R2 does
+/// for objects stored with one); `fail_next` makes the next calls of an operation fail.
+#[derive(Default)]
+pub struct MemBlobs {
+    pub objects: RefCell<BTreeMap<String, Vec<u8>>>,
+    pub checksums: Cell<bool>,
+    fail: RefCell<Vec<(String, String, usize)>>,
+}
+
+impl MemBlobs {
+    /// The next `times` calls of `op` (`head`, `read`, `put`, `delete`) on a key containing
+    /// `pattern` fail, as a storage outage would.
+    pub fn fail_next(&self, op: &str, pattern: &str, times: usize) {
+        self.fail
+            .borrow_mut()
+            .push((op.to_owned(), pattern.to_owned(), times));
+    }
+
+    fn planned(&self, op: &str, key: &str) -> ApiResult<()> {
+        let mut plan = self.fail.borrow_mut();
+        if let Some(entry) = plan
+            .iter_mut()
+            .find(|(o, p, n)| *n > 0 && o == op && key.contains(p.as_str()))
+        {
+            entry.2 -= 1;
+            return Err(ApiError::Storage(format!("injected {op} failure")));
+        }
+        Ok(())
+    }
+
+    /// Stores `bytes` as a client's PUT would.
+    pub fn store(&self, key: &str, bytes: &[u8]) {
+        self.objects
+            .borrow_mut()
+            .insert(key.to_owned(), bytes.to_vec());
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.objects.borrow().keys().cloned().collect()
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.objects.borrow().contains_key(key)
+    }
+}
+
+impl Blobs for MemBlobs {
+    async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
+        self.planned("head", key)?;
+        Ok(self.objects.borrow().get(key).map(|b| ObjectInfo {
+            size: b.len() as u64,
+            sha256: self.checksums.get().then(|| Sha256::digest(b).to_vec()),
+            etag: format!("{:x}", b.len()),
+        }))
+    }
+
+    async fn read(&self, key: &str, range: Option<(u64, u64)>) -> ApiResult<Option<Vec<u8>>> {
+        self.planned("read", key)?;
+        Ok(self.objects.borrow().get(key).map(|b| match range {
+            None => b.clone(),
+            Some((offset, len)) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(b.len());
+                let end = start
+                    .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                    .min(b.len());
+                b[start..end].to_vec()
+            }
+        }))
+    }
+
+    async fn sha256(&self, key: &str) -> ApiResult<Option<Vec<u8>>> {
+        self.planned("read", key)?;
+        Ok(self
+            .objects
+            .borrow()
+            .get(key)
+            .map(|b| Sha256::digest(b).to_vec()))
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> ApiResult<()> {
+        self.planned("put", key)?;
+        self.objects.borrow_mut().insert(key.to_owned(), bytes);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> ApiResult<()> {
+        self.planned("delete", key)?;
+        self.objects.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
+        self.planned("delete", prefix)?;
+        let mut objects = self.objects.borrow_mut();
+        let gone: Vec<String> = objects
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        for k in &gone {
+            objects.remove(k);
+        }
+        Ok(gone.len())
+    }
+}
+
+/// A queue that records what was sent (and can be made to refuse).
+#[derive(Default)]
+pub struct RecordingTasks {
+    pub sent: RefCell<Vec<Task>>,
+    pub refuse: Cell<bool>,
+}
+
+impl RecordingTasks {
+    /// Takes what was sent so far.
+    pub fn drain(&self) -> Vec<Task> {
+        std::mem::take(&mut self.sent.borrow_mut())
+    }
+}
+
+impl scoremate::ports::Tasks for RecordingTasks {
+    async fn send(&self, tasks: Vec<Task>) -> ApiResult<()> {
+        if self.refuse.get() {
+            return Err(ApiError::Storage("queue refused".into()));
+        }
+        self.sent.borrow_mut().extend(tasks);
+        Ok(())
+    }
+}
+
+/// The test ports: SQLite with the real migrations, an in-memory store, a recording queue and
+/// deterministic randomness.
+pub struct TestPorts {
+    pub db: SqliteDb,
+    pub blobs: MemBlobs,
+    pub tasks: RecordingTasks,
+    counter: Cell<u64>,
+}
+
+impl Ports for TestPorts {
+    type Db = SqliteDb;
+    type Blobs = MemBlobs;
+    type Tasks = RecordingTasks;
+
+    fn db(&self) -> &SqliteDb {
+        &self.db
+    }
+
+    fn blobs(&self) -> &MemBlobs {
+        &self.blobs
+    }
+
+    fn tasks(&self) -> &RecordingTasks {
+        &self.tasks
+    }
+
+    fn random(&self, out: &mut [u8]) -> ApiResult<()> {
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        let seed = Sha256::digest(n.to_le_bytes());
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = seed[i % seed.len()];
+        }
+        Ok(())
+    }
+}
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+
+/// A world to run use cases in: the ports, the settings (test secret plus `vars`), and a clock
+/// the test moves.
+pub struct World {
+    pub ports: TestPorts,
+    pub config: Config,
+    pub now: Cell<Millis>,
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self::with(&[])
+    }
+
+    /// With settings beyond the defaults (`("DEFAULT_QUOTA_BYTES", "1000")`, …).
+    pub fn with(vars: &[(&str, &str)]) -> Self {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let config = Config::from_lookup(|name| {
+            if name == "JWT_SECRET" {
+                return Some(SECRET.to_owned());
+            }
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .expect("test settings");
+        Self {
+            ports: TestPorts {
+                db: SqliteDb::new(super::migrated()),
+                blobs: MemBlobs::default(),
+                tasks: RecordingTasks::default(),
+                counter: Cell::new(0),
+            },
+            config,
+            now: Cell::new(Millis(1_780_000_000_000)),
+        }
+    }
+
+    /// The context of a request now.
+    pub fn cx(&self) -> Cx<'_, TestPorts> {
+        Cx {
+            ports: &self.ports,
+            config: &self.config,
+            now: self.now.get(),
+            base_url: "https://scoremate.test",
+        }
+    }
+
+    /// Moves the clock by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.now.set(self.now.get().plus_seconds(seconds));
+    }
+
+    pub fn db(&self) -> &Connection {
+        &self.ports.db.conn
+    }
+
+    /// A registered user with `quota` bytes: its id.
+    pub fn user(&self, email: &str, quota: i64) -> String {
+        let id = format!(
+            "usr_{}",
+            &scoremate::domain::hex(&Sha256::digest(email.as_bytes()))[..32]
+        );
+        self.db()
+            .execute(
+                "insert into users (id, email, password_hash, display_name, quota_bytes, created_at, updated_at) \
+                 values (?1, ?2, 'x', 'U', ?3, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+                rusqlite::params![id, email, quota],
+            )
+            .unwrap();
+        id
+    }
+
+    /// The ledger must equal what the rows say: used = live scores, reserved = open uploads.
+    pub fn assert_ledger(&self) {
+        let mut q = self
+            .db()
+            .prepare(
+                "select u.id, u.used_bytes, u.reserved_bytes, \
+                   coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0), \
+                   coalesce((select sum(size_bytes) from uploads p where p.user_id = u.id and p.state in ('reserved', 'stored')), 0) \
+                 from users u",
+            )
+            .unwrap();
+        let rows: Vec<(String, i64, i64, i64, i64)> = q
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, used, reserved, live, open) in rows {
+            assert_eq!(used, live, "used_bytes of {id}");
+            assert_eq!(reserved, open, "reserved_bytes of {id}");
+        }
+    }
+
+    /// A query's first column as i64 (counts in assertions).
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
