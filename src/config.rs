@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::storage::presign::{Mode, BLOB_PURPOSE};
 use crate::storage::signed::SigningKey;
 use crate::storage::sigv4::Credentials;
-use crate::store::search::CURSOR_PURPOSE;
+use crate::store::paging::CURSOR_PURPOSE;
 
 pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 14 * 24 * 3600;

@@ -9,7 +9,8 @@ use rusqlite::{params, params_from_iter, Connection};
 use scoremate::domain::score::ScoreFields;
 use scoremate::storage::signed::SigningKey;
 use scoremate::store::library::{self as lib, NewScore, NewUpload, PageImage};
-use scoremate::store::search::{ListQuery, CURSOR_PURPOSE};
+use scoremate::store::paging::CURSOR_PURPOSE;
+use scoremate::store::search::ListQuery;
 use scoremate::store::{presets, processing};
 
 const T0: &str = "2026-01-01T00:00:00.000Z";

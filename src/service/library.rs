@@ -431,7 +431,7 @@ pub async fn list_scores<P: Ports>(
     let key = cx.config.cursor_key()?;
     let list = ListQuery::parse(query, key)?;
     let (sql, args) = list.sql(&q::score_columns(), user_id, Some(session_id));
-    let mut rows = cx.db().all::<ScoreRow>(Stmt::new(sql, args)).await?;
+    let rows = cx.db().all::<ScoreRow>(Stmt::new(sql, args)).await?;
     if rows.is_empty()
         && cx
             .db()
@@ -441,17 +441,9 @@ pub async fn list_scores<P: Ports>(
     {
         return Err(ApiError::InvalidToken("session revoked"));
     }
-    let limit = usize::try_from(list.limit).unwrap_or(20);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Value::String(list.next_cursor(
-            key,
-            last.sort_key.as_ref().unwrap_or(&Value::Null),
-            &last.id,
-        )),
-        _ => Value::Null,
-    };
+    let (rows, next_cursor) = list
+        .pager(key)
+        .page(rows, |last| list.position(last.sort_key.as_ref(), &last.id));
     let mut body =
         String::with_capacity(rows.iter().map(|r| r.json.len() + 32).sum::<usize>() + 64);
     body.push_str("{\"scores\":[");
@@ -462,7 +454,7 @@ pub async fn list_scores<P: Ports>(
         body.push_str(&score_view(cx, row));
     }
     body.push_str("],\"next_cursor\":");
-    body.push_str(&next_cursor.to_string());
+    body.push_str(&Value::from(next_cursor).to_string());
     body.push('}');
     Ok(body)
 }

@@ -5,16 +5,14 @@
 //! an opaque signed cursor bound to the ordering and filters: rows inserted or updated between
 //! pages never cause duplicates or gaps among the rest.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::paging::{self, Pager};
 use super::SqlValue;
 use crate::domain::score;
 use crate::error::{ApiError, FieldErrors};
-use crate::storage::signed::{self, SigningKey};
+use crate::storage::signed::SigningKey;
 
-pub const CURSOR_PURPOSE: &str = "scoremate/list-cursor/v1";
-pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 pub const MAX_TAG_FILTERS: usize = 10;
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -108,17 +106,8 @@ impl Ordering {
     }
 }
 
-/// Where the previous page ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Ordering the cursor was made for.
-    pub o: String,
-    /// Fingerprint of the filters it was made for.
-    pub f: String,
-    /// Last row's ordering value and id.
-    pub v: Value,
-    pub id: String,
-}
+/// Where the previous page ended: the last row's ordering value and id.
+pub type Position = (Value, String);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
@@ -131,7 +120,7 @@ pub struct ListQuery {
     pub preset: Option<String>,
     pub ordering: Ordering,
     pub limit: i64,
-    pub after: Option<Cursor>,
+    pub after: Option<Position>,
 }
 
 const PARAMS: &[&str] = &[
@@ -172,7 +161,7 @@ impl ListQuery {
                 field: 0,
                 descending: true,
             },
-            limit: DEFAULT_LIMIT,
+            limit: paging::DEFAULT_LIMIT,
             after: None,
         };
         let mut cursor = None;
@@ -227,13 +216,10 @@ impl ListQuery {
                         );
                     }
                 },
-                "limit" => match v.parse::<i64>() {
-                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
-                    _ => {
-                        errors.insert(
-                            k.clone(),
-                            format!("must be an integer from 1 to {MAX_LIMIT}"),
-                        );
+                "limit" => match paging::limit(v, MAX_LIMIT) {
+                    Ok(n) => q.limit = n,
+                    Err(message) => {
+                        errors.insert(k.clone(), message);
                     }
                 },
                 _ => cursor = Some(v.clone()),
@@ -244,18 +230,10 @@ impl ListQuery {
             errors.insert("tag".into(), format!("at most {MAX_TAG_FILTERS} tags"));
         }
         if let (Some(raw), true) = (cursor, errors.is_empty()) {
-            match signed::verify::<Cursor>(cursor_key, &raw) {
-                Ok(c) if c.o == q.ordering.as_string() && c.f == q.fingerprint() => {
-                    q.after = Some(c)
-                }
-                Ok(_) => {
-                    errors.insert(
-                        "cursor".into(),
-                        "does not belong to this ordering and these filters".into(),
-                    );
-                }
-                Err(_) => {
-                    errors.insert("cursor".into(), "is not a valid cursor".into());
+            match q.pager(cursor_key).position(&raw) {
+                Ok(p) => q.after = Some(p),
+                Err(message) => {
+                    errors.insert("cursor".into(), message);
                 }
             }
         }
@@ -266,33 +244,30 @@ impl ListQuery {
         }
     }
 
-    /// A short digest of the filters, so a cursor cannot be replayed against another query.
-    fn fingerprint(&self) -> String {
-        let text = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}",
-            self.terms, self.tags, self.composer, self.instrumentation, self.preset
+    /// The paging of this query: its cursors are bound to the ordering and every filter.
+    pub fn pager<'k>(&self, key: &'k SigningKey) -> Pager<'k> {
+        let scope = format!(
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.ordering.as_string(),
+            self.terms,
+            self.tags,
+            self.composer,
+            self.instrumentation,
+            self.preset
         );
-        crate::storage::sigv4::sha256_hex(text.as_bytes())[..16].to_owned()
+        Pager::new(key, "scores", &scope, self.limit)
     }
 
-    /// The cursor that continues after the row whose ordering value (the `sort_key` column that
+    /// The position of a row whose ordering value (the `sort_key` column that
     /// [`ListQuery::sql`] selects) and id are given.
-    pub fn next_cursor(&self, key: &SigningKey, sort_key: &Value, id: &str) -> String {
+    pub fn position(&self, sort_key: Option<&Value>, id: &str) -> Position {
         // Nullable fields sort as their coalesced value; `sort_key` is that value already.
-        let v = match (sort_key, self.ordering.spec().text) {
+        let v = match (sort_key.unwrap_or(&Value::Null), self.ordering.spec().text) {
             (Value::Null, true) => Value::String(String::new()),
             (Value::Null, false) => Value::from(0),
             (v, _) => v.clone(),
         };
-        signed::sign(
-            key,
-            &Cursor {
-                o: self.ordering.as_string(),
-                f: self.fingerprint(),
-                v,
-                id: id.to_owned(),
-            },
-        )
+        (v, id.to_owned())
     }
 
     /// `select …` of one page plus one row (to know whether another page follows), with the
@@ -359,13 +334,13 @@ impl ListQuery {
         } else {
             (">", "asc")
         };
-        if let Some(after) = &self.after {
-            let v = match &after.v {
+        if let Some((after_v, after_id)) = &self.after {
+            let v = match after_v {
                 Value::Number(n) => SqlValue::Int(n.as_i64().unwrap_or(0)),
                 other => SqlValue::Text(other.as_str().unwrap_or_default().to_owned()),
             };
             let pv = bind(v);
-            let pid = bind(SqlValue::Text(after.id.clone()));
+            let pid = bind(SqlValue::Text(after_id.clone()));
             clauses.push(format!(
                 "({expr} {cmp} {pv} or ({expr} = {pv} and s.id {cmp} {pid}))",
                 expr = spec.expr
@@ -386,7 +361,11 @@ mod tests {
     use super::*;
 
     fn key() -> SigningKey {
-        SigningKey::derive(b"secret", CURSOR_PURPOSE)
+        SigningKey::derive(b"secret", paging::CURSOR_PURPOSE)
+    }
+
+    fn next_cursor(q: &ListQuery, sort_key: &Value, id: &str) -> String {
+        q.pager(&key()).cursor(q.position(Some(sort_key), id))
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<ListQuery, ApiError> {
@@ -481,11 +460,7 @@ mod tests {
     #[test]
     fn a_cursor_continues_after_the_last_row() {
         let q = parse(&[("ordering", "-updated_at")]).unwrap();
-        let cursor = q.next_cursor(
-            &key(),
-            &serde_json::json!("2026-01-01T00:00:00.000Z"),
-            "sco_9",
-        );
+        let cursor = next_cursor(&q, &serde_json::json!("2026-01-01T00:00:00.000Z"), "sco_9");
         assert!(
             cursor
                 .bytes()
@@ -505,15 +480,15 @@ mod tests {
     #[test]
     fn nullable_orderings_carry_the_coalesced_value() {
         let q = parse(&[("ordering", "rating")]).unwrap();
-        let c = q.next_cursor(&key(), &serde_json::json!(null), "sco_1");
+        let c = next_cursor(&q, &serde_json::json!(null), "sco_1");
         let q2 = parse(&[("ordering", "rating"), ("cursor", &c)]).unwrap();
-        assert_eq!(q2.after.unwrap().v, Value::from(0));
+        assert_eq!(q2.after.unwrap().0, Value::from(0));
     }
 
     #[test]
     fn a_tampered_cursor_is_refused() {
         let q = parse(&[]).unwrap();
-        let cursor = q.next_cursor(&key(), &serde_json::json!("2026"), "sco_9");
+        let cursor = next_cursor(&q, &serde_json::json!("2026"), "sco_9");
         let mut forged = cursor.clone().into_bytes();
         forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
         let e = field_errors(parse(&[("cursor", &String::from_utf8(forged).unwrap())]));
@@ -524,7 +499,7 @@ mod tests {
     #[test]
     fn a_cursor_cannot_be_replayed_against_other_filters_or_orderings() {
         let q = parse(&[("tag", "gig")]).unwrap();
-        let cursor = q.next_cursor(&key(), &serde_json::json!("2026"), "sco_9");
+        let cursor = next_cursor(&q, &serde_json::json!("2026"), "sco_9");
         assert!(parse(&[("tag", "gig"), ("cursor", &cursor)]).is_ok());
         assert!(parse(&[("tag", "exam"), ("cursor", &cursor)]).is_err());
         assert!(parse(&[("tag", "gig"), ("ordering", "title"), ("cursor", &cursor)]).is_err());
