@@ -8,6 +8,7 @@ PEERS=${PEERS:-$ROOT/../shared/peers}
 PASSWORD=Bench-pass-word-1
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
 bash scripts/setup.sh
+export SCOREMATE_BUILD=release # benchmarks measure what is deployed
 bash scripts/build.sh # returns at once when build/ is up to date
 state=${STATE:-$(mktemp -d)}
 work=$(mktemp -d)

@@ -7,7 +7,8 @@ source "$(dirname "$0")/../scripts/env.sh"
 cd "$ROOT"
 DURATION=${DURATION:-5s} PORT=${PORT:-8797} LOGINS=${LOGINS:-20}
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
-[ -f build/index_bg.wasm ] || bash scripts/build.sh
+export SCOREMATE_BUILD=release # benchmarks measure what is deployed
+bash scripts/build.sh
 state=$(mktemp -d)
 trap 'kill -TERM -- -$pg 2>/dev/null || true; rm -rf "$state"' EXIT
 

@@ -4,6 +4,9 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+# The fast profile without wasm-opt (scripts/build.sh): seconds to serve again after an edit.
+# `wrangler deploy` (without this variable) builds the release profile.
+export SCOREMATE_BUILD=${SCOREMATE_BUILD:-fast}
 bash scripts/setup.sh
 bash scripts/build.sh   # wrangler needs build/assets before it starts; its own [build] run then skips
 wrangler d1 migrations apply DB --local

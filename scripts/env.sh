@@ -12,4 +12,5 @@ export TOOLS_HOME=${SCOREMATE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/scoremate-t
 # Pinned tool versions. wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock.
 WORKER_BUILD_VERSION=0.8.7
 S3S_FS_VERSION=0.14.1
+CARGO_DENY_VERSION=0.18.9
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")

@@ -15,7 +15,11 @@ need cargo || { echo "setup: cargo is required (rustup)" >&2; exit 1; }
 need node || { echo "setup: node (>= 20) is required" >&2; exit 1; }
 mkdir -p .tools/bin "$TOOLS_HOME"
 
-# 1. wasm32 standard library: rustup first, Debian's build-std route as the fallback.
+# 1. The pinned toolchain (rust-toolchain.toml: compiler, rustfmt, clippy, the wasm32 standard
+#    library) through rustup; Debian's build-std route as the fallback.
+if need rustup && ! rustup toolchain install >&2; then
+  say "rustup could not install the toolchain of rust-toolchain.toml"
+fi
 if ! rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null | xargs -r test -d; then
   say "adding the wasm32-unknown-unknown target"
   if ! rustup target add wasm32-unknown-unknown >&2; then
@@ -44,10 +48,11 @@ install worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 # Without --locked: its lockfile pins a yanked webpki-roots.
 install wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 
-# 3. Test-only tools: s3s-fs (an independent S3-compatible server that verifies SigV4) and
-#    Schemathesis (pinned, in a venv made once per machine by scripts/schemathesis.sh).
+# 3. Test-only tools: s3s-fs (an independent S3-compatible server that verifies SigV4),
+#    cargo-deny (dependency licenses, bans and sources) and Schemathesis (pinned, in a venv made once per machine by scripts/schemathesis.sh).
 if [ $for_tests = 1 ]; then
   install s3s-fs "$S3S_FS_VERSION" s3s-fs --locked --features binary
+  install cargo-deny "$CARGO_DENY_VERSION" cargo-deny --locked
   bash scripts/schemathesis.sh --version >/dev/null
 fi
 

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Command 2: set up and run every test: format, lints (native and wasm32), native unit and SQL
-# tests, then the end-to-end suite against the built wasm Worker in workerd (Miniflare) with
-# local D1, R2 and Queues. Exits non-zero if anything fails.
+# Command 2: set up and run every test: format, lints (native and wasm32), dependency policy,
+# native unit, use-case and SQL tests, then the end-to-end suite against the built wasm Worker in
+# workerd (Miniflare) with local D1, R2 and Queues. Exits non-zero if anything fails.
+#   --quick: only format, native lints and native tests (no set-up beyond cargo; minutes).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 step() { printf '\n==> %s\n' "$*" >&2; }
+
+if [ "${1:-}" = --quick ]; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+  step "cargo clippy (native)"
+  cargo clippy --all-targets --locked -- -D warnings
+  step "cargo test (native unit, use-case and SQL tests)"
+  exec cargo test --locked
+fi
 
 step setup
 bash scripts/setup.sh --test
@@ -26,10 +36,13 @@ step "cargo clippy (native)"
 cargo clippy --all-targets --locked -- -D warnings
 step "cargo clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown --locked -- -D warnings
-step "cargo test (native unit + SQL on SQLite)"
+step "cargo deny (licenses, bans, sources; offline)"
+cargo deny --offline --locked check licenses bans sources
+step "cargo test (native unit, use-case and SQL tests)"
 cargo test --locked
 step "build the Worker"
-bash scripts/build.sh
+# The fast profile (scripts/build.sh): the release code without LTO and wasm-opt.
+SCOREMATE_BUILD=${SCOREMATE_BUILD:-fast} bash scripts/build.sh
 step "end-to-end tests in workerd"
 export E2E_TEMPLATE="$ROOT/.cache/e2e-template"
 rm -rf "$E2E_TEMPLATE"
