@@ -211,7 +211,7 @@ fn describe(e: Endpoint) -> Op {
             "scores",
             Some("ScoreCreate"),
             (201, Some("ScoreEnvelope")),
-            &[404, 409],
+            &[404, 409, 502],
         ),
         E::ListScores => Op {
             query: &[
@@ -761,6 +761,8 @@ fn status_text(status: u16) -> &'static str {
         416 => "Range not satisfiable",
         422 => "Validation failed: one message per field",
         429 => "Rate limited; see Retry-After",
+        500 => "Internal error, or the server is misconfigured (E000)",
+        502 => "Object storage failed; try again (E005)",
         503 => "D1 does not answer",
         _ => "Error",
     }
@@ -822,7 +824,9 @@ fn operation(route: &super::routes::RouteDef) -> Value {
         (None, _) => json!({ "description": status_text(status) }),
     };
     responses.insert(status.to_string(), success);
+    // Any operation can fail inside (a misconfigured deployment, a bug): in the envelope too.
     let mut errors: Vec<u16> = doc.errors.to_vec();
+    errors.push(500);
     match route.access {
         Access::User | Access::UserBatched => errors.extend([401, 429]),
         Access::Admin => errors.extend([404]),

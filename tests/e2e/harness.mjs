@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import Ajv2020 from "ajv/dist/2020.js";
 import { Miniflare } from "miniflare";
 import { parse as parseToml } from "smol-toml";
 
@@ -159,8 +160,16 @@ export class Api {
     const res = await this.mf.dispatchFetch(this.base + path, init);
     const text = await res.text();
     let parsed = text;
-    if ((res.headers.get("content-type") ?? "").includes("application/json")) parsed = JSON.parse(text);
+    const json = (res.headers.get("content-type") ?? "").includes("application/json");
+    if (json) parsed = JSON.parse(text);
+    if (json) await this.conformance.check(method, path, token, res.status, parsed);
     return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  /** Every JSON answer of the suite is held to the served OpenAPI documents. */
+  get conformance() {
+    this._conformance ??= new Conformance(this.mf, this.base);
+    return this._conformance;
   }
 
   json(method, path, body, token) {
@@ -236,5 +245,70 @@ export async function eventually(fn, { timeoutMs = 15000, intervalMs = 100 } = {
     if (v) return v;
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Holds every JSON response to the schema the served OpenAPI document gives for its operation
+ * and status (the public document, or the admin one, fetched with the admin's own token the first
+ * time an admin route answers 2xx). An undocumented status or a body off its schema fails the test
+ * that made the request. E2E_CONFORMANCE=off turns it off (to debug).
+ */
+class Conformance {
+  constructor(mf, base) {
+    this.mf = mf;
+    this.base = base;
+    this.docs = new Map(); // "public" | "admin" → { ajv, routes: [{ method, re, template, op }] }
+    this.validators = new Map();
+  }
+
+  async load(kind, token) {
+    if (this.docs.has(kind)) return this.docs.get(kind);
+    const path = kind === "admin" ? "/v1/admin/openapi.json" : "/openapi.json";
+    const res = await this.mf.dispatchFetch(this.base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    if (res.status !== 200) return undefined;
+    const doc = await res.json();
+    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+    ajv.addSchema({ ...doc, $id: `https://scoremate.test/${kind}.json` });
+    const routes = [];
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+      for (const [method, op] of Object.entries(ops)) routes.push({ method: method.toUpperCase(), re, template, op });
+    }
+    const loaded = { ajv, routes, kind };
+    this.docs.set(kind, loaded);
+    return loaded;
+  }
+
+  async check(method, url, token, status, body) {
+    if (process.env.E2E_CONFORMANCE === "off") return;
+    const path = new URL(url, this.base).pathname;
+    if (path.endsWith("openapi.json")) return;
+    const admin = path.startsWith("/v1/admin/");
+    if (admin && !(status >= 200 && status < 300) && !this.docs.has("admin")) return;
+    const doc = await this.load(admin ? "admin" : "public", token);
+    if (!doc) return;
+    const route = doc.routes.find((r) => r.method === method && r.re.test(path));
+    if (!route) return; // no such operation: the router's own 404/405, tested on its own
+    const responses = route.op.responses ?? {};
+    const documented = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
+    if (!documented) {
+      throw new Error(`${method} ${route.template} answered ${status}, which its OpenAPI operation does not document: ${JSON.stringify(body)}`);
+    }
+    const schema = documented.content?.["application/json"]?.schema;
+    if (!schema) throw new Error(`${method} ${route.template} ${status}: JSON body, but the document gives none`);
+    const key = `${doc.kind} ${method} ${route.template} ${status}`;
+    let validate = this.validators.get(key);
+    if (!validate) {
+      const status_ = responses[String(status)] ? String(status) : responses[`${String(status)[0]}XX`] ? `${String(status)[0]}XX` : "default";
+      const pointer = ["paths", route.template, method.toLowerCase(), "responses", status_, "content", "application/json", "schema"]
+        .map((p) => p.replaceAll("~", "~0").replaceAll("/", "~1"))
+        .join("/");
+      validate = doc.ajv.compile({ $ref: `https://scoremate.test/${doc.kind}.json#/${pointer}` });
+      this.validators.set(key, validate);
+    }
+    if (!validate(body)) {
+      throw new Error(`${method} ${route.template} ${status}: the body is off its schema: ${doc.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 2000)}`);
+    }
   }
 }
