@@ -21,8 +21,8 @@ const LAYERS: &[&[&str]] = &[
     &["shell"],
 ];
 
-/// Items of the crate root that every module may name (`crate::VERSION`, `crate::args!`).
-const ROOT_ITEMS: &[&str] = &["VERSION", "args"];
+/// Items of the crate root that every module may name (`crate::VERSION` and the `args!`, `view!`, `choice!` macros).
+const ROOT_ITEMS: &[&str] = &["VERSION", "args", "view", "choice"];
 
 fn layer(module: &str) -> usize {
     LAYERS

@@ -6,4 +6,5 @@ pub mod body;
 pub mod cors;
 pub mod openapi;
 pub mod routes;
+pub mod shape;
 pub mod views;
