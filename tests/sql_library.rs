@@ -529,6 +529,19 @@ fn stale_processing_is_requeued_then_abandoned_and_results_stand() {
     assert!(plan.contains("scores_processing_pending"), "{plan}");
 }
 
+/// Adds an instrumentation preset (the write of the create batch); whether it was added.
+fn add_preset(c: &Connection, id: &str, owner: &str, name: &str) -> usize {
+    let [insert, _read_back] = presets::create(&presets::NewPreset {
+        id,
+        user_id: owner,
+        kind: "instrumentation",
+        name,
+        parts: "[]",
+        now: T1,
+    });
+    exec(c, &insert)
+}
+
 #[test]
 fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_built_ins() {
     let mut c = migrated();
@@ -549,11 +562,7 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
         ("pre_mine", "u1", "Violin and Piano"),
         ("pre_theirs", "u2", "violin and piano"),
     ] {
-        c.execute(
-            presets::INSERT,
-            params![id, owner, "instrumentation", name, "[]", T1],
-        )
-        .unwrap();
+        assert_eq!(add_preset(&c, id, owner, name), 1);
     }
     assert_eq!(list(&c, &[("preset", "pre_mine")]).len(), 2);
     assert!(
@@ -564,13 +573,7 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
     assert_eq!(list(&c, &[("preset", "pre_solo_piano")]).len(), 0);
     // The name check: a second "violin and piano" of u1, or a built-in's name, inserts nothing.
     for (id, name) in [("pre_dup", "VIOLIN AND PIANO"), ("pre_dup2", "solo piano")] {
-        let n = c
-            .execute(
-                presets::INSERT,
-                params![id, "u1", "instrumentation", name, "[]", T1],
-            )
-            .unwrap();
-        assert_eq!(n, 0, "{name}");
+        assert_eq!(add_preset(&c, id, "u1", name), 0, "{name}");
     }
 }
 

@@ -3,15 +3,14 @@
 
 mod common;
 
-use common::migrated;
+use common::{exec, migrated, rows};
 use rusqlite::{params, Connection};
 use scoremate::domain::rate::{Rate, Window};
 use scoremate::domain::time::Millis;
-use scoremate::store::sql;
+use scoremate::store::limits;
 
 fn hit(c: &Connection, w: &Window) -> i64 {
-    c.query_row(sql::RATE_HIT, params![w.bucket, w.start], |r| r.get(0))
-        .unwrap()
+    rows(c, &limits::hit(w), |r| r.get("hits")).remove(0)
 }
 
 /// The count stored for the window (0 when the bucket holds another window or nothing).
@@ -25,8 +24,7 @@ fn peek(c: &Connection, w: &Window) -> i64 {
 }
 
 fn give_back(c: &Connection, w: &Window) -> usize {
-    c.execute(sql::RATE_GIVE_BACK, params![w.bucket, w.start])
-        .unwrap()
+    exec(c, &limits::give_back(w))
 }
 
 #[test]
@@ -88,9 +86,7 @@ fn the_sweep_deletes_windows_older_than_a_day() {
     let fresh = Window::new("a", "y", rate, now);
     hit(&c, &old);
     hit(&c, &fresh);
-    let purged = c
-        .execute(sql::RATE_SWEEP, params![Window::stale_before(now)])
-        .unwrap();
+    let purged = exec(&c, &limits::sweep(Window::stale_before(now)));
     assert_eq!(purged, 1);
     assert_eq!(peek(&c, &fresh), 1);
 }

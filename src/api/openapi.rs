@@ -32,8 +32,6 @@ enum Q {
     Words(usize),
     /// A tag filter: repeatable (AND), at most this many.
     Tags(usize),
-    /// Free text (admin: the continuation after `next_after`).
-    Any,
 }
 
 /// One operation's documentation.
@@ -568,8 +566,12 @@ fn describe(e: Endpoint) -> Op {
                     Q::Words(crate::domain::admin::SEARCH_MAX_CHARS),
                     "literal text in email or display name",
                 ),
-                ("after", Q::Any, "email to continue after (next_after)"),
-                ("limit", Q::Int(1, 200), "default 50"),
+                (
+                    "limit",
+                    Q::Int(1, crate::domain::admin::USERS_PAGE_MAX),
+                    "default 20",
+                ),
+                ("cursor", Q::Cursor, "opaque cursor from next_cursor"),
             ],
             ..op(
                 "Search users (admin)",
@@ -597,7 +599,11 @@ fn describe(e: Endpoint) -> Op {
             &[],
         ),
         E::AdminTasks => Op {
-            query: &[("limit", Q::Int(1, 500), "default 100")],
+            query: &[(
+                "limit",
+                Q::Int(1, crate::domain::admin::TASKS_PAGE_MAX),
+                "default 20",
+            )],
             ..op(
                 "Failed tasks and dead letters (admin)",
                 "admin",
@@ -651,7 +657,7 @@ fn query_schema(q: Q) -> Value {
     match q {
         Q::Int(min, max) => json!({ "type": "integer", "minimum": min, "maximum": max }),
         Q::RequiredInt(min) => json!({ "type": "integer", "minimum": min, "maximum": i64::MAX }),
-        Q::Cursor | Q::Any => t("string"),
+        Q::Cursor => t("string"),
         Q::Bool => t("boolean"),
         Q::Enum(words) => json!({ "type": "string", "enum": words }),
         Q::Text(max) => text(max, false),
@@ -1479,7 +1485,7 @@ fn schemas(limits: &Settings) -> Value {
                 &["users"],
                 &[
                     ("users", array_of(reference("AdminUser"))),
-                    ("next_after", ns.clone()),
+                    ("next_cursor", ns.clone()),
                 ],
             ),
         ),

@@ -6,6 +6,12 @@ use serde_json::Value;
 use crate::domain::fields::Fields;
 use crate::domain::task::Task;
 
+/// Most users on one page of the admin's user list.
+pub const USERS_PAGE_MAX: i64 = 200;
+
+/// Most failed tasks the admin's task list shows.
+pub const TASKS_PAGE_MAX: i64 = 500;
+
 /// Largest quota an admin can set (1 PiB): beyond any real library, far below overflow.
 pub const MAX_QUOTA_BYTES: i64 = 1 << 50;
 

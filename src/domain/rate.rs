@@ -1,6 +1,6 @@
 //! Rate limits (SPEC §6) as fixed windows counted in D1: which bucket a request falls into, when
 //! its window started, and whether a count is over the limit. Counting is one SQL upsert
-//! (`store::sql::RATE_HIT`); this module is only the arithmetic, so it is tested natively.
+//! (`store::limits::hit`); this module is only the arithmetic, so it is tested natively.
 
 use sha2::{Digest, Sha256};
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::rate::{Rate, Window};
+use crate::domain::rate::{self, Rate, Window};
 use crate::error::ApiResult;
 use crate::ports::{Db, Outcome, Ports};
 use crate::store::limits;
@@ -13,6 +13,34 @@ use super::Cx;
 /// The window of `kind` for `subject` at this time (`None` when the limit is off).
 pub fn window<P>(cx: &Cx<'_, P>, kind: &str, subject: &str, rate: Option<Rate>) -> Option<Window> {
     rate.map(|r| Window::new(kind, subject, r, cx.now))
+}
+
+/// The per-address window shared by register, login and refresh; `ip` is the client's address
+/// as the platform reports it (`domain::rate::ip_subject`).
+pub fn auth_ip<P>(cx: &Cx<'_, P>, ip: &str) -> Option<Window> {
+    window(cx, "auth-ip", ip, cx.config.rate_auth_per_ip)
+}
+
+/// The window of password failures for one normalised email, shared by login and password
+/// change (SPEC §6: 10 per 15 min, counted whether or not the account exists).
+pub fn password_failures<P>(cx: &Cx<'_, P>, normalised_email: &str) -> Option<Window> {
+    window(
+        cx,
+        "login-failures",
+        &rate::email_subject(normalised_email),
+        cx.config.rate_login_failures,
+    )
+}
+
+/// The window of refreshes of one session (token family): a stolen refresh token cannot be
+/// spun.
+pub fn refresh_family<P>(cx: &Cx<'_, P>, session_id: &str) -> Option<Window> {
+    window(
+        cx,
+        "refresh-family",
+        session_id,
+        cx.config.rate_refresh_per_family,
+    )
 }
 
 /// The count a [`limits::hit`] statement returned.

@@ -4,8 +4,12 @@
 //! `domain`. No `worker` import: every use case runs natively in the tests, over SQLite and an
 //! in-memory object store.
 
+pub mod accounts;
+pub mod admin;
 pub mod library;
 pub mod limits;
+pub mod platform;
+pub mod presets;
 pub mod processing;
 
 use crate::config::Config;

@@ -56,14 +56,6 @@ impl Ctx {
         }
     }
 
-    /// Sends tasks to the queue in one call.
-    ///
-    /// # Errors
-    /// 502 when the queue refuses them.
-    pub async fn enqueue(&self, tasks: Vec<crate::domain::task::Task>) -> ApiResult<()> {
-        enqueue(&self.env, tasks).await
-    }
-
     pub fn id(&self, prefix: &str) -> ApiResult<String> {
         Ok(new_id(prefix, &random()?))
     }

@@ -83,12 +83,6 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
     }
 }
 
-/// A row whose one column `json` holds an object SQLite built (`json_object(…) as json`).
-#[derive(serde::Deserialize)]
-pub struct JsonRow {
-    pub json: String,
-}
-
 pub fn db_err(context: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("D1 {context}: {e}"))
 }

@@ -9,14 +9,14 @@ use crate::api::body::{self, MAX_JSON_BODY_BYTES};
 use crate::api::cors;
 use crate::api::openapi::Audience;
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
-use crate::auth::jwt::{self, SessionClaims, TokenType};
+use crate::auth::jwt::SessionClaims;
 use crate::error::{ApiError, ApiResult};
-use crate::store::rows::UserRow;
-use crate::store::sql;
+use crate::service::platform::{self, Health};
+use crate::service::{accounts as sessions, admin as admins};
 
 use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
-use super::d1::Db;
+use super::d1::D1;
 use super::{accounts, activity, admin, blobs, library, limits, presets, setlists};
 
 struct LogLine {
@@ -117,7 +117,7 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
         Access::User => (Some(authenticate(&req, &ctx).await?), None),
         Access::UserBatched => (None, Some(access_claims(&req, &ctx)?)),
         Access::Admin => match authenticate(&req, &ctx).await {
-            Ok(caller) if caller.user.role == "admin" => (Some(caller), None),
+            Ok(caller) if admins::is_admin(&caller.user) => (Some(caller), None),
             Err(e) if e.is_server_fault() => return Err(e),
             _ => return Err(ApiError::NotFound),
         },
@@ -223,53 +223,33 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
 }
 
 /// `GET /health`: `ok` or `degraded` (503 when D1 does not answer) for everyone; the version,
-/// D1's state and configuration problems only for an admin's token, since an operator's
-/// details (which secret is missing or short) tell an attacker about the deployment.
+/// D1's state and configuration problems only for an admin's token (`service::platform`).
 async fn health(req: &Request, env: &Env) -> ApiResult<Reply> {
-    let mut problems = match ctx::config(env) {
+    let problems = match ctx::config(env) {
         Ok(config) => config.problems(),
         Err(why) => vec![why.to_string()],
     };
-    let d1 = match env.d1("DB") {
-        Ok(db) => match Db::new(db).first::<Value>(sql::PING, &[]).await {
-            Ok(Some(_)) => "ok",
-            Ok(None) | Err(_) => "error",
-        },
+    let database = match env.d1("DB") {
+        Ok(db) => platform::database(&D1::new(db)).await,
         Err(_) => "missing",
     };
-    if d1 != "ok" {
-        problems.push(format!("D1: {d1}"));
-    }
-    let status = if d1 == "ok" { 200 } else { 503 };
-    let state = if problems.is_empty() {
-        "ok"
-    } else {
-        "degraded"
-    };
-    if !problems.is_empty() {
+    let health = Health::new(problems, database);
+    if !health.problems.is_empty() {
         // Operators read the reasons here: without a usable secret no admin can sign in.
         console_error!(
             "{}",
-            json!({"level": "error", "msg": "health degraded", "problems": problems})
+            json!({"level": "error", "msg": "health degraded", "problems": health.problems})
         );
     }
     let admin = match Ctx::new(env) {
         Ok(ctx) if req.headers().has("authorization").unwrap_or(false) => authenticate(req, &ctx)
             .await
-            .is_ok_and(|caller| caller.user.role == "admin"),
+            .is_ok_and(|caller| admins::is_admin(&caller.user)),
         _ => false,
     };
-    if !admin {
-        return Ok(Reply::Json(status, json!({ "status": state })));
-    }
     Ok(Reply::Json(
-        status,
-        json!({
-            "status": state,
-            "version": crate::VERSION,
-            "d1": d1,
-            "problems": problems,
-        }),
+        health.status,
+        health.view(admin, crate::VERSION),
     ))
 }
 
@@ -313,34 +293,23 @@ async fn read_json_body(req: &mut Request) -> ApiResult<Map<String, Value>> {
     body::parse_object(&bytes)
 }
 
+/// The bearer token of the request, if it has one.
+fn bearer_token(req: &Request) -> Option<String> {
+    let header = req.headers().get("authorization").ok().flatten()?;
+    bearer(&header).map(str::to_owned)
+}
+
 /// Verifies the bearer access token's signature, type and times (not yet its session).
 fn access_claims(req: &Request, ctx: &Ctx) -> ApiResult<SessionClaims> {
-    let header = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let token = bearer(&header).ok_or(ApiError::InvalidToken("missing bearer token"))?;
-    let key = ctx.config.jwt_key()?;
-    jwt::verify(key, token, TokenType::Access, ctx.now)
-        .map_err(|e| ApiError::InvalidToken(e.reason()))
+    sessions::access_claims(&ctx.cx(""), bearer_token(req).as_deref())
 }
 
 /// Verifies the bearer access token and that its session is live and its account enabled.
 async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
-    let claims = access_claims(req, ctx)?;
-    let user = ctx
-        .db
-        .first::<UserRow>(
-            &sql::authenticate(),
-            &[(&claims.sid).into(), (&claims.sub).into()],
-        )
-        .await?
-        .ok_or(ApiError::InvalidToken("session revoked"))?;
+    let session = sessions::authenticate(&ctx.cx(""), bearer_token(req).as_deref()).await?;
     Ok(Caller {
-        user,
-        session_id: claims.sid,
+        user: session.user,
+        session_id: session.session_id,
     })
 }
 

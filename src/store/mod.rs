@@ -10,12 +10,12 @@ pub mod admin;
 pub mod library;
 pub mod limits;
 pub mod paging;
+pub mod platform;
 pub mod presets;
 pub mod processing;
 pub mod rows;
 pub mod search;
 pub mod setlists;
-pub mod sql;
 
 /// A value bound to a statement parameter (the one parameter type).
 #[derive(Debug, Clone, PartialEq, Eq)]

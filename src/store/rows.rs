@@ -82,3 +82,9 @@ pub struct ScoreFileRow {
     pub object_key: String,
     pub size_bytes: i64,
 }
+
+/// A row whose one column `json` holds an object SQLite built (`json_object(…) as json`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct JsonRow {
+    pub json: String,
+}

@@ -60,8 +60,14 @@ describe("users", () => {
     assert.deepEqual((await api.get(`/v1/admin/users?q=${encodeURIComponent("b_b")}`, admin.access)).body.users, []);
     const first = (await api.get("/v1/admin/users?limit=1", admin.access)).body;
     assert.equal(first.users.length, 1);
-    const second = (await api.get(`/v1/admin/users?limit=1&after=${encodeURIComponent(first.next_after)}`, admin.access)).body;
+    assert.equal(typeof first.next_cursor, "string");
+    const second = (await api.get(`/v1/admin/users?limit=1&cursor=${encodeURIComponent(first.next_cursor)}`, admin.access)).body;
     assert.ok(second.users[0].email > first.users[0].email);
+    // A cursor serves only the search it was made for.
+    const other = await api.get(`/v1/admin/users?q=bob&limit=1&cursor=${encodeURIComponent(first.next_cursor)}`, admin.access);
+    assertEnvelope(assert, other, 422, "VALIDATION_FAILED");
+    assert.ok(other.body.error.fields.cursor);
+    assertEnvelope(assert, await api.get("/v1/admin/users?after=ann%40admin.example", admin.access), 422, "VALIDATION_FAILED");
     assertEnvelope(assert, await api.get("/v1/admin/users?limit=0", admin.access), 422, "VALIDATION_FAILED");
     assertEnvelope(assert, await api.get("/v1/admin/users?sort=x", admin.access), 422, "VALIDATION_FAILED");
   });
