@@ -4,9 +4,11 @@
 //! `domain`. No `worker` import: every use case runs natively in the tests, over SQLite and an
 //! in-memory object store.
 
+pub mod activity;
 pub mod library;
 pub mod limits;
 pub mod processing;
+pub mod setlists;
 
 use crate::config::Config;
 use crate::domain::ids::{new_id, ID_RANDOM_BYTES};
