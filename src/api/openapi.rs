@@ -367,7 +367,7 @@ fn describe(e: Endpoint) -> Op {
         E::ListSetlists => Op {
             query: &[
                 ("shared", Q::Bool, "true: setlists others shared with me"),
-                ("limit", Q::Int(1, 100), "default 50"),
+                ("limit", Q::Int(1, 100), "default 20"),
                 ("cursor", Q::Cursor, "opaque cursor from next_cursor"),
             ],
             ..op(

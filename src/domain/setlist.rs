@@ -237,6 +237,134 @@ impl Role {
     }
 }
 
+/// Who is asking, as far as one setlist is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Owner,
+    Editor,
+    Viewer,
+    /// Anyone holding a live public link (no account needed).
+    Link,
+    /// Everyone else: no relation the database knows of (nobody has one to the setlists of a
+    /// disabled account).
+    Outsider,
+}
+
+impl Party {
+    /// From the `role` the access statements return (`owner`, `editor`, `viewer`, `link`); no
+    /// row (or anything else) is an outsider.
+    pub fn from_role(role: Option<&str>) -> Self {
+        match role {
+            Some("owner") => Self::Owner,
+            Some("editor") => Self::Editor,
+            Some("viewer") => Self::Viewer,
+            Some("link") => Self::Link,
+            _ => Self::Outsider,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Editor => "editor",
+            Self::Viewer => "viewer",
+            Self::Link => "link",
+            Self::Outsider => "outsider",
+        }
+    }
+}
+
+/// Everything one can do with a setlist (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Its details, items in order and history.
+    Read,
+    /// Who its members are (and their roles).
+    SeeMembers,
+    /// The members' email addresses (the owner invited them by email).
+    SeeMemberEmails,
+    /// A short-lived URL of an item's file or of one of its pages.
+    DownloadItem,
+    /// Read the comments on an item, and add one.
+    Comment,
+    /// Delete a comment on an item; `own`: the caller wrote it.
+    DeleteComment { own: bool },
+    /// Add, move, annotate, remove and reorder items.
+    EditItems,
+    /// Change the setlist's own details (name, venue, …).
+    EditDetails,
+    /// Add members, change their roles, remove others.
+    ManageMembers,
+    /// Remove oneself from the members.
+    Leave,
+    /// Create, list and revoke public links.
+    ManageLinks,
+    /// Delete the setlist.
+    Delete,
+}
+
+/// What [`decide`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Refused, and the caller may know why: they can see the setlist (403).
+    Forbid(&'static str),
+    /// The caller cannot see the setlist at all, or this part of it: answered exactly like a
+    /// setlist that does not exist (404), so nothing is learnt.
+    Hide,
+}
+
+impl Decision {
+    pub fn allowed(self) -> bool {
+        self == Self::Allow
+    }
+
+    /// # Errors
+    /// 403 for [`Decision::Forbid`], 404 for [`Decision::Hide`].
+    pub fn check(self) -> Result<(), crate::error::ApiError> {
+        match self {
+            Self::Allow => Ok(()),
+            Self::Forbid(why) => Err(crate::error::ApiError::Forbidden(why)),
+            Self::Hide => Err(crate::error::ApiError::NotFound),
+        }
+    }
+}
+
+const OWNER_ONLY: &str = "only the setlist's owner may do this";
+const NOT_VIEWERS: &str = "viewers cannot change this setlist";
+const NOT_YOUR_COMMENT: &str = "only its author or the setlist's owner may delete a comment";
+
+/// The setlist policy, the one place that says who may do what: the owner everything; an editor
+/// the items and comments; a viewer reads and comments; a link holder reads (without members)
+/// and downloads; an outsider nothing, and learns nothing (404, never 403). A member asking for
+/// what their role does not allow gets 403: they know the setlist exists.
+pub fn decide(party: Party, action: Action) -> Decision {
+    use Action as A;
+    use Party as P;
+    match (party, action) {
+        (P::Outsider, _) => Decision::Hide,
+        (P::Owner, _) => Decision::Allow,
+        // A link shows the setlist and its files, nothing about people, and changes nothing.
+        (P::Link, A::Read | A::DownloadItem) => Decision::Allow,
+        (P::Link, _) => Decision::Hide,
+        (
+            P::Editor | P::Viewer,
+            A::Read | A::SeeMembers | A::DownloadItem | A::Comment | A::Leave,
+        )
+        | (P::Editor | P::Viewer, A::DeleteComment { own: true })
+        | (P::Editor, A::EditItems) => Decision::Allow,
+        (P::Editor | P::Viewer, A::DeleteComment { own: false }) => {
+            Decision::Forbid(NOT_YOUR_COMMENT)
+        }
+        (P::Viewer, A::EditItems) => Decision::Forbid(NOT_VIEWERS),
+        // Emails are shown to the owner only: a member sees the others' names, not addresses.
+        (P::Editor | P::Viewer, A::SeeMemberEmails) => Decision::Hide,
+        (P::Editor | P::Viewer, A::EditDetails | A::ManageMembers | A::ManageLinks | A::Delete) => {
+            Decision::Forbid(OWNER_ONLY)
+        }
+    }
+}
+
 /// `POST /v1/setlists/{id}/members`.
 pub fn parse_member(f: &mut Fields) -> Option<(String, Role)> {
     let email = f.string("email");
@@ -399,6 +527,67 @@ mod tests {
         assert!(!parse(json!({"expires_at": "2025-12-31T00:00:00Z"})).1);
         assert!(!parse(json!({"expires_at": "2028-01-01T00:00:00Z"})).1);
         assert!(!parse(json!({"expires_at": "soon"})).1);
+    }
+
+    #[test]
+    fn the_policy_answers_every_party_and_action() {
+        use Action as A;
+        use Decision::{Allow as Y, Forbid, Hide as H};
+        let owner_only = Forbid(OWNER_ONLY);
+        let viewers = Forbid(NOT_VIEWERS);
+        let not_yours = Forbid(NOT_YOUR_COMMENT);
+        // Columns: owner, editor, viewer, link, outsider.
+        let table = [
+            (A::Read, [Y, Y, Y, Y, H]),
+            (A::SeeMembers, [Y, Y, Y, H, H]),
+            (A::SeeMemberEmails, [Y, H, H, H, H]),
+            (A::DownloadItem, [Y, Y, Y, Y, H]),
+            (A::Comment, [Y, Y, Y, H, H]),
+            (A::DeleteComment { own: true }, [Y, Y, Y, H, H]),
+            (
+                A::DeleteComment { own: false },
+                [Y, not_yours, not_yours, H, H],
+            ),
+            (A::EditItems, [Y, Y, viewers, H, H]),
+            (A::EditDetails, [Y, owner_only, owner_only, H, H]),
+            (A::ManageMembers, [Y, owner_only, owner_only, H, H]),
+            (A::Leave, [Y, Y, Y, H, H]),
+            (A::ManageLinks, [Y, owner_only, owner_only, H, H]),
+            (A::Delete, [Y, owner_only, owner_only, H, H]),
+        ];
+        let parties = [
+            Party::Owner,
+            Party::Editor,
+            Party::Viewer,
+            Party::Link,
+            Party::Outsider,
+        ];
+        for (action, expected) in table {
+            for (party, want) in parties.iter().zip(expected) {
+                assert_eq!(decide(*party, action), want, "{party:?} × {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn decisions_become_the_answers_an_outsider_cannot_tell_apart() {
+        use crate::error::ApiError;
+        assert_eq!(Decision::Allow.check(), Ok(()));
+        assert_eq!(
+            Decision::Forbid(OWNER_ONLY).check(),
+            Err(ApiError::Forbidden(OWNER_ONLY))
+        );
+        assert_eq!(Decision::Hide.check(), Err(ApiError::NotFound));
+        assert!(Decision::Allow.allowed() && !Decision::Hide.allowed());
+    }
+
+    #[test]
+    fn roles_read_back_as_parties_and_anything_else_is_an_outsider() {
+        for p in [Party::Owner, Party::Editor, Party::Viewer, Party::Link] {
+            assert_eq!(Party::from_role(Some(p.as_str())), p);
+        }
+        assert_eq!(Party::from_role(None), Party::Outsider);
+        assert_eq!(Party::from_role(Some("admin")), Party::Outsider);
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! in-memory object store.
 
 pub mod accounts;
+pub mod activity;
 pub mod admin;
 pub mod library;
 pub mod limits;
 pub mod platform;
 pub mod presets;
 pub mod processing;
+pub mod setlists;
 
 use crate::config::Config;
 use crate::domain::ids::{new_id, ID_RANDOM_BYTES};

@@ -1,157 +1,392 @@
-//! SQL for setlists, their items, members, public links and item comments (SPEC §5).
+//! Statements of setlists, their items, members, public links and item comments (SPEC §5), and
+//! the rows they return. Each function returns the statements of one step, bound to its typed
+//! arguments.
 //!
-//! Access is decided in SQL: every read names the caller and returns nothing to an outsider, so
-//! "not found" and "not yours" are the same answer. Writes open with a compare-and-swap on the
-//! setlist's `version` that also stamps a `write_token`; the other statements of the batch apply
-//! only while that token holds, so a request that lost a race changes nothing.
+//! Reads name the caller and return nothing to an outsider (nor to anyone once the owner's
+//! account is disabled), so "not found" and "not yours" are the same answer; what each role may
+//! do with what it can see is `domain::setlist::decide`. Writes open with a compare-and-swap on
+//! the setlist's `version` ([`claim`]) that also stamps a write token; the other statements of
+//! the batch apply only while that token holds, so a request that lost a race changes nothing.
 
+use serde::Deserialize;
+
+use crate::args;
+use crate::domain::setlist::SetlistFields;
 use crate::store::library::PROCESSING_JSON;
 
-/// The caller's role on a setlist (`owner`, `editor`, `viewer`), with its version; no row for an
-/// outsider, nor for anyone once the owner's account is disabled (a disabled account shares
-/// nothing). `?1` setlist id, `?2` user id.
-pub const ACCESS: &str = "select s.id, s.owner_id, s.version, \
-       case when s.owner_id = ?2 then 'owner' else m.role end as role \
-     from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
-     left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
-     where s.id = ?1 and (s.owner_id = ?2 or m.user_id is not null)";
+use super::{SqlValue, Stmt};
 
-/// A setlist's own fields as the API shows them.
-pub const SETLIST_JSON: &str =
-    "json_object('id', s.id, 'name', s.name, 'description', s.description, \
-     'event_date', s.event_date, 'venue', s.venue, 'notes', s.notes, 'version', s.version, \
-     'owner', json_object('id', o.id, 'display_name', o.display_name), \
-     'item_count', (select count(*) from setlist_items i where i.setlist_id = s.id), \
-     'created_at', s.created_at, 'updated_at', s.updated_at)";
+// ---- rows ----
 
-/// `?1` id, `?2` owner, `?3` name, `?4` description, `?5` event date, `?6` venue, `?7` notes,
-/// `?8` now.
-pub const INSERT: &str = "insert into setlists (id, owner_id, name, description, event_date, venue, notes, created_at, updated_at) \
-     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)";
+/// The caller's relation to a setlist ([`access`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessRow {
+    pub version: i64,
+    /// `owner`, `editor` or `viewer`.
+    pub role: String,
+}
 
-/// The setlist head for a caller with access: `?1` setlist, `?2` user.
-pub fn head() -> String {
-    format!(
-        "select {SETLIST_JSON} as json, case when s.owner_id = ?2 then 'owner' else m.role end as role \
-         from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
+/// An item's id and position ([`item_positions`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ItemPos {
+    pub id: String,
+    pub position: i64,
+}
+
+/// A row of any statement of the view batch ([`view`]): each selects a `json` column; the head
+/// adds the caller's `role`, items their `thumbnail_key` (presigned by the Worker, not in SQL),
+/// members their `email` (shown to whom the policy allows).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ViewRow {
+    pub json: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub thumbnail_key: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A setlist of the list ([`list`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListRow {
+    pub id: String,
+    pub updated_at: String,
+    pub json: String,
+    pub role: String,
+}
+
+/// An item's file with the reader's role ([`item_file`], [`item_file_by_link`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ItemFileRow {
+    pub score_id: String,
+    pub pdf_info_state: String,
+    pub pdf_info_reason: Option<String>,
+    pub object_key: String,
+    pub pages: Option<u64>,
+    pub size_bytes: i64,
+    pub role: String,
+}
+
+/// A public link ([`links`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkRow {
+    pub id: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CountRow {
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserIdRow {
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorRow {
+    pub author_id: String,
+}
+
+// ---- setlists ----
+
+/// The caller's role on a setlist, from `s` joined to its owner `o` and the caller's membership
+/// `m` (user `?2`).
+macro_rules! role {
+    () => {
+        "case when s.owner_id = ?2 then 'owner' else m.role end"
+    };
+}
+
+/// Setlist `?1` as seen by user `?2`: the owner, or a member; no row for anyone else, nor for
+/// anyone once the owner's account is disabled (a disabled account shares nothing).
+macro_rules! seen_by {
+    () => {
+        "from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
          left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
          where s.id = ?1 and (s.owner_id = ?2 or m.user_id is not null)"
+    };
+}
+
+/// A setlist's (`s`, owner `o`) own fields as the API shows them.
+macro_rules! setlist_json {
+    () => {
+        "json_object('id', s.id, 'name', s.name, 'description', s.description, \
+         'event_date', s.event_date, 'venue', s.venue, 'notes', s.notes, 'version', s.version, \
+         'owner', json_object('id', o.id, 'display_name', o.display_name), \
+         'item_count', (select count(*) from setlist_items i where i.setlist_id = s.id), \
+         'created_at', s.created_at, 'updated_at', s.updated_at)"
+    };
+}
+
+/// The caller's role on setlist `setlist` ([`AccessRow`]): no row for an outsider.
+pub fn access(setlist: &str, user: &str) -> Stmt {
+    Stmt::new(
+        concat!("select s.version, ", role!(), " as role ", seen_by!()),
+        args![setlist, user],
     )
 }
 
-/// The setlist head through a live public link: `?1` link id, `?2` now.
-pub fn head_by_link() -> String {
-    format!(
-        "select {SETLIST_JSON} as json, 'link' as role \
-         from setlist_links l join setlists s on s.id = l.setlist_id \
-         join users o on o.id = s.owner_id and o.disabled_at is null \
-         where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)"
+/// A setlist to create.
+pub struct NewSetlist<'a> {
+    pub id: &'a str,
+    pub owner: &'a str,
+    /// Parsed for a create: `name` present, absent fields empty.
+    pub fields: &'a SetlistFields,
+    pub now: &'a str,
+}
+
+pub fn insert(s: &NewSetlist<'_>) -> Stmt {
+    let f = s.fields;
+    Stmt::new(
+        "insert into setlists (id, owner_id, name, description, event_date, venue, notes, created_at, updated_at) \
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        args![
+            s.id,
+            s.owner,
+            f.name.clone(),
+            f.description.clone().flatten(),
+            f.event_date.clone().flatten(),
+            f.venue.clone().flatten(),
+            f.notes.clone().flatten(),
+            s.now
+        ],
     )
 }
 
-/// Which setlist `?1` names: its id, or (through a public link) a link's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setlist {
-    Id,
-    Link,
+/// Who reads a setlist's view.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    /// Its owner or a member `user` (anyone else reads nothing).
+    Member { setlist: &'a str, user: &'a str },
+    /// Public link `link` (its id), which must be live at `now` and its owner enabled.
+    Link { link: &'a str, now: &'a str },
 }
 
-impl Setlist {
-    fn expr(self) -> &'static str {
+impl<'a> Via<'a> {
+    /// The setlist `?1` names: its id, or (through a link) the link's setlist, found inside the
+    /// statement so the batch needs no lookup before it.
+    fn setlist_expr(self) -> &'static str {
         match self {
-            Self::Id => "?1",
-            Self::Link => "(select setlist_id from setlist_links where id = ?1)",
+            Self::Member { .. } => "?1",
+            Self::Link { .. } => "(select setlist_id from setlist_links where id = ?1)",
+        }
+    }
+
+    /// `?1` of the item and history statements.
+    fn key(self) -> &'a str {
+        match self {
+            Self::Member { setlist, .. } => setlist,
+            Self::Link { link, .. } => link,
         }
     }
 }
 
-/// Items in order with what a player needs of each score (one statement). `?1` names the
-/// setlist (see [`Setlist`]); the caller's access is checked by the head statement of the same
-/// batch.
-pub fn items(of: Setlist) -> String {
-    let setlist = of.expr();
-    format!(
-        "select i.id, s.thumbnail_key, json_object('id', i.id, 'position', i.position, \
-           'score_id', i.score_id, 'notes', i.notes, 'title', s.title, 'composer', s.composer, \
-           'key', s.key, 'pages', s.pages, 'duration', s.duration, \
-           'processing', {PROCESSING_JSON}, \
-           'comment_count', (select count(*) from item_comments c where c.item_id = i.id), \
-           'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json \
-         from setlist_items i join scores s on s.id = i.score_id \
-         where i.setlist_id = {setlist} order by i.position, i.id"
+/// The head of the view (`json`, the reader's `role`): the only statement of the batch that
+/// checks access; empty when the reader may not see the setlist.
+fn head(via: Via<'_>) -> Stmt {
+    match via {
+        Via::Member { setlist, user } => Stmt::new(
+            concat!(
+                "select ",
+                setlist_json!(),
+                " as json, ",
+                role!(),
+                " as role ",
+                seen_by!()
+            ),
+            args![setlist, user],
+        ),
+        Via::Link { link, now } => Stmt::new(
+            concat!(
+                "select ",
+                setlist_json!(),
+                " as json, 'link' as role \
+                 from setlist_links l join setlists s on s.id = l.setlist_id \
+                 join users o on o.id = s.owner_id and o.disabled_at is null \
+                 where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)"
+            ),
+            args![link, now],
+        ),
+    }
+}
+
+/// Items in order with what a player needs of each score (`json`, `thumbnail_key`).
+pub fn items(via: Via<'_>) -> Stmt {
+    Stmt::new(
+        format!(
+            "select i.id, s.thumbnail_key, json_object('id', i.id, 'position', i.position, \
+               'score_id', i.score_id, 'notes', i.notes, 'title', s.title, 'composer', s.composer, \
+               'key', s.key, 'pages', s.pages, 'duration', s.duration, \
+               'processing', {PROCESSING_JSON}, \
+               'comment_count', (select count(*) from item_comments c where c.item_id = i.id), \
+               'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json \
+             from setlist_items i join scores s on s.id = i.score_id \
+             where i.setlist_id = {} order by i.position, i.id",
+            via.setlist_expr()
+        ),
+        args![via.key()],
     )
 }
 
-/// Members with their names: `?1` setlist id, `?2` caller. Emails are shown to the owner only
-/// (who invited them by email); members see each other's display names.
-pub const MEMBERS: &str =
-    "select case when exists (select 1 from setlists where id = ?1 and owner_id = ?2) \
-         then json_object('user_id', u.id, 'email', u.email, 'display_name', u.display_name, \
-           'role', m.role, 'added_at', m.created_at) \
-         else json_object('user_id', u.id, 'display_name', u.display_name, \
-           'role', m.role, 'added_at', m.created_at) end as json \
-     from setlist_members m join users u on u.id = m.user_id \
-     where m.setlist_id = ?1 order by m.created_at, u.id";
-
-/// The latest history entries: `?1` names the setlist (see [`Setlist`]).
-pub fn events(of: Setlist) -> String {
-    format!(
-        "select json_object('kind', kind, 'detail', json(detail), 'at', created_at) as json \
-         from setlist_events where setlist_id = {} order by seq desc limit 20",
-        of.expr()
+/// The latest 20 history entries (`json`), newest first.
+pub fn events(via: Via<'_>) -> Stmt {
+    Stmt::new(
+        format!(
+            "select json_object('kind', kind, 'detail', json(detail), 'at', created_at) as json \
+             from setlist_events where setlist_id = {} order by seq desc limit 20",
+            via.setlist_expr()
+        ),
+        args![via.key()],
     )
 }
 
-/// The caller's setlists, or those shared with them (`?2` = 1), newest first after the keyset
-/// `(?3 updated_at, ?4 id)` (`?3` null for the first page), `?5` rows. `?1` user.
-pub fn list() -> String {
-    format!(
-        "select s.id, s.updated_at, {SETLIST_JSON} as json, \
-           case when s.owner_id = ?1 then 'owner' else m.role end as role \
-         from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
-         left join setlist_members m on m.setlist_id = s.id and m.user_id = ?1 \
-         where (case when ?2 then m.user_id is not null else s.owner_id = ?1 end) \
-           and (?3 is null or (s.updated_at, s.id) < (?3, ?4)) \
-         order by s.updated_at desc, s.id desc limit ?5"
+/// Members of setlist `setlist` with their names (`json`) and, apart, their `email`: whether a
+/// reader sees it is the policy's to say.
+pub fn members(setlist: &str) -> Stmt {
+    Stmt::new(
+        "select json_object('user_id', u.id, 'display_name', u.display_name, \
+           'role', m.role, 'added_at', m.created_at) as json, u.email \
+         from setlist_members m join users u on u.id = m.user_id \
+         where m.setlist_id = ?1 order by m.created_at, u.id",
+        args![setlist],
     )
 }
 
-/// Opens a write: `?1` setlist, `?2` expected version, `?3` write token, `?4` now, `?5` the most
-/// items the setlist may hold before this write (null: no limit; an add passes the limit minus
-/// one, so the limit holds inside the batch however many adds race).
-pub const CLAIM: &str =
-    "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
-     where id = ?1 and version = ?2 \
-       and (?5 is null or (select count(*) from setlist_items where setlist_id = ?1) <= ?5)";
+/// The whole view of a setlist in one batch (one round trip, one snapshot): head, items,
+/// history, and the members when `with_members` (never through a link: nobody to name the
+/// members to). Only the head checks access: the service ignores the rest when it is empty.
+pub fn view(via: Via<'_>, with_members: bool) -> Vec<Stmt> {
+    let mut stmts = vec![head(via), items(via), events(via)];
+    if let (true, Via::Member { setlist, .. }) = (with_members, via) {
+        stmts.push(members(setlist));
+    }
+    stmts
+}
 
-/// Opens a write that does not depend on what the client read (an add without a version: its
-/// position is computed inside the batch). `?2` must be null; `?5` as in [`CLAIM`].
-pub const CLAIM_ANY: &str =
-    "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
-     where id = ?1 and ?2 is null \
-       and (?5 is null or (select count(*) from setlist_items where setlist_id = ?1) <= ?5)";
+/// A page of the caller's setlists, or of those shared with them (`shared`), newest change
+/// first, after the keyset `(updated_at, id)` of the previous page's last row, `fetch` rows
+/// ([`ListRow`]).
+pub fn list(user: &str, shared: bool, after: Option<(&str, &str)>, fetch: i64) -> Stmt {
+    let (at, id) = after.unzip();
+    Stmt::new(
+        concat!(
+            "select s.id, s.updated_at, ",
+            setlist_json!(),
+            " as json, \
+               case when s.owner_id = ?1 then 'owner' else m.role end as role \
+             from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
+             left join setlist_members m on m.setlist_id = s.id and m.user_id = ?1 \
+             where (case when ?2 then m.user_id is not null else s.owner_id = ?1 end) \
+               and (?3 is null or (s.updated_at, s.id) < (?3, ?4)) \
+             order by s.updated_at desc, s.id desc limit ?5"
+        ),
+        args![user, shared, at, id, fetch],
+    )
+}
 
-/// How many items setlist `?1` holds.
-pub const ITEM_COUNT: &str = "select count(*) as n from setlist_items where setlist_id = ?1";
+/// Only the owner deletes (its items, members, links, comments and history go with it).
+pub fn delete(setlist: &str, owner: &str) -> Stmt {
+    Stmt::new(
+        "delete from setlists where id = ?1 and owner_id = ?2",
+        args![setlist, owner],
+    )
+}
 
-/// Metadata PATCH (absent keeps, null clears), within a claimed write: `?1` setlist, `?2` token,
-/// then (flag, value) pairs from `?3`: name, description, event date, venue, notes.
-pub const UPDATE: &str = "update setlists set \
-     name = case when ?3 then ?4 else name end, \
-     description = case when ?5 then ?6 else description end, \
-     event_date = case when ?7 then ?8 else event_date end, \
-     venue = case when ?9 then ?10 else venue end, \
-     notes = case when ?11 then ?12 else notes end \
-     where id = ?1 and write_token = ?2";
+// ---- writes: a compare-and-swap, then steps under its token ----
 
-/// Only the owner deletes: `?1` setlist, `?2` owner.
-pub const DELETE: &str = "delete from setlists where id = ?1 and owner_id = ?2";
+/// What a write expects of the setlist's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Exactly this version (the one the client saw, or the one just read).
+    Version(i64),
+    /// Any: the write computes everything it needs inside the batch (an add without a version).
+    Any,
+}
 
-/// Guard used by every statement after [`CLAIM`]: the claim of `?1` with token `?2` holds.
+/// The opening of a write.
+pub struct Claim<'a> {
+    pub setlist: &'a str,
+    pub expect: Expect,
+    /// Fresh per attempt: the rest of the batch applies only while it holds.
+    pub token: &'a str,
+    pub now: &'a str,
+    /// The most items the setlist may hold before this write (`None`: no limit). An add passes
+    /// the limit minus one, so the limit holds inside the batch however many adds race.
+    pub room: Option<i64>,
+}
+
+/// Bumps the version, stamps the token and the time, if the version is as expected and the
+/// items fit. Changed nothing: the race was lost (or the setlist is gone, or full).
+pub fn claim(c: &Claim<'_>) -> Stmt {
+    let (guard, expected) = match c.expect {
+        Expect::Version(v) => ("version = ?2", SqlValue::Int(v)),
+        Expect::Any => ("?2 is null", SqlValue::Null),
+    };
+    Stmt::new(
+        format!(
+            "update setlists set version = version + 1, write_token = ?3, updated_at = ?4 \
+             where id = ?1 and {guard} \
+               and (?5 is null or (select count(*) from setlist_items where setlist_id = ?1) <= ?5)"
+        ),
+        vec![
+            c.setlist.into(),
+            expected,
+            c.token.into(),
+            c.now.into(),
+            c.room.into(),
+        ],
+    )
+}
+
+/// How many items the setlist holds ([`CountRow`]).
+pub fn item_count(setlist: &str) -> Stmt {
+    Stmt::new(
+        "select count(*) as n from setlist_items where setlist_id = ?1",
+        args![setlist],
+    )
+}
+
+/// Item ids and positions in order ([`ItemPos`]), read after the version a write claims.
+pub fn item_positions(setlist: &str) -> Stmt {
+    Stmt::new(
+        "select id, position from setlist_items where setlist_id = ?1 order by position, id",
+        args![setlist],
+    )
+}
+
+/// Guard of every statement after [`claim`]: the claim of `?1` with token `?2` holds.
 macro_rules! claimed {
     () => {
         "exists (select 1 from setlists where id = ?1 and write_token = ?2)"
     };
+}
+
+/// The metadata PATCH (absent keeps, `null` clears) under the claim with `token`.
+pub fn update(setlist: &str, token: &str, f: &SetlistFields) -> Stmt {
+    let pair =
+        |v: &Option<Option<String>>| [SqlValue::from(v.is_some()), v.clone().flatten().into()];
+    let mut args = args![setlist, token, f.name.is_some(), f.name.clone()];
+    for p in [&f.description, &f.event_date, &f.venue, &f.notes] {
+        args.extend(pair(p));
+    }
+    Stmt::new(
+        concat!(
+            "update setlists set \
+               name = case when ?3 then ?4 else name end, \
+               description = case when ?5 then ?6 else description end, \
+               event_date = case when ?7 then ?8 else event_date end, \
+               venue = case when ?9 then ?10 else venue end, \
+               notes = case when ?11 then ?12 else notes end \
+             where id = ?1 and ",
+            claimed!()
+        ),
+        args,
+    )
 }
 
 /// The score `?5` belongs to the owner of setlist `?1` (an editor adds the owner's scores only).
@@ -169,139 +404,289 @@ macro_rules! insert_at {
     };
 }
 
-/// Makes room at the insert position for score `?5`: `?1` setlist, `?2` token. Same guards as
-/// [`INSERT_ITEM`], so the two apply together or not at all.
-pub const SHIFT_DOWN_FROM: &str = concat!(
-    "update setlist_items set position = position + 1 where setlist_id = ?1 and position >= ",
-    insert_at!(),
-    " and ",
-    claimed!(),
-    owners_score!()
-);
+/// An item to add under a claim.
+pub struct NewItem<'a> {
+    pub setlist: &'a str,
+    pub token: &'a str,
+    pub id: &'a str,
+    pub score_id: &'a str,
+    /// 1-based; clamped to the end; `None` appends.
+    pub position: Option<i64>,
+    pub notes: Option<&'a str>,
+    pub added_by: &'a str,
+    pub now: &'a str,
+}
 
-/// Adds an item at `?3` (null: the end): `?1` setlist, `?2` token, `?4` item id, `?5` score id,
-/// `?6` notes, `?7` added by, `?8` now. The score must be the setlist owner's.
-pub const INSERT_ITEM: &str = concat!(
-    "insert into setlist_items (id, setlist_id, score_id, position, notes, added_by, created_at, updated_at) \
-     select ?4, ?1, ?5, ",
-    insert_at!(),
-    ", ?6, ?7, ?8, ?8 where ",
-    claimed!(),
-    owners_score!()
-);
+/// Makes room at the insert position, then inserts the item there; both only while the claim
+/// holds and the score is the setlist owner's, so they apply together or not at all. Statement 1
+/// changed nothing: the score is not (or no longer) the owner's.
+pub fn add_item(i: &NewItem<'_>) -> [Stmt; 2] {
+    [
+        Stmt::new(
+            concat!(
+                "update setlist_items set position = position + 1 where setlist_id = ?1 and position >= ",
+                insert_at!(),
+                " and ",
+                claimed!(),
+                owners_score!()
+            ),
+            args![i.setlist, i.token, i.position, SqlValue::Null, i.score_id],
+        ),
+        Stmt::new(
+            concat!(
+                "insert into setlist_items (id, setlist_id, score_id, position, notes, added_by, created_at, updated_at) \
+                 select ?4, ?1, ?5, ",
+                insert_at!(),
+                ", ?6, ?7, ?8, ?8 where ",
+                claimed!(),
+                owners_score!()
+            ),
+            args![
+                i.setlist, i.token, i.position, i.id, i.score_id, i.notes, i.added_by, i.now
+            ],
+        ),
+    ]
+}
 
-/// Removes item `?3` and closes the gap: `?1` setlist, `?2` token.
-pub const DELETE_ITEM: &str = concat!(
-    "delete from setlist_items where setlist_id = ?1 and id = ?3 and ",
-    claimed!()
-);
-pub const CLOSE_GAP: &str = concat!(
-    "update setlist_items set position = position - 1 where setlist_id = ?1 and position > ?3 and ",
-    claimed!()
-);
+/// Removes item `item` (at `position`) and closes the gap, under the claim with `token`.
+pub fn remove_item(setlist: &str, token: &str, item: &str, position: i64) -> [Stmt; 2] {
+    [
+        Stmt::new(
+            concat!(
+                "delete from setlist_items where setlist_id = ?1 and id = ?3 and ",
+                claimed!()
+            ),
+            args![setlist, token, item],
+        ),
+        Stmt::new(
+            concat!(
+                "update setlist_items set position = position - 1 where setlist_id = ?1 and position > ?3 and ",
+                claimed!()
+            ),
+            args![setlist, token, position],
+        ),
+    ]
+}
 
-/// Moves item `?3` from position `?4` to `?5` (the items between shift by one), then sets its
-/// notes when `?6` with `?7`: `?1` setlist, `?2` token, `?8` now.
-pub const MOVE_ITEM: &str = concat!(
-    "update setlist_items set position = case \
-       when id = ?3 then ?5 \
-       when ?5 < ?4 and position >= ?5 and position < ?4 then position + 1 \
-       when ?5 > ?4 and position <= ?5 and position > ?4 then position - 1 \
-       else position end, \
-     notes = case when id = ?3 and ?6 then ?7 else notes end, \
-     updated_at = case when id = ?3 then ?8 else updated_at end \
-     where setlist_id = ?1 and ",
-    claimed!()
-);
+/// An item to move and/or re-annotate under a claim.
+pub struct ItemMove<'a> {
+    pub setlist: &'a str,
+    pub token: &'a str,
+    pub item: &'a str,
+    pub from: i64,
+    pub to: i64,
+    /// `Some`: set the notes (`Some(None)` clears).
+    pub notes: Option<Option<&'a str>>,
+    pub now: &'a str,
+}
 
-/// Replaces the whole order: `?3` JSON array of every item id in the new order.
-pub const REORDER: &str = concat!(
-    "update setlist_items set position = o.key + 1 from json_each(?3) o \
-     where setlist_items.setlist_id = ?1 and setlist_items.id = o.value and ",
-    claimed!()
-);
+/// Moves the item from `from` to `to` (the items between shift by one) and sets its notes when
+/// given; positions stay dense.
+pub fn move_item(m: &ItemMove<'_>) -> Stmt {
+    Stmt::new(
+        concat!(
+            "update setlist_items set position = case \
+               when id = ?3 then ?5 \
+               when ?5 < ?4 and position >= ?5 and position < ?4 then position + 1 \
+               when ?5 > ?4 and position <= ?5 and position > ?4 then position - 1 \
+               else position end, \
+             notes = case when id = ?3 and ?6 then ?7 else notes end, \
+             updated_at = case when id = ?3 then ?8 else updated_at end \
+             where setlist_id = ?1 and ",
+            claimed!()
+        ),
+        args![
+            m.setlist,
+            m.token,
+            m.item,
+            m.from,
+            m.to,
+            m.notes.is_some(),
+            m.notes.flatten(),
+            m.now
+        ],
+    )
+}
 
-/// Item ids in order, for validating a reorder: `?1` setlist.
-pub const ITEM_IDS: &str =
-    "select id, position from setlist_items where setlist_id = ?1 order by position, id";
+/// Replaces the whole order: `order` names every item id once (checked against the items read
+/// after the claimed version), position n+1 for the n-th.
+pub fn reorder(setlist: &str, token: &str, order: &[String]) -> Stmt {
+    let order = serde_json::to_string(order).unwrap_or_else(|_| "[]".into());
+    Stmt::new(
+        concat!(
+            "update setlist_items set position = o.key + 1 from json_each(?3) o \
+             where setlist_items.setlist_id = ?1 and setlist_items.id = o.value and ",
+            claimed!()
+        ),
+        args![setlist, token, order],
+    )
+}
 
-/// Whether score `?2` belongs to the owner of setlist `?1`.
-pub const OWNERS_SCORE: &str =
-    "select sc.id from scores sc join setlists st on st.owner_id = sc.user_id \
-     where st.id = ?1 and sc.id = ?2";
+/// Whether score `score` belongs to the owner of setlist `setlist` (a row, or none).
+pub fn owners_score(setlist: &str, score: &str) -> Stmt {
+    Stmt::new(
+        "select sc.id from scores sc join setlists st on st.owner_id = sc.user_id \
+         where st.id = ?1 and sc.id = ?2",
+        args![setlist, score],
+    )
+}
 
-/// Columns of an item's file, for its download URL.
+// ---- item files ----
+
+/// Columns of an item's (`i`) file (`sc`) in setlist `s` of enabled owner `o`.
 macro_rules! item_file_columns {
     () => {
-        "select i.id, sc.id as score_id, sc.object_key, sc.thumbnail_key, sc.pages, sc.size_bytes, \
-           sc.pdf_info_state, sc.pdf_info_reason \
-         from setlist_items i join scores sc on sc.id = i.score_id \
+        "select sc.id as score_id, sc.object_key, sc.pages, sc.size_bytes, \
+           sc.pdf_info_state, sc.pdf_info_reason, "
+    };
+}
+
+macro_rules! item_file_from {
+    () => {
+        " from setlist_items i join scores sc on sc.id = i.score_id \
          join setlists s on s.id = i.setlist_id join users o on o.id = s.owner_id and o.disabled_at is null "
     };
 }
 
-/// Item `?2` of setlist `?1` with its score's file, for the owner or a member `?3` (one round
-/// trip checks access and reads the file); nothing for anyone else.
-pub const ITEM_FILE: &str = concat!(
-    item_file_columns!(),
-    "where i.setlist_id = ?1 and i.id = ?2 and (s.owner_id = ?3 or exists \
-       (select 1 from setlist_members m where m.setlist_id = s.id and m.user_id = ?3))"
-);
+/// Item `item` of setlist `setlist` with its score's file and `user`'s role ([`ItemFileRow`]):
+/// one round trip reads the file and who may have it; nothing for an outsider.
+pub fn item_file(setlist: &str, item: &str, user: &str) -> Stmt {
+    Stmt::new(
+        concat!(
+            item_file_columns!(),
+            "case when s.owner_id = ?3 then 'owner' else m.role end as role",
+            item_file_from!(),
+            "left join setlist_members m on m.setlist_id = s.id and m.user_id = ?3 \
+             where i.setlist_id = ?1 and i.id = ?2 and (s.owner_id = ?3 or m.user_id is not null)"
+        ),
+        args![setlist, item, user],
+    )
+}
 
-/// Item `?2` through live link `?1` at `?3` (now), with its score's file.
-pub const ITEM_FILE_BY_LINK: &str = concat!(
-    item_file_columns!(),
-    "join setlist_links l on l.setlist_id = s.id \
-     where l.id = ?1 and i.id = ?2 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?3)"
-);
+/// Item `item` through link `link` live at `now`, with its score's file (role `link`).
+pub fn item_file_by_link(link: &str, item: &str, now: &str) -> Stmt {
+    Stmt::new(
+        concat!(
+            item_file_columns!(),
+            "'link' as role",
+            item_file_from!(),
+            "join setlist_links l on l.setlist_id = s.id \
+             where l.id = ?1 and i.id = ?2 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?3)"
+        ),
+        args![link, item, now],
+    )
+}
 
 // ---- members ----
 
-/// Adds or changes a member: `?1` setlist, `?2` owner (only the owner manages members), `?3`
-/// email, `?4` role, `?5` now. Returns the member's user id; nothing for an unknown email or the
-/// owner's own address.
-pub const UPSERT_MEMBER: &str =
-    "insert into setlist_members (setlist_id, user_id, role, created_at) \
-     select s.id, u.id, ?4, ?5 from setlists s join users u on u.email = ?3 \
-     where s.id = ?1 and s.owner_id = ?2 and u.id <> s.owner_id and u.disabled_at is null \
-     on conflict (setlist_id, user_id) do update set role = excluded.role \
-     returning user_id";
+/// Adds or changes a member by email ([`UserIdRow`]). Only the owner `owner` manages members;
+/// no row for an unknown or disabled email or the owner's own address.
+pub fn upsert_member(setlist: &str, owner: &str, email: &str, role: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "insert into setlist_members (setlist_id, user_id, role, created_at) \
+         select s.id, u.id, ?4, ?5 from setlists s join users u on u.email = ?3 \
+         where s.id = ?1 and s.owner_id = ?2 and u.id <> s.owner_id and u.disabled_at is null \
+         on conflict (setlist_id, user_id) do update set role = excluded.role \
+         returning user_id",
+        args![setlist, owner, email, role, now],
+    )
+}
 
-/// Removes member `?3`: by the owner `?2`, or by the member themself (`?2` = `?3`).
-pub const DELETE_MEMBER: &str =
-    "delete from setlist_members where setlist_id = ?1 and user_id = ?3 \
-     and (?2 = ?3 or exists (select 1 from setlists where id = ?1 and owner_id = ?2))";
+/// Removes member `member`: by the owner `by`, or by the member themself (`by` = `member`).
+/// Changed nothing: no such member (or `by` may not remove them).
+pub fn delete_member(setlist: &str, by: &str, member: &str) -> Stmt {
+    Stmt::new(
+        "delete from setlist_members where setlist_id = ?1 and user_id = ?3 \
+         and (?2 = ?3 or exists (select 1 from setlists where id = ?1 and owner_id = ?2))",
+        args![setlist, by, member],
+    )
+}
 
 // ---- public links ----
 
-/// `?1` link id, `?2` setlist, `?3` owner, `?4` expiry or null, `?5` now.
-pub const INSERT_LINK: &str = "insert into setlist_links (id, setlist_id, expires_at, created_at) \
-     select ?1, id, ?4, ?5 from setlists where id = ?2 and owner_id = ?3";
+/// Records link `link` of the owner's setlist (expiring at `expires_at`, or never). Changed
+/// nothing: not the owner's setlist.
+pub fn insert_link(
+    link: &str,
+    setlist: &str,
+    owner: &str,
+    expires_at: Option<&str>,
+    now: &str,
+) -> Stmt {
+    Stmt::new(
+        "insert into setlist_links (id, setlist_id, expires_at, created_at) \
+         select ?1, id, ?4, ?5 from setlists where id = ?2 and owner_id = ?3",
+        args![link, setlist, owner, expires_at, now],
+    )
+}
 
-/// Links of a setlist, for its owner: `?1` setlist, `?2` owner.
-pub const LINKS: &str =
-    "select l.id, l.expires_at, l.revoked_at, l.created_at from setlist_links l \
-     join setlists s on s.id = l.setlist_id where l.setlist_id = ?1 and s.owner_id = ?2 \
-     order by l.created_at desc, l.id desc";
+/// Links of the owner's setlist ([`LinkRow`]), newest first.
+pub fn links(setlist: &str, owner: &str) -> Stmt {
+    Stmt::new(
+        "select l.id, l.expires_at, l.revoked_at, l.created_at from setlist_links l \
+         join setlists s on s.id = l.setlist_id where l.setlist_id = ?1 and s.owner_id = ?2 \
+         order by l.created_at desc, l.id desc",
+        args![setlist, owner],
+    )
+}
 
-/// Revokes link `?3` of setlist `?1` owned by `?2`, with time `?4` (idempotent).
-pub const REVOKE_LINK: &str = "update setlist_links set revoked_at = coalesce(revoked_at, ?4) \
-     where id = ?3 and setlist_id = ?1 and exists (select 1 from setlists where id = ?1 and owner_id = ?2)";
+/// Revokes link `link` of the owner's setlist at `now` (a second revocation keeps the first
+/// time). Changed nothing: no such link of that setlist.
+pub fn revoke_link(setlist: &str, owner: &str, link: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "update setlist_links set revoked_at = coalesce(revoked_at, ?4) \
+         where id = ?3 and setlist_id = ?1 and exists (select 1 from setlists where id = ?1 and owner_id = ?2)",
+        args![setlist, owner, link, now],
+    )
+}
 
 // ---- comments ----
 
-/// `?1` comment id, `?2` setlist, `?3` item, `?4` author, `?5` body, `?6` now.
-pub const INSERT_COMMENT: &str = "insert into item_comments (id, setlist_id, item_id, author_id, body, created_at) \
-     select ?1, ?2, ?3, ?4, ?5, ?6 where exists (select 1 from setlist_items where id = ?3 and setlist_id = ?2)";
+/// A comment on an item.
+pub struct NewComment<'a> {
+    pub id: &'a str,
+    pub setlist: &'a str,
+    pub item: &'a str,
+    pub author: &'a str,
+    pub body: &'a str,
+    pub now: &'a str,
+}
 
-/// Comments of item `?2` in setlist `?1`, newest first.
-pub const COMMENTS: &str = "select json_object('id', c.id, 'author', json_object('id', u.id, 'display_name', u.display_name), \
-       'body', c.body, 'created_at', c.created_at) as json \
-     from item_comments c join users u on u.id = c.author_id \
-     where c.setlist_id = ?1 and c.item_id = ?2 order by c.created_at desc, c.id desc limit 200";
+/// Changed nothing: no such item in that setlist.
+pub fn insert_comment(c: &NewComment<'_>) -> Stmt {
+    Stmt::new(
+        "insert into item_comments (id, setlist_id, item_id, author_id, body, created_at) \
+         select ?1, ?2, ?3, ?4, ?5, ?6 where exists (select 1 from setlist_items where id = ?3 and setlist_id = ?2)",
+        args![c.id, c.setlist, c.item, c.author, c.body, c.now],
+    )
+}
 
-/// Deletes comment `?3` of item `?2` in setlist `?1`: by its author `?4`, or by the setlist's
-/// owner (`?5` = 1).
-pub const DELETE_COMMENT: &str =
-    "delete from item_comments where setlist_id = ?1 and item_id = ?2 and id = ?3 \
-     and (author_id = ?4 or ?5)";
+/// The newest 200 comments of item `item` in setlist `setlist` (`json`), newest first.
+pub fn comments(setlist: &str, item: &str) -> Stmt {
+    Stmt::new(
+        "select json_object('id', c.id, 'author', json_object('id', u.id, 'display_name', u.display_name), \
+           'body', c.body, 'created_at', c.created_at) as json \
+         from item_comments c join users u on u.id = c.author_id \
+         where c.setlist_id = ?1 and c.item_id = ?2 order by c.created_at desc, c.id desc limit 200",
+        args![setlist, item],
+    )
+}
+
+/// Who wrote comment `comment` of item `item` in setlist `setlist` ([`AuthorRow`]).
+pub fn comment_author(setlist: &str, item: &str, comment: &str) -> Stmt {
+    Stmt::new(
+        "select author_id from item_comments where setlist_id = ?1 and item_id = ?2 and id = ?3",
+        args![setlist, item, comment],
+    )
+}
+
+/// Deletes comment `comment` of item `item` in setlist `setlist`: if `by` wrote it, or anyone's
+/// when `any` (the policy lets `by` delete others' comments). Changed nothing: no such comment,
+/// or not one `by` may delete.
+pub fn delete_comment(setlist: &str, item: &str, comment: &str, by: &str, any: bool) -> Stmt {
+    Stmt::new(
+        "delete from item_comments where setlist_id = ?1 and item_id = ?2 and id = ?3 \
+         and (author_id = ?4 or ?5)",
+        args![setlist, item, comment, by, any],
+    )
+}
