@@ -255,3 +255,32 @@ fn the_reader_finds_imports_in_every_form() {
     assert_eq!(targets(&text, "crate"), ["config", "domain", "store"]);
     assert_eq!(targets(&text, "super"), ["call"]);
 }
+
+/// The shell is thin: statements are built by `store` and run by the core's use cases, so no
+/// shell file but the D1 adapter (which executes a `Stmt`) names `store`, apart from the row
+/// types a handler passes along; and no shell file asks a role question (that is
+/// `domain::setlist::decide`, asked by the use cases).
+#[test]
+fn the_shell_builds_no_statement_and_decides_no_role() {
+    let mut files = Vec::new();
+    sources(Path::new("src/shell"), &mut files);
+    let mut wrong = Vec::new();
+    for path in files {
+        let text = code(&fs::read_to_string(&path).unwrap());
+        let file = path.display().to_string();
+        let names_store = text
+            .match_indices("store::")
+            .any(|(at, _)| !text[at..].starts_with("store::rows"));
+        if names_store && !file.ends_with("d1.rs") {
+            wrong.push(format!("{file} names store"));
+        }
+        if text.contains("Role::") || text.contains("setlist::decide") {
+            wrong.push(format!("{file} decides a role"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "policy in the shell:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -118,8 +118,11 @@ impl<T: Shape> Shape for Maybe<T> {
 ///
 /// # Errors
 /// What differs.
-pub fn conforms<T: View + Serialize + serde::de::DeserializeOwned>(value: &Value) -> Result<(), String> {
-    let typed: T = serde_json::from_value(value.clone()).map_err(|e| format!("{}: {e}", T::NAME))?;
+pub fn conforms<T: View + Serialize + serde::de::DeserializeOwned>(
+    value: &Value,
+) -> Result<(), String> {
+    let typed: T =
+        serde_json::from_value(value.clone()).map_err(|e| format!("{}: {e}", T::NAME))?;
     let back = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
     if &back == value {
         Ok(())
@@ -130,11 +133,7 @@ pub fn conforms<T: View + Serialize + serde::de::DeserializeOwned>(value: &Value
 
 /// The object schema of a view's fields: `(name, schema, optional)`.
 pub fn object(fields: &[(&str, Value, bool)]) -> Value {
-    let required: Vec<&str> = fields
-        .iter()
-        .filter(|f| !f.2)
-        .map(|f| f.0)
-        .collect();
+    let required: Vec<&str> = fields.iter().filter(|f| !f.2).map(|f| f.0).collect();
     let properties: Map<String, Value> = fields
         .iter()
         .map(|(k, v, _)| ((*k).to_owned(), v.clone()))
@@ -265,7 +264,10 @@ mod tests {
             serde_json::to_value(probe(None)).unwrap(),
             json!({"id": "p1", "count": 2, "note": null, "state": "failed", "tags": ["a"], "nested": {"flag": true}})
         );
-        assert_eq!(serde_json::to_value(probe(Some("r"))).unwrap()["reason"], "r");
+        assert_eq!(
+            serde_json::to_value(probe(Some("r"))).unwrap()["reason"],
+            "r"
+        );
     }
 
     #[test]
@@ -276,7 +278,10 @@ mod tests {
         let mut extra = serde_json::to_value(&v).unwrap();
         extra["password_hash"] = json!("x");
         assert!(serde_json::from_value::<Probe>(extra).is_err());
-        assert_eq!(conforms::<Probe>(&serde_json::to_value(&v).unwrap()), Ok(()));
+        assert_eq!(
+            conforms::<Probe>(&serde_json::to_value(&v).unwrap()),
+            Ok(())
+        );
         let mut missing = serde_json::to_value(&v).unwrap();
         missing.as_object_mut().unwrap().remove("note");
         assert!(

@@ -6,11 +6,10 @@ use std::rc::Rc;
 use worker::Env;
 
 use crate::config::Config;
-use crate::domain::ids::{new_id, ID_RANDOM_BYTES};
 use crate::domain::time::Millis;
 use crate::error::{ApiError, ApiResult};
 
-use super::d1::{Db, D1};
+use super::d1::D1;
 use super::r2::Files;
 
 /// The bindings a use case reaches the world through ([`crate::ports::Ports`]), the settings
@@ -19,7 +18,6 @@ pub struct Ctx {
     pub env: Env,
     pub config: Rc<Config>,
     pub now: Millis,
-    pub db: Db,
     pub d1: D1,
     pub blobs: Files,
     pub queue: Queue,
@@ -38,7 +36,6 @@ impl Ctx {
             env: env.clone(),
             config,
             now: now(),
-            db: Db::new(d1(env)?),
             d1: D1::new(d1(env)?),
             blobs: Files::new(env)?,
             queue: Queue(env.clone()),
@@ -54,10 +51,6 @@ impl Ctx {
             now: self.now,
             base_url: self.config.public_base_url.as_deref().unwrap_or(origin),
         }
-    }
-
-    pub fn id(&self, prefix: &str) -> ApiResult<String> {
-        Ok(new_id(prefix, &random()?))
     }
 }
 
@@ -144,15 +137,3 @@ pub fn now() -> Millis {
     )]
     Millis(js_sys::Date::now() as i64)
 }
-
-/// Cryptographically secure random bytes (WebCrypto through `getrandom`).
-///
-/// # Errors
-/// 500 if the platform has no randomness, which a Worker always has.
-pub fn random<const N: usize>() -> ApiResult<[u8; N]> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| ApiError::internal(format!("getrandom: {e}")))?;
-    Ok(buf)
-}
-
-const _: () = assert!(ID_RANDOM_BYTES == 16);
