@@ -213,7 +213,7 @@ fn the_right_password_opens_a_session_whose_tokens_name_it() {
         tokens.access_expires_at,
         w.now.get().plus_seconds(15 * 60).rfc3339()
     );
-    assert_eq!(tokens.view()["token_type"], "Bearer");
+    assert_eq!(tokens.view().token_type.as_str(), "Bearer");
     assert_eq!(session_state(&w, &access.sid), (false, None));
     let found = me(&w, &tokens.access).unwrap();
     assert_eq!((found.user.id, found.session_id), (user.id, access.sid));

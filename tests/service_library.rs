@@ -33,7 +33,7 @@ fn reserve(w: &World, user: &str, bytes: &[u8]) -> Result<(String, String), ApiE
             json!({"filename": "a.pdf", "size": bytes.len(), "mime": "application/pdf", "sha256": sha(bytes)}),
         ),
     ))?;
-    let id = up["upload_id"].as_str().unwrap().to_owned();
+    let id = up.upload_id.clone();
     Ok((id.clone(), format!("u/{user}/s/{id}.pdf")))
 }
 
@@ -55,10 +55,7 @@ fn uploaded(w: &World, user: &str, bytes: &[u8]) -> Value {
 
 fn usage(w: &World, user: &str) -> (i64, i64) {
     let u = block_on(library::usage(&w.cx(), user)).unwrap();
-    (
-        u["used_bytes"].as_i64().unwrap(),
-        u["reserved_bytes"].as_i64().unwrap(),
-    )
+    (u.used_bytes, u.reserved_bytes)
 }
 
 fn code(e: &ApiError) -> &'static str {

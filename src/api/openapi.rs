@@ -950,12 +950,6 @@ fn schemas(limits: &Settings) -> Value {
     let s = t("string");
     let i = t("integer");
     let ns = nullable("string");
-    let ni = nullable("integer");
-    let task_state = json!({
-        "type": "object",
-        "required": ["state"],
-        "properties": { "state": { "enum": ["pending", "ok", "failed"] }, "reason": t("string") },
-    });
     // What PATCH and create accept (domain::score::ScoreFields), bounds included.
     let score_input: Vec<(&str, Value)> = vec![
         ("title", text(score::TITLE_MAX_CHARS, true)),
@@ -974,39 +968,6 @@ fn schemas(limits: &Settings) -> Value {
     ];
     let mut score_create = score_input.clone();
     score_create.push(("upload_id", s.clone()));
-    // What a score object shows.
-    let score_fields: Vec<(&str, Value)> = vec![
-        ("title", s.clone()),
-        ("composer", ns.clone()),
-        ("arranger", ns.clone()),
-        ("instrumentation", ns.clone()),
-        ("key", ns.clone()),
-        ("notes", ns.clone()),
-        ("tags", array_of(s.clone())),
-        ("rating", ni.clone()),
-        ("difficulty", ni.clone()),
-        ("duration", ni.clone()),
-    ];
-    let mut score = score_fields.clone();
-    score.extend([
-        ("id", s.clone()),
-        ("filename", s.clone()),
-        ("content_hash", s.clone()),
-        ("size_bytes", i.clone()),
-        ("pages", ni.clone()),
-        ("pdf_meta", json!({ "type": ["object", "null"] })),
-        ("suggestions", t("object")),
-        ("thumbnail_url", ns.clone()),
-        (
-            "processing",
-            obj(
-                &["pdf_info", "thumbnail"],
-                &[("pdf_info", task_state.clone()), ("thumbnail", task_state)],
-            ),
-        ),
-        ("created_at", s.clone()),
-        ("updated_at", s.clone()),
-    ]);
     // What create and PATCH accept (domain::setlist::SetlistFields).
     let setlist_input = [
         ("name", text(score::TITLE_MAX_CHARS, true)),
@@ -1020,30 +981,6 @@ fn schemas(limits: &Settings) -> Value {
     ];
     let mut setlist_patch = setlist_input.to_vec();
     setlist_patch.push(("version", version(true)));
-    let setlist_fields = [
-        ("name", s.clone()),
-        ("description", ns.clone()),
-        (
-            "event_date",
-            json!({ "type": ["string", "null"], "format": "date" }),
-        ),
-        ("venue", ns.clone()),
-        ("notes", ns.clone()),
-    ];
-    let mut setlist = setlist_fields.to_vec();
-    setlist.extend([
-        ("id", s.clone()),
-        (
-            "role",
-            json!({ "enum": ["owner", "editor", "viewer", "link"] }),
-        ),
-        ("version", i.clone()),
-        ("items", array_of(reference("SetlistItem"))),
-        ("members", array_of(reference("Member"))),
-        ("history", array_of(t("object"))),
-        ("created_at", s.clone()),
-        ("updated_at", s.clone()),
-    ]);
     let change = obj(
         &["field"],
         &[("field", s.clone()), ("from", json!({})), ("to", json!({}))],
@@ -1140,34 +1077,6 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         ("Refresh", closed(&["refresh"], &[("refresh", s.clone())])),
-        (
-            "Tokens",
-            obj(
-                &["access", "refresh", "token_type"],
-                &[
-                    ("access", s.clone()),
-                    ("refresh", s.clone()),
-                    ("token_type", json!({"const": "Bearer"})),
-                    ("access_expires_at", s.clone()),
-                    ("refresh_expires_at", s.clone()),
-                ],
-            ),
-        ),
-        (
-            "User",
-            obj(
-                &["id", "email"],
-                &[
-                    ("id", s.clone()),
-                    ("email", s.clone()),
-                    ("display_name", s.clone()),
-                    ("role", json!({"enum": ["user", "admin"]})),
-                    ("preferences", t("object")),
-                    ("created_at", s.clone()),
-                    ("updated_at", s.clone()),
-                ],
-            ),
-        ),
         ("UserEnvelope", envelope("user", "User")),
         (
             "PatchMe",
@@ -1190,17 +1099,6 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         (
-            "Usage",
-            obj(
-                &["quota_bytes", "used_bytes", "reserved_bytes"],
-                &[
-                    ("quota_bytes", i.clone()),
-                    ("used_bytes", i.clone()),
-                    ("reserved_bytes", i.clone()),
-                ],
-            ),
-        ),
-        (
             "UploadRequest",
             closed(
                 &["filename", "size", "mime", "sha256"],
@@ -1219,36 +1117,12 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         (
-            "Upload",
-            obj(
-                &["upload_id", "url", "method", "headers", "expires_at"],
-                &[
-                    ("upload_id", s.clone()),
-                    ("url", s.clone()),
-                    ("method", s.clone()),
-                    (
-                        "headers",
-                        json!({"type": "object", "additionalProperties": {"type": "string"}}),
-                    ),
-                    ("expires_at", s.clone()),
-                ],
-            ),
-        ),
-        (
             "ScoreCreate",
             closed(&["upload_id", "title"], &score_create),
         ),
         ("ScorePatch", closed(&[], &score_input)),
-        ("Score", obj(&["id", "title", "processing"], &score)),
         ("ScoreEnvelope", envelope("score", "Score")),
         ("ScoreList", list("scores", "Score", "next_cursor")),
-        (
-            "DownloadUrl",
-            obj(
-                &["url", "expires_at"],
-                &[("url", s.clone()), ("expires_at", s.clone())],
-            ),
-        ),
         (
             "Favorites",
             obj(
@@ -1333,26 +1207,11 @@ fn schemas(limits: &Settings) -> Value {
         ),
         ("SetlistCreate", closed(&["name"], &setlist_input)),
         ("SetlistFields", closed(&[], &setlist_patch)),
-        ("Setlist", obj(&["id", "name", "version"], &setlist)),
-        (
-            "SetlistItem",
-            obj(
-                &["id", "score_id", "position"],
-                &[
-                    ("id", s.clone()),
-                    ("score_id", s.clone()),
-                    ("position", i.clone()),
-                    ("notes", ns.clone()),
-                    ("title", s.clone()),
-                    ("composer", ns.clone()),
-                    ("pages", ni.clone()),
-                    ("thumbnail_url", ns.clone()),
-                    ("processing", t("object")),
-                ],
-            ),
-        ),
         ("SetlistEnvelope", envelope("setlist", "Setlist")),
-        ("SetlistList", list("setlists", "Setlist", "next_cursor")),
+        (
+            "SetlistList",
+            list("setlists", "SetlistSummary", "next_cursor"),
+        ),
         (
             "ItemsRequest",
             json!({ "oneOf": [
@@ -1386,18 +1245,6 @@ fn schemas(limits: &Settings) -> Value {
                 &[("body", text(setlist::COMMENT_MAX_CHARS, true))],
             ),
         ),
-        (
-            "Comment",
-            obj(
-                &["id", "body"],
-                &[
-                    ("id", s.clone()),
-                    ("body", s.clone()),
-                    ("author", t("object")),
-                    ("created_at", s.clone()),
-                ],
-            ),
-        ),
         ("CommentEnvelope", envelope("comment", "Comment")),
         (
             "Comments",
@@ -1416,18 +1263,6 @@ fn schemas(limits: &Settings) -> Value {
                 ],
             ),
         ),
-        (
-            "Member",
-            obj(
-                &["user_id", "role"],
-                &[
-                    ("user_id", s.clone()),
-                    ("email", s.clone()),
-                    ("display_name", s.clone()),
-                    ("role", s.clone()),
-                ],
-            ),
-        ),
         ("MemberEnvelope", envelope("member", "Member")),
         (
             "LinkRequest",
@@ -1437,21 +1272,6 @@ fn schemas(limits: &Settings) -> Value {
                     "expires_at",
                     json!({ "type": ["string", "null"], "format": "date-time", "description": "in the future, at most 366 days ahead" }),
                 )],
-            ),
-        ),
-        (
-            "Link",
-            obj(
-                &["id", "token", "url"],
-                &[
-                    ("id", s.clone()),
-                    ("token", s.clone()),
-                    ("url", s.clone()),
-                    ("expires_at", ns.clone()),
-                    ("revoked_at", ns.clone()),
-                    ("created_at", s.clone()),
-                    ("active", t("boolean")),
-                ],
             ),
         ),
         ("LinkEnvelope", envelope("link", "Link")),
@@ -1546,6 +1366,7 @@ fn schemas(limits: &Settings) -> Value {
     Value::Object(
         entries
             .into_iter()
+            .chain(super::views::definitions())
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
     )

@@ -58,6 +58,13 @@ impl Shape for bool {
     }
 }
 
+/// A map of strings (request headers to send).
+impl Shape for std::collections::BTreeMap<String, String> {
+    fn schema() -> Value {
+        json!({ "type": "object", "additionalProperties": { "type": "string" } })
+    }
+}
+
 /// Any JSON object (preferences, PDF metadata: free-form by contract).
 pub type Object = Map<String, Value>;
 

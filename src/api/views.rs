@@ -1,29 +1,272 @@
-//! JSON shapes of resources as clients see them (SPEC §8).
+//! JSON shapes of resources as clients see them (SPEC §8), declared once as views
+//! ([`crate::view!`]): the Worker builds the ones it writes as these structs, the tests hold the
+//! JSON that SQLite builds to them ([`super::shape::conforms`]), and the OpenAPI document
+//! publishes their schemas ([`definitions`]). One declaration, so the four copies of the score's
+//! shape (SQL, document, field list, README) can no longer drift apart unnoticed.
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
+use serde_json::Value;
+
+use super::shape::{Maybe, Object, View};
 use crate::store::rows::{UsageRow, UserRow};
 
-/// `{user}`: never includes the password hash or quota internals.
-pub fn user(row: &UserRow) -> Value {
-    let preferences: Value = serde_json::from_str(&row.preferences).unwrap_or_else(|_| json!({}));
-    json!({
-        "id": row.id,
-        "email": row.email,
-        "display_name": row.display_name,
-        "role": row.role,
-        "preferences": preferences,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    })
+crate::choice! {
+    /// Where a background step of a score stands.
+    TaskStateName { Pending = "pending", Ok = "ok", Failed = "failed" }
 }
 
-pub fn usage(row: &UsageRow) -> Value {
-    json!({
-        "quota_bytes": row.quota_bytes,
-        "used_bytes": row.used_bytes,
-        "reserved_bytes": row.reserved_bytes,
-    })
+crate::view! {
+    /// One background step: `reason` only when it failed.
+    TaskState { state: TaskStateName, reason: Maybe<String> }
+}
+
+crate::view! {
+    /// The score's background steps (SPEC §8 `processing`).
+    Processing { pdf_info: TaskState, thumbnail: TaskState }
+}
+
+crate::view! {
+    /// A score (built by SQL, `store::library::SCORE_JSON`, with `thumbnail_url` spliced in).
+    Score {
+        thumbnail_url: Option<String>,
+        id: String,
+        title: String,
+        composer: Option<String>,
+        arranger: Option<String>,
+        instrumentation: Option<String>,
+        key: Option<String>,
+        notes: Option<String>,
+        tags: Vec<String>,
+        rating: Option<i64>,
+        difficulty: Option<i64>,
+        duration: Option<i64>,
+        filename: String,
+        content_hash: String,
+        size_bytes: i64,
+        pages: Option<i64>,
+        /// What the PDF says of itself (title, author, …), once read.
+        pdf_meta: Option<Object>,
+        /// Field values suggested from the PDF's metadata, not applied.
+        suggestions: Object,
+        processing: Processing,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
+crate::choice! {
+    /// An account's role.
+    UserRole { User = "user", Admin = "admin" }
+}
+
+crate::view! {
+    /// An account as its owner sees it: never the password hash or the quota internals.
+    User {
+        id: String,
+        email: String,
+        display_name: String,
+        role: UserRole,
+        preferences: Object,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
+crate::view! {
+    /// The quota ledger.
+    Usage { quota_bytes: i64, used_bytes: i64, reserved_bytes: i64 }
+}
+
+crate::choice! {
+    /// The only token type.
+    TokenType { Bearer = "Bearer" }
+}
+
+crate::view! {
+    /// The login and refresh answer.
+    Tokens {
+        access: String,
+        refresh: String,
+        token_type: TokenType,
+        access_expires_at: String,
+        refresh_expires_at: String,
+    }
+}
+
+crate::view! {
+    /// `POST /v1/uploads`: where and how to PUT the file.
+    Upload {
+        upload_id: String,
+        url: String,
+        method: String,
+        headers: BTreeMap<String, String>,
+        expires_at: String,
+    }
+}
+
+crate::view! {
+    /// A presigned GET.
+    DownloadUrl { url: String, expires_at: String }
+}
+
+crate::view! {
+    /// A user as other people see them.
+    Person { id: String, display_name: String }
+}
+
+crate::choice! {
+    /// The reader's role on a setlist.
+    SetlistRole { Owner = "owner", Editor = "editor", Viewer = "viewer", Link = "link" }
+}
+
+crate::view! {
+    /// A setlist in a list: its own fields and the reader's role.
+    SetlistSummary {
+        role: SetlistRole,
+        id: String,
+        name: String,
+        description: Option<String>,
+        event_date: Option<String>,
+        venue: Option<String>,
+        notes: Option<String>,
+        version: i64,
+        owner: Person,
+        item_count: i64,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
+crate::view! {
+    /// One piece of a setlist with what a player needs of its score.
+    SetlistItem {
+        thumbnail_url: Option<String>,
+        id: String,
+        position: i64,
+        score_id: String,
+        notes: Option<String>,
+        title: String,
+        composer: Option<String>,
+        key: Option<String>,
+        pages: Option<i64>,
+        duration: Option<i64>,
+        processing: Processing,
+        comment_count: i64,
+        added_by: Option<String>,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
+crate::view! {
+    /// One entry of a setlist's history.
+    SetlistEvent { kind: String, detail: Value, at: String }
+}
+
+crate::choice! {
+    /// A member's role.
+    MemberRole { Editor = "editor", Viewer = "viewer" }
+}
+
+crate::view! {
+    /// A member: the email only for the owner.
+    Member {
+        email: Maybe<String>,
+        user_id: String,
+        display_name: String,
+        role: MemberRole,
+        added_at: String,
+    }
+}
+
+crate::view! {
+    /// A whole setlist: items in order, the latest history, and the members (not through a link).
+    Setlist {
+        role: SetlistRole,
+        items: Vec<SetlistItem>,
+        history: Vec<SetlistEvent>,
+        members: Maybe<Vec<Member>>,
+        id: String,
+        name: String,
+        description: Option<String>,
+        event_date: Option<String>,
+        venue: Option<String>,
+        notes: Option<String>,
+        version: i64,
+        owner: Person,
+        item_count: i64,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
+crate::view! {
+    /// A public link as its owner sees it (the token is made again from the id, never stored).
+    Link {
+        id: String,
+        token: String,
+        url: String,
+        expires_at: Option<String>,
+        revoked_at: Option<String>,
+        created_at: String,
+        active: bool,
+    }
+}
+
+crate::view! {
+    /// A comment on a setlist item.
+    Comment { id: String, author: Person, body: String, created_at: String }
+}
+
+/// Every view's schema by name, for `components/schemas`.
+pub fn definitions() -> Vec<(&'static str, Value)> {
+    fn d<V: View>() -> (&'static str, Value) {
+        (V::NAME, V::definition())
+    }
+    vec![
+        d::<TaskState>(),
+        d::<Processing>(),
+        d::<Score>(),
+        d::<User>(),
+        d::<Usage>(),
+        d::<Tokens>(),
+        d::<Upload>(),
+        d::<DownloadUrl>(),
+        d::<Person>(),
+        d::<SetlistSummary>(),
+        d::<SetlistItem>(),
+        d::<SetlistEvent>(),
+        d::<Member>(),
+        d::<Setlist>(),
+        d::<Link>(),
+        d::<Comment>(),
+    ]
+}
+
+/// `{user}`: never includes the password hash or quota internals.
+pub fn user(row: &UserRow) -> User {
+    User {
+        id: row.id.clone(),
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+        role: if row.role == "admin" {
+            UserRole::Admin
+        } else {
+            UserRole::User
+        },
+        preferences: serde_json::from_str(&row.preferences).unwrap_or_default(),
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+    }
+}
+
+pub fn usage(row: &UsageRow) -> Usage {
+    Usage {
+        quota_bytes: row.quota_bytes,
+        used_bytes: row.used_bytes,
+        reserved_bytes: row.reserved_bytes,
+    }
 }
 
 /// The login / refresh answer.
@@ -32,14 +275,14 @@ pub fn session_tokens(
     refresh: &str,
     access_expires_at: &str,
     refresh_expires_at: &str,
-) -> Value {
-    json!({
-        "access": access,
-        "refresh": refresh,
-        "token_type": "Bearer",
-        "access_expires_at": access_expires_at,
-        "refresh_expires_at": refresh_expires_at,
-    })
+) -> Tokens {
+    Tokens {
+        access: access.to_owned(),
+        refresh: refresh.to_owned(),
+        token_type: TokenType::Bearer,
+        access_expires_at: access_expires_at.to_owned(),
+        refresh_expires_at: refresh_expires_at.to_owned(),
+    }
 }
 
 /// The score object: the JSON built by SQL (`store::library::SCORE_JSON`) with `thumbnail_url` spliced in
@@ -97,18 +340,20 @@ pub fn json_array<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String 
 }
 
 /// `POST /v1/uploads` answer.
-pub fn upload(upload_id: &str, p: &crate::storage::presign::Presigned) -> Value {
-    json!({
-        "upload_id": upload_id,
-        "url": p.url,
-        "method": p.method,
-        "headers": p.headers,
-        "expires_at": p.expires_at.rfc3339(),
-    })
+pub fn upload(upload_id: &str, p: &crate::storage::presign::Presigned) -> Upload {
+    Upload {
+        upload_id: upload_id.to_owned(),
+        url: p.url.clone(),
+        method: p.method.to_owned(),
+        headers: p.headers.clone(),
+        expires_at: p.expires_at.rfc3339(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -125,7 +370,7 @@ mod tests {
             created_at: "t".into(),
             updated_at: "t".into(),
         };
-        let v = user(&row);
+        let v = serde_json::to_value(user(&row)).unwrap();
         assert_eq!(v["email"], "a@example.com");
         assert_eq!(v["role"], "user");
         assert_eq!(v["preferences"]["theme"], "dark");

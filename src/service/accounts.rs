@@ -30,7 +30,7 @@ pub struct Tokens {
 
 impl Tokens {
     /// The answer's JSON (SPEC §8).
-    pub fn view(&self) -> Value {
+    pub fn view(&self) -> views::Tokens {
         views::session_tokens(
             &self.access,
             &self.refresh,

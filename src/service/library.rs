@@ -67,7 +67,7 @@ pub async fn create_upload<P: Ports>(
     cx: &Cx<'_, P>,
     user_id: &str,
     body: Map<String, Value>,
-) -> ApiResult<Value> {
+) -> ApiResult<views::Upload> {
     UploadRequest::check_media_type(&body)?;
     let mut f = Fields::new(body, &["filename", "size", "mime", "sha256"]);
     let request = UploadRequest::parse(&mut f, cx.config.max_upload_bytes);
@@ -660,7 +660,7 @@ async fn page_image<P: Ports>(
 ///
 /// # Errors
 /// 404 when the user is gone.
-pub async fn usage<P: Ports>(cx: &Cx<'_, P>, user_id: &str) -> ApiResult<Value> {
+pub async fn usage<P: Ports>(cx: &Cx<'_, P>, user_id: &str) -> ApiResult<views::Usage> {
     let row = cx
         .db()
         .first::<UsageRow>(q::usage(user_id))

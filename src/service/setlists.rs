@@ -9,7 +9,7 @@
 //! A client that names the version it saw gets 409 when it is stale; one that does not is
 //! retried up to [`WRITE_ATTEMPTS`] times against the latest version.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::api::views;
 use crate::auth::links;
@@ -654,20 +654,26 @@ pub async fn remove_member<P: Ports>(
 
 // ---- public links ----
 
+/// A view as the JSON the shell answers with.
+fn to_json(view: &impl serde::Serialize) -> ApiResult<Value> {
+    serde_json::to_value(view).map_err(|e| ApiError::internal(format!("view: {e}")))
+}
+
 /// A link as its owner sees it: with its token and URL (never stored: made again from the id).
 fn link_json<P: Ports>(cx: &Cx<'_, P>, row: &LinkRow) -> ApiResult<Value> {
     let token = links::token(cx.config.link_key()?, &row.id);
     let now = cx.now_text();
     let active = row.revoked_at.is_none() && row.expires_at.as_ref().is_none_or(|e| *e > now);
-    Ok(json!({
-        "id": row.id,
-        "token": token,
-        "url": format!("{}/v1/shared/{token}", cx.base_url),
-        "expires_at": row.expires_at,
-        "revoked_at": row.revoked_at,
-        "created_at": row.created_at,
-        "active": active,
-    }))
+    let url = format!("{}/v1/shared/{token}", cx.base_url);
+    to_json(&views::Link {
+        id: row.id.clone(),
+        token,
+        url,
+        expires_at: row.expires_at.clone(),
+        revoked_at: row.revoked_at.clone(),
+        created_at: row.created_at.clone(),
+        active,
+    })
 }
 
 /// `POST /v1/setlists/{id}/links` `{expires_at?}`: a new public link.
@@ -872,12 +878,15 @@ pub async fn add_comment<P: Ports>(
     if added == 0 {
         return Err(ApiError::NotFound);
     }
-    Ok(json!({
-        "id": comment_id,
-        "author": { "id": author.id, "display_name": author.display_name },
-        "body": text,
-        "created_at": now,
-    }))
+    to_json(&views::Comment {
+        id: comment_id,
+        author: views::Person {
+            id: author.id.to_owned(),
+            display_name: author.display_name.to_owned(),
+        },
+        body: text,
+        created_at: now,
+    })
 }
 
 /// `DELETE /v1/setlists/{id}/items/{item_id}/comments/{comment_id}`: by its author, or anyone's

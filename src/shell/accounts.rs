@@ -21,14 +21,14 @@ pub async fn register(call: Call) -> ApiResult<Reply> {
 pub async fn login(call: Call) -> ApiResult<Reply> {
     let ip = client_ip(&call.req);
     let tokens = accounts::login(&call.cx(), &ip, call.body.clone()).await?;
-    Ok(Reply::Json(200, tokens.view()))
+    Reply::view(200, &tokens.view())
 }
 
 /// `POST /v1/auth/refresh`.
 pub async fn refresh(call: Call) -> ApiResult<Reply> {
     let ip = client_ip(&call.req);
     let tokens = accounts::refresh(&call.cx(), &ip, call.body.clone()).await?;
-    Ok(Reply::Json(200, tokens.view()))
+    Reply::view(200, &tokens.view())
 }
 
 /// `POST /v1/auth/logout`.

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use worker::{Request, Response};
 
+use crate::api::views::DownloadUrl;
 use crate::auth::jwt::SessionClaims;
 use crate::error::{ApiError, ApiResult};
 use crate::service::library::Download;
@@ -25,6 +26,18 @@ pub enum Reply {
     Allow(Vec<&'static str>),
     /// 202 `{state: "pending"}` with `Retry-After`: the queue is making what was asked for.
     Pending,
+}
+
+impl Reply {
+    /// A typed view as the JSON answer.
+    ///
+    /// # Errors
+    /// 500 if it does not serialise (it always does: views hold only JSON-safe types).
+    pub fn view(status: u16, view: &impl serde::Serialize) -> ApiResult<Self> {
+        serde_json::to_string(view)
+            .map(|text| Self::JsonText(status, text))
+            .map_err(|e| ApiError::internal(format!("view: {e}")))
+    }
 }
 
 /// The authenticated caller.
@@ -88,7 +101,7 @@ impl Reply {
         match d {
             Download::Ready { url, expires_at } => Self::Json(
                 200,
-                serde_json::json!({ "url": url, "expires_at": expires_at }),
+                serde_json::to_value(DownloadUrl { url, expires_at }).unwrap_or_default(),
             ),
             Download::Pending => Self::Pending,
         }

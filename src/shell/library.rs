@@ -11,7 +11,7 @@ pub async fn create_upload(call: Call) -> ApiResult<Reply> {
     let user_id = call.user_id()?.to_owned();
     let body = call.body.clone();
     let upload = library::create_upload(&call.cx(), &user_id, body).await?;
-    Ok(Reply::Json(201, upload))
+    Reply::view(201, &upload)
 }
 
 /// `POST /v1/scores`.
@@ -62,8 +62,5 @@ pub async fn list_scores(call: Call) -> ApiResult<Reply> {
 
 /// `GET /v1/me/usage`.
 pub async fn usage(call: Call) -> ApiResult<Reply> {
-    Ok(Reply::Json(
-        200,
-        library::usage(&call.cx(), call.user_id()?).await?,
-    ))
+    Reply::view(200, &library::usage(&call.cx(), call.user_id()?).await?)
 }
