@@ -240,11 +240,18 @@ pub async fn list_versions<P: Ports>(
     let with_origin = after.is_none() && list.first().is_some_and(|v| v.version == 1);
     // Version 0 takes a place of the first page; the cursor continues after the last version
     // shown (after version 0 when it was the only one shown).
-    let room = usize::try_from(limit).unwrap_or(0) - usize::from(with_origin);
+    let shown = usize::try_from(limit).unwrap_or(0);
+    let room = shown - usize::from(with_origin);
     let more = list.len() > room;
-    list.truncate(room);
-    let next = more.then(|| pager.cursor(list.last().map_or(0, |v| v.version)));
-    Ok(json!({ "versions": versions::listing(&list, with_origin), "next_cursor": next }))
+    let next = more.then(|| pager.cursor(list[..room].last().map_or(0, |v| v.version)));
+    // Version 1 stays for the listing even when version 0 fills the page alone (version 0 is
+    // its `before`); the page is cut to `limit` entries after.
+    list.truncate(room.max(usize::from(with_origin)));
+    let mut listed = versions::listing(&list, with_origin);
+    if let Value::Array(items) = &mut listed {
+        items.truncate(shown);
+    }
+    Ok(json!({ "versions": listed, "next_cursor": next }))
 }
 
 /// `GET /v1/scores/{id}/versions/compare?from=&to=`: the field-level changes between two

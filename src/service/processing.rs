@@ -362,7 +362,7 @@ async fn thumbnail<P: Ports>(
             // Stored first, recorded second: if the score was deleted meanwhile the row update
             // changes nothing and the image goes (the score's delete_file may have run already).
             if cx.db().run(q::thumbnail_ok(score_id, &key, size)).await? == 0 {
-                cx.blobs().delete(&key).await?;
+                discard(cx, &key).await?;
             }
             record(cx, task, OK, None, message_id).await
         }
@@ -371,6 +371,19 @@ async fn thumbnail<P: Ports>(
             record(cx, task, FAILED, Some(&reason), message_id).await
         }
     }
+}
+
+/// An image stored for a score that no longer takes it: deleted, or, when the store fails,
+/// left to the outbox whose deletion the sweep sends. Not an error to retry: a retry finds the
+/// score gone and would never come back to the image.
+///
+/// # Errors
+/// Database errors (the store and the database both failing).
+async fn discard<P: Ports>(cx: &Cx<'_, P>, key: &str) -> ApiResult<()> {
+    if cx.blobs().delete(key).await.is_err() {
+        cx.db().run(q::discard_later(key, &cx.now_text())).await?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -430,7 +443,7 @@ async fn render_page<P: Ports>(
     };
     if cx.db().run(lib::render_ok(&at, size, &now)).await? == 0 {
         // The score was deleted meanwhile, or the image does not fit its budget: it goes.
-        cx.blobs().delete(&key).await?;
+        discard(cx, &key).await?;
         let reason = "the page images of this score fill its storage budget";
         cx.db()
             .run(lib::render_failed(score_id, page, width, reason, &now))

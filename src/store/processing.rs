@@ -23,6 +23,17 @@ pub fn pdf_info_ok(score_id: &str, pages: u32, meta_json: &str, suggestions_json
     )
 }
 
+/// An image stored for a score that no longer takes it (deleted meanwhile, or over its budget)
+/// whose delete failed: put in the outbox, so the sweep sends its deletion (the image never
+/// outlives its score). Changes nothing when the key is already there.
+pub fn discard_later(key: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "insert into deletions (object_key, requested_at) values (?1, ?2) \
+         on conflict (object_key) do nothing",
+        args![key, now],
+    )
+}
+
 /// `pdf_info` failed for good.
 pub fn pdf_info_failed(score_id: &str, reason: &str) -> Stmt {
     Stmt::new(
