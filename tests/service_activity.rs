@@ -38,7 +38,7 @@ fn score(w: &World, user: &str, nonce: &str) -> String {
         ),
     ))
     .unwrap();
-    let upload = up["upload_id"].as_str().unwrap().to_owned();
+    let upload = up.upload_id.clone();
     w.ports
         .blobs
         .store(&format!("u/{user}/s/{upload}.pdf"), &bytes);

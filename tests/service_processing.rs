@@ -42,7 +42,7 @@ fn scored(w: &World, user: &str, bytes: &[u8]) -> (String, String) {
         ),
     ))
     .unwrap();
-    let upload = up["upload_id"].as_str().unwrap().to_owned();
+    let upload = up.upload_id.clone();
     let key = format!("u/{user}/s/{upload}.pdf");
     w.ports.blobs.store(&key, bytes);
     let text = block_on(library::create_score(
@@ -969,7 +969,7 @@ fn the_sweep_releases_expired_uploads_with_their_objects_and_reports_it() {
         ),
     ))
     .unwrap();
-    let key = format!("u/{u}/s/{}.pdf", up["upload_id"].as_str().unwrap());
+    let key = format!("u/{u}/s/{}.pdf", up.upload_id);
     w.ports.blobs.store(&key, &bytes);
     let (kept, kept_key) = scored(&w, &u, &pdf(1, "kept"));
     // Within the grace: nothing.
