@@ -16,7 +16,7 @@ node -e 'import("./tests/e2e/pdf.mjs").then(({makePdf}) => require("fs").writeFi
 # 100 MiB scans (20 pages of incompressible images): above the whole-file limit, so pdf_info
 # reads them by ranges and the thumbnail is refused, as in the Worker.
 cargo build --quiet --release --example bench_processing
-target/release/examples/bench_processing make-large "$work/scan-100m.pdf" 100 20
+"$CARGO_TARGET_DIR"/release/examples/bench_processing make-large "$work/scan-100m.pdf" 100 20
 if command -v qpdf >/dev/null; then qpdf --object-streams=generate "$work/scan-100m.pdf" "$work/scan-100m-objstm.pdf"; fi
 files=("$work"/*.pdf)
 echo "## ScoreMate (native, release, mean of $N)"
@@ -34,7 +34,7 @@ bash scripts/build.sh >/dev/null
 node bench/processing-workerd.mjs "$N" "${files[@]}"
 echo "## peak memory (max RSS, one run each)"
 for f in "${files[@]}"; do
-  ours=$( { /usr/bin/time -f %M target/release/examples/bench_processing 1 "$f" >/dev/null; } 2>&1 | tail -1)
+  ours=$( { /usr/bin/time -f %M "$CARGO_TARGET_DIR"/release/examples/bench_processing 1 "$f" >/dev/null; } 2>&1 | tail -1)
   theirs=$( { /usr/bin/time -f %M pdftoppm -r 36 -f 1 -l 1 -png "$f" "$work/out" >/dev/null; } 2>&1 | tail -1)
   printf '%-28s scoremate %6s KiB   pdftoppm %6s KiB\n' "$(basename "$f")" "$ours" "$theirs"
 done
