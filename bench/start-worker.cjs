@@ -12,7 +12,7 @@ const { unstable_startWorker } = require(path.join(root, "node_modules/wrangler"
     // wrangler still runs wrangler.toml's build command (scripts/build.sh) while resolving the
     // entry point; it returns at once when build/ is up to date (common.sh builds first).
     // One benchmark user sends thousands of requests a second from one address: lift the
-    // per-user ceiling and the per-IP auth limit (both still run, so their cost is measured).
+    // per-user ceiling, the per-IP auth limit and the upload-URL limit (all still run, so their cost is measured).
     bindings: {
       USER_LIMITER: { type: "ratelimit", namespace_id: "1001", simple: { limit: 1e9, period: 60 } },
       // BENCH_LINK_LIMITS=keep leaves the public-link limits of wrangler.toml (bench/attack.sh);
@@ -22,6 +22,8 @@ const { unstable_startWorker } = require(path.join(root, "node_modules/wrangler"
         LINK_LIMITER: { type: "ratelimit", namespace_id: "1003", simple: { limit: 1e9, period: 60 } },
       }),
       RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
+      // The write phase asks for 300 upload URLs in seconds, over the 120-a-minute default.
+      RATE_UPLOAD_URLS: { type: "plain_text", value: "1000000000/60" },
     },
     dev: {
       remote: false,
