@@ -70,6 +70,28 @@ pub trait Db {
     async fn run(&self, stmt: Stmt) -> ApiResult<usize>;
     /// Runs statements atomically (all or nothing) and returns each one's outcome.
     async fn batch(&self, stmts: Vec<Stmt>) -> ApiResult<Vec<Outcome>>;
+
+    /// [`Db::batch`] for reads whose statements all return rows of one shape (the setlist
+    /// view): each statement's rows as `T`. D1 reads them straight into `T`, without the
+    /// detour through a JSON value per row that costs the hot view about a tenth of its speed.
+    ///
+    /// # Errors
+    /// 500 on a database failure or a row without `T`'s shape.
+    async fn batch_rows<T: DeserializeOwned>(&self, stmts: Vec<Stmt>) -> ApiResult<Vec<Vec<T>>> {
+        self.batch(stmts)
+            .await?
+            .into_iter()
+            .map(|o| {
+                o.rows
+                    .into_iter()
+                    .map(|r| {
+                        serde_json::from_value(r)
+                            .map_err(|e| ApiError::internal(format!("row shape: {e}")))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// What a HEAD tells about a stored object.

@@ -173,18 +173,6 @@ fn json_column(rows: Vec<ViewRow>) -> String {
     views::json_array(rows.into_iter().map(|r| r.json))
 }
 
-/// The rows of one statement of a batch.
-fn view_rows(outcome: Option<Outcome>) -> ApiResult<Vec<ViewRow>> {
-    outcome
-        .map(|o| o.rows)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            serde_json::from_value(r).map_err(|e| ApiError::internal(format!("row shape: {e}")))
-        })
-        .collect()
-}
-
 /// The full setlist view (head, items in order, history, members) in one batch, one round trip,
 /// as JSON text: SQL builds each object, the Worker only splices (a 40-item setlist is the hot
 /// path). What the reader sees of it is the policy's: members only to members, their emails
@@ -199,21 +187,27 @@ async fn view<P: Ports>(cx: &Cx<'_, P>, via: Via<'_>) -> ApiResult<String> {
         Via::Link { .. } => decide(Party::Link, Action::SeeMembers).allowed(),
         Via::Member { .. } => true,
     };
-    let mut outcomes = cx.db().batch(q::view(via, with_members)).await?.into_iter();
-    let head = view_rows(outcomes.next())?
+    let mut outcomes = cx
+        .db()
+        .batch_rows::<ViewRow>(q::view(via, with_members))
+        .await?
+        .into_iter();
+    let head = outcomes
+        .next()
+        .unwrap_or_default()
         .into_iter()
         .next()
         .ok_or(ApiError::NotFound)?;
     let party = Party::from_role(head.role.as_deref());
     decide(party, Action::Read).check()?;
-    let items = views::json_array(view_rows(outcomes.next())?.into_iter().map(|item| {
+    let items = views::json_array(outcomes.next().unwrap_or_default().into_iter().map(|item| {
         let url = thumbnail_url(cx, item.thumbnail_key.as_deref());
         views::prepend_fields(
             &item.json,
             &[("thumbnail_url", &views::json_string_or_null(url.as_deref()))],
         )
     }));
-    let history = json_column(view_rows(outcomes.next())?);
+    let history = json_column(outcomes.next().unwrap_or_default());
     let role = views::json_string_or_null(head.role.as_deref());
     let mut fields = vec![
         ("role", role.as_str()),
@@ -222,7 +216,7 @@ async fn view<P: Ports>(cx: &Cx<'_, P>, via: Via<'_>) -> ApiResult<String> {
     ];
     let members = match outcomes.next() {
         Some(rows) if decide(party, Action::SeeMembers).allowed() => {
-            Some(members_json(party, view_rows(Some(rows))?))
+            Some(members_json(party, rows))
         }
         _ => None,
     };

@@ -82,6 +82,27 @@ impl crate::ports::Db for D1 {
         Ok(changes(&result))
     }
 
+    async fn batch_rows<T: DeserializeOwned>(
+        &self,
+        stmts: Vec<Statement>,
+    ) -> ApiResult<Vec<Vec<T>>> {
+        let prepared = stmts
+            .iter()
+            .map(|s| self.prepare(s))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
+        fault("d1.batch", &texts.join("\n")).await?;
+        let results = self
+            .0
+            .batch(prepared)
+            .await
+            .map_err(|e| db_err("batch", e))?;
+        results
+            .iter()
+            .map(|r| r.results::<T>().map_err(|e| db_err("batch rows", e)))
+            .collect()
+    }
+
     async fn batch(&self, stmts: Vec<Statement>) -> ApiResult<Vec<Outcome>> {
         let prepared = stmts
             .iter()
