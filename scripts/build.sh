@@ -15,7 +15,8 @@ assets() {
   mkdir -p build/assets/docs
   local dist=node_modules/swagger-ui-dist
   cp "$dist/swagger-ui.css" "$dist/swagger-ui-bundle.js" "$dist/favicon-32x32.png" \
-    docs-ui/index.html docs-ui/init.js build/assets/docs/
+    docs-ui/index.html docs-ui/init.js docs-ui/live.html docs-ui/live.js docs-ui/live.css \
+    build/assets/docs/
 }
 assets
 profile=${SCOREMATE_BUILD:-release}

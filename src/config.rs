@@ -59,6 +59,7 @@ pub struct Config {
     pub blob_key: Option<SigningKey>,
     pub cursor_key: Option<SigningKey>,
     pub link_key: Option<SigningKey>,
+    pub ticket_key: Option<SigningKey>,
     /// Browser origins allowed by CORS.
     pub cors_origins: Origins,
     /// Failed logins per normalised email (`None`: off).
@@ -170,6 +171,7 @@ impl Config {
             blob_key: derived(BLOB_PURPOSE),
             cursor_key: derived(CURSOR_PURPOSE),
             link_key: derived(crate::auth::links::LINK_PURPOSE),
+            ticket_key: derived(crate::auth::tickets::TICKET_PURPOSE),
             cors_origins: Origins::parse(
                 &lookup("CORS_ALLOWED_ORIGINS").unwrap_or_else(|| cors::DEFAULT_ORIGINS.to_owned()),
             )
@@ -240,6 +242,17 @@ impl Config {
         self.link_key
             .as_ref()
             .ok_or_else(|| ApiError::Misconfigured("no link key".into()))
+    }
+
+    /// The key for live-room tickets.
+    ///
+    /// # Errors
+    /// As [`Config::blob_key`].
+    pub fn ticket_key(&self) -> ApiResult<&SigningKey> {
+        self.jwt_key()?;
+        self.ticket_key
+            .as_ref()
+            .ok_or_else(|| ApiError::Misconfigured("no ticket key".into()))
     }
 
     /// Operator-facing problems to surface in `/health` and the log.

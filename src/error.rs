@@ -60,6 +60,12 @@ pub enum ApiError {
     /// An HTTP Range beyond the object (416, with `Content-Range: bytes */size`).
     #[error("range not satisfiable")]
     RangeNotSatisfiable { size: u64 },
+    /// A WebSocket route asked without `Upgrade: websocket` (426).
+    #[error("upgrade required")]
+    UpgradeRequired,
+    /// A capacity limit that frees up by itself (a full live room; 503).
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     /// The deployment is missing a setting it needs (for example the JWT secret).
     #[error("server misconfigured: {0}")]
     Misconfigured(String),
@@ -102,6 +108,8 @@ impl ApiError {
             Self::RateLimited { .. } => 429,
             Self::MethodNotAllowed { .. } => 405,
             Self::RangeNotSatisfiable { .. } => 416,
+            Self::UpgradeRequired => 426,
+            Self::Unavailable(_) => 503,
             Self::Misconfigured(_) | Self::Internal(_) => 500,
         }
     }
@@ -124,6 +132,8 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => ("METHOD_NOT_ALLOWED", "E011"),
             Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "E012"),
             Self::RangeNotSatisfiable { .. } => ("RANGE_NOT_SATISFIABLE", "E013"),
+            Self::UpgradeRequired => ("UPGRADE_REQUIRED", "E014"),
+            Self::Unavailable(_) => ("UNAVAILABLE", "E015"),
             Self::Misconfigured(_) => ("SERVER_MISCONFIGURED", "E000"),
             Self::Internal(_) => ("INTERNAL", "E000"),
         }
@@ -139,7 +149,8 @@ impl ApiError {
             Self::UnsupportedMediaType(what) => (*what).into(),
             Self::ContentMismatch(why) => why.clone(),
             Self::Storage(_) => "storage is unavailable, try again".into(),
-            Self::Forbidden(why) => (*why).into(),
+            Self::Forbidden(why) | Self::Unavailable(why) => (*why).into(),
+            Self::UpgradeRequired => "open this URL as a WebSocket (Upgrade: websocket)".into(),
             Self::Validation(_) => "some fields are invalid".into(),
             Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { .. } => "too many requests, slow down".into(),

@@ -531,6 +531,40 @@ fn describe(e: Endpoint) -> Op {
                 &[404, 429],
             )
         },
+        E::LiveTicket => Op {
+            body_required: false,
+            ..op(
+                "A ticket to the setlist's live room (owner or member; single use, 60 s)",
+                "live",
+                None,
+                (201, Some("LiveTicket")),
+                &[404],
+            )
+        },
+        E::SharedLiveTicket => Op {
+            body_required: false,
+            ..op(
+                "A guest's ticket to the live room through a public link (single use, 60 s)",
+                "live",
+                None,
+                (201, Some("LiveTicket")),
+                &[404, 429],
+            )
+        },
+        E::LiveConnect => Op {
+            query: &[(
+                "since",
+                Q::Int(0, i64::MAX),
+                "resume: replay the room's events after this seq",
+            )],
+            ..op(
+                "Join the live room: a WebSocket upgrade (101); frames in the README (SPEC §9)",
+                "live",
+                None,
+                (101, None),
+                &[404, 422, 426, 503],
+            )
+        },
         E::ListPresets => Op {
             query: &[(
                 "kind",
@@ -769,7 +803,9 @@ fn status_text(status: u16) -> &'static str {
         429 => "Rate limited; see Retry-After",
         500 => "Internal error, or the server is misconfigured (E000)",
         502 => "Object storage failed; try again (E005)",
-        503 => "D1 does not answer",
+        101 => "Switching Protocols: the WebSocket is open",
+        426 => "Upgrade required: open this URL as a WebSocket (E014)",
+        503 => "Unavailable: D1 does not answer, or the live room is full (E015)",
         _ => "Error",
     }
 }

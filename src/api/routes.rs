@@ -79,6 +79,9 @@ pub enum Endpoint {
     RevokeLink,
     Shared,
     SharedDownloadUrl,
+    LiveTicket,
+    SharedLiveTicket,
+    LiveConnect,
     ListPresets,
     CreatePreset,
     DeletePreset,
@@ -374,6 +377,19 @@ pub const ROUTES: &[RouteDef] = &[
         Endpoint::SharedDownloadUrl,
         Access::Public,
     ),
+    route(
+        "POST",
+        "/v1/setlists/{id}/live/ticket",
+        Endpoint::LiveTicket,
+        Access::User,
+    ),
+    route(
+        "POST",
+        "/v1/shared/{token}/live/ticket",
+        Endpoint::SharedLiveTicket,
+        Access::Public,
+    ),
+    raw("GET", "/v1/live/{ticket}", Endpoint::LiveConnect),
 ];
 
 /// The outcome of matching a request line against [`ROUTES`].
@@ -571,6 +587,8 @@ mod tests {
                 "/v1/blobs/{token}",
                 "/v1/shared/{token}",
                 "/v1/shared/{token}/items/{item_id}/download-url",
+                "/v1/shared/{token}/live/ticket",
+                "/v1/live/{ticket}",
             ]
         );
     }

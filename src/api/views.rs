@@ -219,6 +219,11 @@ crate::view! {
     Comment { id: String, author: Person, body: String, created_at: String }
 }
 
+crate::view! {
+    /// A live-room ticket: single use, 60 s; `url` is the WebSocket to open with it.
+    LiveTicket { ticket: String, url: String, expires_at: String }
+}
+
 /// Every view's schema by name, for `components/schemas`.
 pub fn definitions() -> Vec<(&'static str, Value)> {
     fn d<V: View>() -> (&'static str, Value) {
@@ -241,6 +246,7 @@ pub fn definitions() -> Vec<(&'static str, Value)> {
         d::<Setlist>(),
         d::<Link>(),
         d::<Comment>(),
+        d::<LiveTicket>(),
     ]
 }
 

@@ -3,3 +3,4 @@
 pub mod jwt;
 pub mod links;
 pub mod password;
+pub mod tickets;

@@ -301,6 +301,12 @@ pub enum Action {
     ManageLinks,
     /// Delete the setlist.
     Delete,
+    /// Join its live room and follow the leader.
+    Follow,
+    /// Take the live room's lead while nobody leads.
+    Lead,
+    /// Take the live room's lead from someone else.
+    TakeLead,
 }
 
 /// What [`decide`] answers.
@@ -332,6 +338,8 @@ impl Decision {
 
 const OWNER_ONLY: &str = "only the setlist's owner may do this";
 const NOT_VIEWERS: &str = "viewers cannot change this setlist";
+const FOLLOWERS: &str = "viewers and link holders follow; they cannot lead";
+const OWNER_TAKES_LEAD: &str = "someone is leading; only the owner may take the lead over";
 const NOT_YOUR_COMMENT: &str = "only its author or the setlist's owner may delete a comment";
 
 /// The setlist policy, the one place that says who may do what: the owner everything; an editor
@@ -345,14 +353,17 @@ pub fn decide(party: Party, action: Action) -> Decision {
         (P::Outsider, _) => Decision::Hide,
         (P::Owner, _) => Decision::Allow,
         // A link shows the setlist and its files, nothing about people, and changes nothing.
-        (P::Link, A::Read | A::DownloadItem) => Decision::Allow,
+        (P::Link, A::Read | A::DownloadItem | A::Follow) => Decision::Allow,
+        // In a live room a guest is told why (it is in the room), not hidden from.
+        (P::Link | P::Viewer, A::Lead | A::TakeLead) => Decision::Forbid(FOLLOWERS),
         (P::Link, _) => Decision::Hide,
         (
             P::Editor | P::Viewer,
-            A::Read | A::SeeMembers | A::DownloadItem | A::Comment | A::Leave,
+            A::Read | A::SeeMembers | A::DownloadItem | A::Comment | A::Leave | A::Follow,
         )
         | (P::Editor | P::Viewer, A::DeleteComment { own: true })
-        | (P::Editor, A::EditItems) => Decision::Allow,
+        | (P::Editor, A::EditItems | A::Lead) => Decision::Allow,
+        (P::Editor, A::TakeLead) => Decision::Forbid(OWNER_TAKES_LEAD),
         (P::Editor | P::Viewer, A::DeleteComment { own: false }) => {
             Decision::Forbid(NOT_YOUR_COMMENT)
         }
@@ -536,6 +547,7 @@ mod tests {
         let owner_only = Forbid(OWNER_ONLY);
         let viewers = Forbid(NOT_VIEWERS);
         let not_yours = Forbid(NOT_YOUR_COMMENT);
+        let followers = Forbid(FOLLOWERS);
         // Columns: owner, editor, viewer, link, outsider.
         let table = [
             (A::Read, [Y, Y, Y, Y, H]),
@@ -554,6 +566,12 @@ mod tests {
             (A::Leave, [Y, Y, Y, H, H]),
             (A::ManageLinks, [Y, owner_only, owner_only, H, H]),
             (A::Delete, [Y, owner_only, owner_only, H, H]),
+            (A::Follow, [Y, Y, Y, Y, H]),
+            (A::Lead, [Y, Y, followers, followers, H]),
+            (
+                A::TakeLead,
+                [Y, Forbid(OWNER_TAKES_LEAD), followers, followers, H],
+            ),
         ];
         let parties = [
             Party::Owner,

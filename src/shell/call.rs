@@ -49,6 +49,8 @@ pub struct Caller {
 /// Everything a handler gets.
 pub struct Call {
     pub ctx: Ctx,
+    /// The invocation, for work after the response (`wait_until`: live-room notices).
+    pub context: std::rc::Rc<worker::Context>,
     pub req: Request,
     /// Path parameters in template order.
     pub params: Vec<String>,

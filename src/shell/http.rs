@@ -3,7 +3,9 @@
 
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
-use worker::{console_error, console_log, Env, Headers, Request, Response};
+use std::rc::Rc;
+
+use worker::{console_error, console_log, Context, Env, Headers, Request, Response};
 
 use crate::api::body::{self, MAX_JSON_BODY_BYTES};
 use crate::api::cors;
@@ -17,7 +19,7 @@ use crate::service::{accounts as sessions, admin as admins};
 use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
-use super::{accounts, activity, admin, blobs, library, limits, presets, setlists};
+use super::{accounts, activity, admin, blobs, library, limits, live, presets, setlists};
 
 struct LogLine {
     method: String,
@@ -25,7 +27,7 @@ struct LogLine {
     user_id: Option<String>,
 }
 
-pub async fn serve(req: Request, env: Env) -> Response {
+pub async fn serve(req: Request, env: Env, context: Context) -> Response {
     let started = ctx::now();
     let mut log = LogLine {
         method: req.method().to_string(),
@@ -39,7 +41,7 @@ pub async fn serve(req: Request, env: Env) -> Response {
         .then(|| header("access-control-request-method"))
         .flatten();
     let cors_origins = ctx::config(&env).ok().map(|c| c.cors_origins.clone());
-    let outcome = handle(req, env, &mut log).await;
+    let outcome = handle(req, env, Rc::new(context), &mut log).await;
     let (status, mut response) = match outcome {
         Ok(reply) => reply_response(reply),
         Err(err) => {
@@ -85,7 +87,12 @@ pub async fn serve(req: Request, env: Env) -> Response {
     response
 }
 
-async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Reply> {
+async fn handle(
+    mut req: Request,
+    env: Env,
+    context: Rc<Context>,
+    log: &mut LogLine,
+) -> ApiResult<Reply> {
     // The raw method: the `worker` crate maps names it does not know (QUERY, PROPFIND, …) to GET,
     // which would serve them as reads.
     let method = req.inner().method();
@@ -145,6 +152,7 @@ async fn handle(mut req: Request, env: Env, log: &mut LogLine) -> ApiResult<Repl
         route,
         Call {
             ctx,
+            context,
             req,
             params,
             query,
@@ -207,6 +215,9 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::RevokeLink => setlists::revoke_link(call).await,
         Endpoint::Shared => setlists::shared(call).await,
         Endpoint::SharedDownloadUrl => setlists::shared_download_url(call).await,
+        Endpoint::LiveTicket => live::member_ticket(call).await,
+        Endpoint::SharedLiveTicket => live::guest_ticket(call).await,
+        Endpoint::LiveConnect => live::connect(call).await,
         Endpoint::ListPresets => presets::list(call).await,
         Endpoint::CreatePreset => presets::create(call).await,
         Endpoint::DeletePreset => presets::delete(call).await,
@@ -402,6 +413,15 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
     img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
     form-action 'none'; frame-ancestors 'none'";
 
+/// The asset behind a docs path: `/docs/live` is the live-room page.
+fn asset_name(file: &str) -> &str {
+    if file == "live" {
+        "live.html"
+    } else {
+        file
+    }
+}
+
 /// Serves one Swagger UI file from the static assets (`ASSETS`, filled by scripts/build.sh).
 async fn docs(env: &Env, file: &str) -> ApiResult<Reply> {
     if !crate::api::routes::is_docs_file(file) {
@@ -411,7 +431,10 @@ async fn docs(env: &Env, file: &str) -> ApiResult<Reply> {
         .assets("ASSETS")
         .map_err(|e| ApiError::Misconfigured(format!("assets binding ASSETS: {e}")))?;
     let response = assets
-        .fetch(format!("https://assets.invalid/docs/{file}"), None)
+        .fetch(
+            format!("https://assets.invalid/docs/{}", asset_name(file)),
+            None,
+        )
         .await
         .map_err(|e| ApiError::internal(format!("assets fetch: {e}")))?;
     let mut response = match response.status_code() {

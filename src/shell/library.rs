@@ -38,8 +38,20 @@ pub async fn patch_score(call: Call) -> ApiResult<Reply> {
     Ok(score_reply(200, &score))
 }
 
+/// `DELETE /v1/scores/{id}`: the setlists that held it hear of their changed items.
 pub async fn delete_score(call: Call) -> ApiResult<Reply> {
-    library::delete_score(&call.cx(), call.user_id()?, call.param(0)).await?;
+    let (user, score) = (call.user_id()?, call.param(0));
+    let rooms = crate::service::live::setlists_with_score(&call.cx(), user, score)
+        .await
+        .unwrap_or_default();
+    library::delete_score(&call.cx(), user, score).await?;
+    for setlist in rooms {
+        super::live::notify(
+            &call.context,
+            &call.ctx.env,
+            super::live::changed(&setlist, crate::domain::live::Change::Items, None),
+        );
+    }
     Ok(Reply::NoContent)
 }
 

@@ -8,6 +8,8 @@ use worker::{Env, Request};
 use crate::domain::rate;
 use crate::error::{ApiError, ApiResult};
 
+use super::call::Call;
+
 /// Period of every Rate Limiting binding (wrangler.toml `[[ratelimits]]`; 10 or 60 s).
 const BINDING_PERIOD_SECONDS: u64 = 60;
 
@@ -56,5 +58,24 @@ async fn binding_limit(env: &Env, binding: &str, key: &str) -> ApiResult<()> {
         }),
         // A limiter failure must not take the API down with it.
         _ => Ok(()),
+    }
+}
+
+/// The public-link limits: per client address and per link, by Rate Limiting bindings (a flood
+/// over the limit costs no D1 work).
+pub struct Bindings<'a> {
+    call: &'a Call,
+}
+
+impl<'a> Bindings<'a> {
+    pub fn of(call: &'a Call) -> Self {
+        Self { call }
+    }
+}
+
+impl crate::service::setlists::LinkGate for Bindings<'_> {
+    async fn admit(&self, link: Option<&str>) -> ApiResult<()> {
+        let ip = client_ip(&self.call.req);
+        public_link(&self.call.ctx.env, &ip, link).await
     }
 }

@@ -14,9 +14,11 @@ mod faults;
 mod http;
 mod library;
 mod limits;
+mod live;
 mod presets;
 mod queue;
 mod r2;
+mod room;
 mod setlists;
 
 use worker::{
@@ -36,9 +38,9 @@ fn prepare(env: &Env) {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     prepare(&env);
-    Ok(http::serve(req, env).await)
+    Ok(http::serve(req, env, ctx).await)
 }
 
 #[event(queue)]

@@ -9,6 +9,7 @@ pub mod activity;
 pub mod admin;
 pub mod library;
 pub mod limits;
+pub mod live;
 pub mod paging;
 pub mod platform;
 pub mod presets;

@@ -106,6 +106,13 @@ const MATRIX = {
   } },
   "GET /v1/shared/{token}": { expect: LINK(200), request: (who) => ({ path: `/v1/shared/${who === "link" ? ctx.link.token : ctx.revokedLink}` }) },
   "GET /v1/shared/{token}/items/{item_id}/download-url": { expect: LINK(200), request: (who) => ({ path: `/v1/shared/${who === "link" ? ctx.link.token : ctx.revokedLink}/items/${ctx.item}/download-url` }) },
+  "POST /v1/setlists/{id}/live/ticket": { expect: SETLIST(201).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/live/ticket` }) },
+  "POST /v1/shared/{token}/live/ticket": { expect: LINK(201), request: (who) => ({ path: `/v1/shared/${who === "link" ? ctx.link.token : ctx.revokedLink}/live/ticket` }) },
+  // A valid ticket on a plain GET: 426 for anyone holding it (the ticket is the credential).
+  "GET /v1/live/{ticket}": { expect: OPEN(426), request: async () => {
+    const t = (await api.post(`/v1/setlists/${ctx.setlist}/live/ticket`, undefined, ctx.owner.access)).body;
+    return { path: new URL(t.url).pathname };
+  } },
   "GET /v1/admin/users": { expect: ADMIN(200), request: () => ({}) },
   "PATCH /v1/admin/users/{id}": { expect: ADMIN(200), request: async () => ({ path: `/v1/admin/users/${(await api.signup(fresh("adm"))).user.id}`, body: { quota_bytes: 12345 } }) },
   "GET /v1/admin/stats": { expect: ADMIN(200), request: () => ({}) },

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
+import WebSocket from "ws";
 import { startWorker } from "./harness.mjs";
+import { makePdf } from "./pdf.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 let w, browser;
@@ -72,6 +74,46 @@ test("a browser sees the operations, authorises with a login token and runs GET 
   assert.equal((await status.innerText()).trim(), "200");
   const body = await op.locator(".live-responses-table tr.response .response-col_description pre").first().innerText();
   assert.equal(JSON.parse(body).user.email, user.user.email);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the live page joins a room with a ticket and shows the leader's piece and page", async () => {
+  const api = w.api;
+  const owner = await api.signup("leader@docs.example");
+  const follower = await api.signup("follower@docs.example");
+  const score = await api.uploadScore(owner.access, makePdf({ title: "Nardis" }), { title: "Nardis" });
+  const setlist = (await api.post("/v1/setlists", { name: "Live page" }, owner.access)).body.setlist.id;
+  await api.post(`/v1/setlists/${setlist}/members`, { email: follower.user.email, role: "viewer" }, owner.access);
+  const item = (await api.post(`/v1/setlists/${setlist}/items`, { score_id: score.id }, owner.access)).body.setlist.items[0].id;
+
+  const res = await api.raw("GET", "/docs/live");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /text\/html/);
+  assert.doesNotMatch(res.headers.get("content-security-policy"), /unsafe-inline|unsafe-eval|https?:/);
+  assert.doesNotMatch(res.body, /https?:\/\//, "no CDN");
+
+  const ticket = (await api.post(`/v1/setlists/${setlist}/live/ticket`, undefined, follower.access)).body.ticket;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("request", (r) => { if (!r.url().startsWith(w.url.origin)) problems.push(`outside request: ${r.url()}`); });
+  await page.goto(new URL(`/docs/live#ticket=${ticket}`, w.url).href);
+  await page.locator("#status", { hasText: "connected" }).waitFor({ timeout: 15000 });
+  assert.equal(await page.locator("#role").innerText(), "viewer");
+
+  // The leader, from outside the browser, leads and moves the band.
+  const leadTicket = (await api.post(`/v1/setlists/${setlist}/live/ticket`, undefined, owner.access)).body;
+  const lead = new WebSocket(`ws://${w.url.host}${new URL(leadTicket.url).pathname}`);
+  await new Promise((resolve, reject) => { lead.on("open", resolve); lead.on("error", reject); });
+  lead.send(JSON.stringify({ type: "lead" }));
+  lead.send(JSON.stringify({ type: "goto", item_id: item, page: 5 }));
+  await page.locator("#page", { hasText: "5" }).waitFor({ timeout: 15000 });
+  assert.equal(await page.locator("#piece").innerText(), item);
+  assert.equal(await page.locator("#leader").innerText(), owner.user.id);
+  lead.close();
   assert.deepEqual(problems, []);
   await context.close();
 });

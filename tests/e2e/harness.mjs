@@ -56,9 +56,11 @@ function templateState() {
  * `retryDelay` (seconds) overrides the queue's delay before redelivering a failed batch.
  * Returns helpers bound to the instance; call `close()` when done.
  */
-export async function startWorker({ vars = {}, ratelimits = {}, retryDelay } = {}) {
-  const state = mkdtempSync(join(tmpdir(), "scoremate-e2e-"));
-  cpSync(templateState(), state, { recursive: true });
+export async function startWorker({ vars = {}, ratelimits = {}, retryDelay, state: reuse } = {}) {
+  // `state`: the folder of an earlier instance (`keep: true` on its close), to restart the
+  // runtime over the same D1, R2 and Durable Object storage.
+  const state = reuse ?? mkdtempSync(join(tmpdir(), "scoremate-e2e-"));
+  if (!reuse) cpSync(templateState(), state, { recursive: true });
   // Every test file's clients share one address: the per-IP auth limit is tested on its own
   // (ratelimits.test.mjs) and lifted elsewhere; every other limit keeps wrangler.toml's value.
   const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", ...vars };
@@ -107,6 +109,10 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay } = {
       binding: config.assets.binding,
       routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: config.assets.run_worker_first === true },
     },
+    durableObjects: Object.fromEntries(
+      (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
+    ),
+    durableObjectsPersist: join(state, "v3/do"),
     d1Persist: join(state, "v3/d1"),
     r2Persist: join(state, "v3/r2"),
     handleRuntimeStdio(stdout, stderr) {
@@ -138,9 +144,11 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay } = {
       await db.exec("create table if not exists e2e_faults (op text not null, pattern text not null, remaining integer not null, action text not null, delay_ms integer not null)");
       await db.prepare("insert into e2e_faults values (?, ?, ?, ?, ?)").bind(op, pattern, times, action, delayMs).run();
     },
-    async close() {
+    /** The folder of this instance's local state (to restart over it). */
+    state,
+    async close({ keep = false } = {}) {
       await mf.dispose();
-      rmSync(state, { recursive: true, force: true });
+      if (!keep) rmSync(state, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,95 @@
+//! Statements of the live rooms (SPEC §9): who a ticket's bearer is to the setlist now (asked at
+//! connect and again before `lead` and `goto`, so a demoted or removed member cannot lead), whether
+//! an item belongs to the setlist, and the setlist's version.
+
+use serde::Deserialize;
+
+use crate::args;
+
+use super::Stmt;
+
+/// A user's standing on a setlist ([`Standing`]): no row for an outsider, nor for anyone once the
+/// owner's account is disabled; none either when the user's own account is disabled.
+pub fn user_standing(setlist: &str, user: &str) -> Stmt {
+    Stmt::new(
+        "select s.version, case when s.owner_id = ?2 then 'owner' else m.role end as role, \
+           u.display_name, null as until \
+         from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
+         join users u on u.id = ?2 and u.disabled_at is null \
+         left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
+         where s.id = ?1 and (s.owner_id = ?2 or m.user_id is not null)",
+        args![setlist, user],
+    )
+}
+
+/// A guest's standing through link `link` ([`Standing`]): only while the link is live (not
+/// revoked, not expired at `now`) and names `setlist`.
+pub fn link_standing(setlist: &str, link: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "select s.version, 'link' as role, 'Guest' as display_name, l.expires_at as until \
+         from setlist_links l join setlists s on s.id = l.setlist_id \
+         join users o on o.id = s.owner_id and o.disabled_at is null \
+         where l.id = ?2 and s.id = ?1 and l.revoked_at is null \
+           and (l.expires_at is null or l.expires_at > ?3)",
+        args![setlist, link, now],
+    )
+}
+
+/// The live setlist a link opens (`setlist`), if the link is live at `now`.
+pub fn link_setlist(link: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "select l.setlist_id as setlist \
+         from setlist_links l join setlists s on s.id = l.setlist_id \
+         join users o on o.id = s.owner_id and o.disabled_at is null \
+         where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)",
+        args![link, now],
+    )
+}
+
+/// Item `item` of setlist `setlist` (`id`), if it is one.
+pub fn item(setlist: &str, item: &str) -> Stmt {
+    Stmt::new(
+        "select id from setlist_items where setlist_id = ?1 and id = ?2",
+        args![setlist, item],
+    )
+}
+
+/// The setlist's version (`version`).
+pub fn version(setlist: &str) -> Stmt {
+    Stmt::new("select version from setlists where id = ?1", args![setlist])
+}
+
+/// The setlists holding score `score` of owner `owner` (`setlist`): their rooms hear of it
+/// when the score is deleted (a D1 trigger takes it out of each).
+pub fn setlists_with_score(owner: &str, score: &str) -> Stmt {
+    Stmt::new(
+        "select distinct i.setlist_id as setlist from setlist_items i \
+         join setlists s on s.id = i.setlist_id and s.owner_id = ?1 where i.score_id = ?2",
+        args![owner, score],
+    )
+}
+
+/// What [`user_standing`] and [`link_standing`] return.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Standing {
+    pub version: i64,
+    pub role: String,
+    pub display_name: String,
+    /// When a link's standing ends by itself (its expiry).
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkSetlist {
+    pub setlist: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Version {
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Id {
+    pub id: String,
+}
