@@ -1,0 +1,109 @@
+// Drives bench/live.sh: node bench/live-fanout.mjs BASE TOKEN "10 50 200" GOTOS
+import WebSocket from "ws";
+
+const [base, token, ns, gotosArg] = process.argv.slice(2);
+const GOTOS = Number(gotosArg);
+const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+const api = async (method, path, body) => {
+  const res = await fetch(base + path, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+};
+const wsUrl = (url) => {
+  const u = new URL(url);
+  u.host = new URL(base).host;
+  return u.toString();
+};
+const open = (url) => new Promise((resolve, reject) => {
+  const ws = new WebSocket(wsUrl(url));
+  ws.on("open", () => resolve(ws));
+  ws.on("error", reject);
+});
+const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+const scores = (await api("GET", "/v1/scores?limit=2")).scores;
+
+async function setlistWithRoom() {
+  const id = (await api("POST", "/v1/setlists", { name: "Bench" })).setlist.id;
+  const setlist = (await api("POST", `/v1/setlists/${id}/items`, { score_id: scores[0].id })).setlist;
+  const link = (await api("POST", `/v1/setlists/${id}/links`, {})).link;
+  return { id, item: setlist.items[0].id, link };
+}
+
+async function followers(link, n) {
+  const out = [];
+  for (let i = 0; i < n; i += 25) {
+    const batch = await Promise.all(Array.from({ length: Math.min(25, n - i) }, async () => {
+      const t = await fetch(`${base}/v1/shared/${link.token}/live/ticket`, { method: "POST" }).then((r) => r.json());
+      return open(t.url);
+    }));
+    out.push(...batch);
+  }
+  return out;
+}
+
+console.log(`## fan-out (one leader, N guests, ${GOTOS} gotos each; loopback)`);
+for (const n of ns.split(" ").map(Number)) {
+  const { id, item, link } = await setlistWithRoom();
+  const leader = await open((await api("POST", `/v1/setlists/${id}/live/ticket`)).url);
+  const socks = await followers(link, n);
+  const lat = [];
+  let pending = 0;
+  let done;
+  let sentAt = 0;
+  for (const s of socks) {
+    s.on("message", (data) => {
+      const f = JSON.parse(data.toString());
+      if (f.type !== "state" || f.page === undefined || f.page === null) return;
+      lat.push(performance.now() - sentAt);
+      if (--pending === 0) done();
+    });
+  }
+  leader.send(JSON.stringify({ type: "lead" }));
+  await new Promise((r) => setTimeout(r, 200));
+  const started = performance.now();
+  for (let g = 1; g <= GOTOS; g++) {
+    pending = n;
+    const all = new Promise((r) => (done = r));
+    sentAt = performance.now();
+    leader.send(JSON.stringify({ type: "goto", item_id: item, page: g }));
+    await all;
+    await new Promise((r) => setTimeout(r, 55)); // stay under the leader's 20 frames a second
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  lat.sort((a, b) => a - b);
+  console.log(
+    `N=${String(n).padStart(3)}  p50 ${pct(lat, 50).toFixed(1)} ms  p99 ${pct(lat, 99).toFixed(1)} ms  ` +
+      `max ${lat[lat.length - 1].toFixed(1)} ms  delivered ${(lat.length / elapsed).toFixed(0)} frames/s (${lat.length} frames)`,
+  );
+  for (const s of [leader, ...socks]) s.close();
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+console.log("## cost of the notice on a REST write (PATCH /v1/setlists/{id}, 200 sequential, p50)");
+async function patchP50(id) {
+  const xs = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await api("PATCH", `/v1/setlists/${id}`, { venue: `Stage ${i}` });
+    xs.push(performance.now() - t);
+  }
+  xs.sort((a, b) => a - b);
+  return pct(xs, 50);
+}
+const quiet = await setlistWithRoom();
+const busy = await setlistWithRoom();
+const listeners = await followers(busy.link, 10);
+let heard = 0;
+for (const s of listeners) s.on("message", (d) => { if (JSON.parse(d.toString()).type === "setlist_changed") heard++; });
+await patchP50(quiet.id); // warm-up
+const a = await patchP50(quiet.id);
+const b = await patchP50(busy.id);
+const a2 = await patchP50(quiet.id);
+const b2 = await patchP50(busy.id);
+const without = (a + a2) / 2;
+const withRoom = (b + b2) / 2;
+console.log(`no room joined ${without.toFixed(2)} ms   room of 10 ${withRoom.toFixed(2)} ms   ratio ${(withRoom / without).toFixed(3)}   (${heard} notices heard)`);
+for (const s of listeners) s.close();
+process.exit(0);
