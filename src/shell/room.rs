@@ -243,7 +243,8 @@ impl LiveRoom {
         let storage = self.state.storage();
         let current = storage.get_alarm().await.ok().flatten();
         if current.is_none_or(|c| c > at) {
-            let _ = storage.set_alarm(at).await;
+            // An i64 is an offset from now for `set_alarm` (an absolute time is a Date).
+            let _ = storage.set_alarm((at - now().0).max(1)).await;
         }
     }
 
