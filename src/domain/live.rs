@@ -56,7 +56,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: Code, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ports::{Db, Ports};
 use crate::store::live as q;
 
-use super::setlists::LinkGate;
+use super::setlists::{link_of, LinkGate};
 use super::Cx;
 
 /// Who is in the room, as the database says now.
@@ -160,9 +160,7 @@ pub async fn guest_ticket<P: Ports>(
     gate: &impl LinkGate,
     token: &str,
 ) -> ApiResult<LiveTicket> {
-    let link = crate::auth::links::link_id(cx.config.link_key()?, token);
-    gate.admit(link.as_deref()).await?;
-    let link = link.ok_or(ApiError::NotFound)?;
+    let link = link_of(cx, gate, token).await?;
     let row = cx
         .db()
         .first::<q::LinkSetlist>(q::link_setlist(&link, &cx.now_text()))

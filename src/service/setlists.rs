@@ -761,7 +761,11 @@ pub trait LinkGate {
 ///
 /// # Errors
 /// 429 from the gate; then 404 for a forged token.
-async fn link_of<P: Ports>(cx: &Cx<'_, P>, gate: &impl LinkGate, token: &str) -> ApiResult<String> {
+pub async fn link_of<P: Ports>(
+    cx: &Cx<'_, P>,
+    gate: &impl LinkGate,
+    token: &str,
+) -> ApiResult<String> {
     let link = links::link_id(cx.config.link_key()?, token);
     gate.admit(link.as_deref()).await?;
     link.ok_or(ApiError::NotFound)

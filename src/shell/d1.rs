@@ -49,6 +49,17 @@ impl D1 {
         Self(db)
     }
 
+    /// Runs statements as one D1 batch (one round trip, one transaction).
+    async fn run_batch(&self, stmts: &[Statement]) -> ApiResult<Vec<worker::D1Result>> {
+        let prepared = stmts
+            .iter()
+            .map(|s| self.prepare(s))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
+        fault("d1.batch", &texts.join("\n")).await?;
+        self.0.batch(prepared).await.map_err(|e| db_err("batch", e))
+    }
+
     fn prepare(&self, stmt: &Statement) -> ApiResult<D1PreparedStatement> {
         let values: Vec<JsValue> = stmt.args.iter().map(js_value).collect();
         self.0
@@ -86,17 +97,7 @@ impl crate::ports::Db for D1 {
         &self,
         stmts: Vec<Statement>,
     ) -> ApiResult<Vec<Vec<T>>> {
-        let prepared = stmts
-            .iter()
-            .map(|s| self.prepare(s))
-            .collect::<ApiResult<Vec<_>>>()?;
-        let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
-        fault("d1.batch", &texts.join("\n")).await?;
-        let results = self
-            .0
-            .batch(prepared)
-            .await
-            .map_err(|e| db_err("batch", e))?;
+        let results = self.run_batch(&stmts).await?;
         results
             .iter()
             .map(|r| r.results::<T>().map_err(|e| db_err("batch rows", e)))
@@ -104,17 +105,7 @@ impl crate::ports::Db for D1 {
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> ApiResult<Vec<Outcome>> {
-        let prepared = stmts
-            .iter()
-            .map(|s| self.prepare(s))
-            .collect::<ApiResult<Vec<_>>>()?;
-        let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
-        fault("d1.batch", &texts.join("\n")).await?;
-        let results = self
-            .0
-            .batch(prepared)
-            .await
-            .map_err(|e| db_err("batch", e))?;
+        let results = self.run_batch(&stmts).await?;
         results
             .iter()
             .map(|r| {

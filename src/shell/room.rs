@@ -113,6 +113,11 @@ struct LogRow {
 }
 
 impl LiveRoom {
+    /// The use cases' context for this event (settings, D1, the time).
+    fn ctx(&self) -> worker::Result<Ctx> {
+        Ctx::new(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
@@ -254,7 +259,7 @@ impl LiveRoom {
         let Some(setlist) = self.setlist.borrow().clone() else {
             return Ok(());
         };
-        let ctx = Ctx::new(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let ctx = self.ctx()?;
         let cx = ctx.cx("");
         let mut closed = false;
         let mut next: Option<i64> = None;
@@ -329,7 +334,7 @@ impl LiveRoom {
                 self.room.borrow_mut().revoke_lead(id);
             }
         }
-        let ctx = Ctx::new(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let ctx = self.ctx()?;
         let cx = ctx.cx("");
         // A demoted leader stops leading now, not at their next move.
         let leader = self.room.borrow().state.leader.clone();
@@ -376,10 +381,10 @@ impl LiveRoom {
             Admit::Yes => {}
             Admit::Limited => {
                 return ws.send_with_str(
-                    Refusal {
-                        code: Code::RateLimited,
-                        message: format!("at most {} frames a second", live::FRAMES_PER_SECOND),
-                    }
+                    Refusal::new(
+                        Code::RateLimited,
+                        format!("at most {} frames a second", live::FRAMES_PER_SECOND),
+                    )
                     .frame(),
                 )
             }
@@ -389,13 +394,8 @@ impl LiveRoom {
             Some(Ok(frame)) => frame,
             Some(Err(refusal)) => return ws.send_with_str(refusal.frame()),
             None => {
-                return ws.send_with_str(
-                    Refusal {
-                        code: Code::BadMessage,
-                        message: "frames are JSON text".into(),
-                    }
-                    .frame(),
-                )
+                return ws
+                    .send_with_str(Refusal::new(Code::BadMessage, "frames are JSON text").frame())
             }
         };
         if frame == Frame::Ping {
@@ -404,7 +404,7 @@ impl LiveRoom {
         let Some(setlist) = self.setlist.borrow().clone() else {
             return Ok(());
         };
-        let ctx = Ctx::new(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let ctx = self.ctx()?;
         let cx = ctx.cx("");
         // Who they are now: a member demoted or removed since connecting cannot lead.
         let mut party = Party::from_role(Some(match att.role.as_str() {
@@ -422,13 +422,7 @@ impl LiveRoom {
                     return ws.close(Some(CLOSE_FORBIDDEN), Some("no longer allowed in"));
                 }
                 Err(_) => {
-                    return ws.send_with_str(
-                        Refusal {
-                            code: Code::Forbidden,
-                            message: "try again".into(),
-                        }
-                        .frame(),
-                    )
+                    return ws.send_with_str(Refusal::new(Code::Forbidden, "try again").frame())
                 }
             }
         }
