@@ -1,7 +1,9 @@
-// Drives bench/live.sh: node bench/live-fanout.mjs BASE TOKEN "10 50 200" GOTOS
+// Drives bench/live.sh: node bench/live-fanout.mjs BASE TOKEN "10 50 200" GOTOS WORKERD_PIDS
+// (TOKEN is an admin's: the room's own figures come from GET /v1/admin/live/{id}).
+import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 
-const [base, token, ns, gotosArg] = process.argv.slice(2);
+const [base, token, ns, gotosArg, pidsArg = ""] = process.argv.slice(2);
 const GOTOS = Number(gotosArg);
 const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
 const api = async (method, path, body) => {
@@ -81,6 +83,39 @@ for (const n of ns.split(" ").map(Number)) {
   await new Promise((r) => setTimeout(r, 500));
 }
 
+console.log("## an idle room of 200 sockets: workerd's memory, and pings answered without waking it");
+const rss = () => pidsArg.split(",").filter(Boolean).reduce((sum, pid) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return sum + (m ? Number(m[1]) : 0);
+}, 0);
+{
+  const idle = await setlistWithRoom();
+  const opener = await open((await api("POST", `/v1/setlists/${idle.id}/live/ticket`)).url);
+  await new Promise((r) => setTimeout(r, 2000));
+  const before = rss();
+  const socks = await followers(idle.link, 199);
+  await new Promise((r) => setTimeout(r, 5000)); // idle
+  const after = rss();
+  const figures = async () => (await api("GET", `/v1/admin/live/${idle.id}`)).room;
+  const f0 = await figures();
+  let pongs = 0;
+  const all = [opener, ...socks];
+  for (const s of all) s.on("message", (d) => { if (d.toString() === '{"type":"pong"}') pongs++; });
+  for (let round = 0; round < 5; round++) for (const s of all) s.send('{"type":"ping"}');
+  while (pongs < all.length * 5) await new Promise((r) => setTimeout(r, 20));
+  const f1 = await figures();
+  console.log(
+    `sockets ${f1.sockets}  workerd RSS ${(before / 1024).toFixed(1)} → ${(after / 1024).toFixed(1)} MiB ` +
+      `(+${((after - before) / 1024).toFixed(1)} MiB, ${((after - before) / all.length).toFixed(1)} KiB a socket, tickets' requests included)`,
+  );
+  console.log(
+    `pings ${all.length * 5} sent, ${pongs} pongs; frames the room's handlers ran: ${f0.frames_handled} before, ${f1.frames_handled} after ` +
+      `(woke ${f0.woke_at === f1.woke_at ? "once, not again" : "again"})`,
+  );
+  for (const s of all) s.close();
+  await new Promise((r) => setTimeout(r, 500));
+}
+
 console.log("## cost of the notice on a REST write (PATCH /v1/setlists/{id}, 200 sequential, p50)");
 async function patchP50(id) {
   const xs = [];
@@ -92,18 +127,19 @@ async function patchP50(id) {
   xs.sort((a, b) => a - b);
   return pct(xs, 50);
 }
+// Without: a setlist whose room was never opened (no ticket issued), so its writes send no
+// notice. With: a room of 10 guests, each of whom hears every write.
 const quiet = await setlistWithRoom();
 const busy = await setlistWithRoom();
 const listeners = await followers(busy.link, 10);
 let heard = 0;
 for (const s of listeners) s.on("message", (d) => { if (JSON.parse(d.toString()).type === "setlist_changed") heard++; });
 await patchP50(quiet.id); // warm-up
-const a = await patchP50(quiet.id);
-const b = await patchP50(busy.id);
-const a2 = await patchP50(quiet.id);
-const b2 = await patchP50(busy.id);
-const without = (a + a2) / 2;
-const withRoom = (b + b2) / 2;
-console.log(`no room joined ${without.toFixed(2)} ms   room of 10 ${withRoom.toFixed(2)} ms   ratio ${(withRoom / without).toFixed(3)}   (${heard} notices heard)`);
+await patchP50(busy.id);
+const rounds = [];
+for (let r = 0; r < 3; r++) rounds.push([await patchP50(quiet.id), await patchP50(busy.id)]);
+const without = rounds.reduce((a, [q]) => a + q, 0) / rounds.length;
+const withRoom = rounds.reduce((a, [, b]) => a + b, 0) / rounds.length;
+console.log(`no notice (room never opened) ${without.toFixed(2)} ms   notice to a room of 10 ${withRoom.toFixed(2)} ms   ratio ${(withRoom / without).toFixed(3)}   (${heard} notices heard of ${10 * 200 * 4})`);
 for (const s of listeners) s.close();
 process.exit(0);

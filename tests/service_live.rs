@@ -286,3 +286,48 @@ fn items_and_versions_are_read_as_committed() {
     );
     assert!(!block_on(live::is_item(&b.w.cx(), &b.setlist, &b.item)).unwrap());
 }
+
+#[test]
+fn a_setlist_is_live_from_its_first_ticket_and_a_users_opened_rooms_are_known() {
+    let b = band();
+    let other: Value = serde_json::from_str(
+        &block_on(setlists::create(
+            &b.w.cx(),
+            &b.editor,
+            body(json!({"name": "Editor's own"})),
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let other = other["id"].as_str().unwrap().to_owned();
+    assert!(!block_on(live::is_live(&b.w.cx(), &b.setlist)).unwrap());
+    assert!(block_on(live::live_rooms_of(&b.w.cx(), &b.editor))
+        .unwrap()
+        .is_empty());
+    // A refused ticket opens nothing.
+    assert!(token_of(&b, &b.outsider).is_err());
+    assert!(!block_on(live::is_live(&b.w.cx(), &b.setlist)).unwrap());
+    token_of(&b, &b.viewer).unwrap();
+    assert!(block_on(live::is_live(&b.w.cx(), &b.setlist)).unwrap());
+    // Only the first ticket writes: a later one succeeds with the write failing.
+    b.w.ports.db.fail_next("set live_at", 1);
+    token_of(&b, &b.owner).unwrap();
+    // The armed failure is still there for the next first ticket: no ticket without the mark.
+    assert!(matches!(
+        block_on(live::member_ticket(&b.w.cx(), &b.editor, &other)),
+        Err(ApiError::Internal(_))
+    ));
+    assert!(!block_on(live::is_live(&b.w.cx(), &other)).unwrap());
+    block_on(live::member_ticket(&b.w.cx(), &b.editor, &other)).unwrap();
+    let mut rooms = block_on(live::live_rooms_of(&b.w.cx(), &b.editor)).unwrap();
+    rooms.sort();
+    let mut want = vec![(b.setlist.clone(), false), (other.clone(), true)];
+    want.sort();
+    assert_eq!(rooms, want);
+    assert_eq!(
+        block_on(live::live_rooms_of(&b.w.cx(), &b.owner)).unwrap(),
+        vec![(b.setlist.clone(), true)]
+    );
+    block_on(setlists::delete(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
+    assert!(!block_on(live::is_live(&b.w.cx(), &b.setlist)).unwrap());
+}

@@ -632,6 +632,13 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("AdminStats")),
             &[],
         ),
+        E::AdminLiveRoom => op(
+            "A setlist's live room: sockets open, frames its handlers ran since it woke (admin)",
+            "admin",
+            None,
+            (200, Some("AdminLiveRoom")),
+            &[],
+        ),
         E::AdminTasks => Op {
             query: &[(
                 "limit",
@@ -1361,6 +1368,24 @@ fn schemas(limits: &Settings) -> Value {
         ),
         ("AdminUserEnvelope", envelope("user", "AdminUser")),
         ("AdminStats", obj(&["stats"], &[("stats", t("object"))])),
+        (
+            "AdminLiveRoom",
+            obj(
+                &["room"],
+                &[(
+                    "room",
+                    obj(
+                        &["sockets", "frames_handled", "woke_at", "seq"],
+                        &[
+                            ("sockets", t("integer")),
+                            ("frames_handled", t("integer")),
+                            ("woke_at", t("string")),
+                            ("seq", t("integer")),
+                        ],
+                    ),
+                )],
+            ),
+        ),
         (
             "Tasks",
             obj(

@@ -88,6 +88,7 @@ pub enum Endpoint {
     AdminUsers,
     AdminPatchUser,
     AdminStats,
+    AdminLiveRoom,
     AdminTasks,
     AdminRetryTask,
     AdminOpenApi,
@@ -248,6 +249,12 @@ pub const ROUTES: &[RouteDef] = &[
         "GET",
         "/v1/admin/stats",
         Endpoint::AdminStats,
+        Access::Admin,
+    ),
+    route(
+        "GET",
+        "/v1/admin/live/{id}",
+        Endpoint::AdminLiveRoom,
         Access::Admin,
     ),
     route(

@@ -173,6 +173,21 @@ pub async fn stats<P: Ports>(cx: &Cx<'_, P>, caller: &UserRow) -> ApiResult<Stri
     Ok(row.json)
 }
 
+/// `GET /v1/admin/live/{id}`: whether the setlist's room may be asked (it exists and was opened);
+/// the room answers for itself.
+///
+/// # Errors
+/// 404 for non-admins, and for setlists that do not exist or whose room was never opened.
+pub async fn live_room<P: Ports>(cx: &Cx<'_, P>, caller: &UserRow, setlist: &str) -> ApiResult<()> {
+    require_admin(caller)?;
+    if !crate::domain::ids::is_well_formed("set", setlist)
+        || !super::live::is_live(cx, setlist).await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    Ok(())
+}
+
 /// `GET /v1/admin/tasks?limit=`: failed processing and dead letters, newest first, as a JSON
 /// array text.
 ///

@@ -24,6 +24,8 @@ pub struct Standing {
     pub version: i64,
     /// When this standing ends by itself (a link's expiry), in milliseconds.
     pub until: Option<i64>,
+    /// Whether the setlist's room was ever opened (a ticket was issued for it).
+    pub live: bool,
 }
 
 impl Standing {
@@ -59,6 +61,7 @@ pub async fn standing<P: Ports>(
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.timestamp_millis()),
+        live: r.live != 0,
     }))
 }
 
@@ -87,6 +90,33 @@ pub async fn version<P: Ports>(cx: &Cx<'_, P>, setlist: &str) -> ApiResult<Optio
         .first::<q::Version>(q::version(setlist))
         .await?
         .map(|v| v.version))
+}
+
+/// Whether the setlist's room was ever opened: REST writes to a setlist that never was send its
+/// room nothing.
+///
+/// # Errors
+/// 500 when the database fails.
+pub async fn is_live<P: Ports>(cx: &Cx<'_, P>, setlist: &str) -> ApiResult<bool> {
+    Ok(cx
+        .db()
+        .first::<q::Live>(q::is_live(setlist))
+        .await?
+        .is_some())
+}
+
+/// The opened rooms a user has a place in: `(setlist, owned)`.
+///
+/// # Errors
+/// 500 when the database fails.
+pub async fn live_rooms_of<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<Vec<(String, bool)>> {
+    Ok(cx
+        .db()
+        .all::<q::LiveRoom>(q::live_rooms_of(user))
+        .await?
+        .into_iter()
+        .map(|r| (r.setlist, r.owned != 0))
+        .collect())
 }
 
 /// The setlists whose rooms a deletion of `score` will change (read before deleting).
@@ -121,7 +151,17 @@ fn socket_url(base_url: &str, token: &str) -> String {
     format!("{origin}/v1/live/{token}")
 }
 
-fn issue<P: Ports>(cx: &Cx<'_, P>, setlist: &str, bearer: Bearer) -> ApiResult<LiveTicket> {
+/// A signed ticket for `bearer`; the setlist is marked live first (once), so every REST write
+/// from now on tells its room.
+async fn issue<P: Ports>(
+    cx: &Cx<'_, P>,
+    setlist: &str,
+    live: bool,
+    bearer: Bearer,
+) -> ApiResult<LiveTicket> {
+    if !live {
+        cx.db().run(q::mark_live(setlist, &cx.now_text())).await?;
+    }
     let ticket = Ticket::new(cx.id("tkt")?, setlist.to_owned(), bearer, cx.now);
     let token = ticket.sign(cx.config.ticket_key()?);
     Ok(LiveTicket {
@@ -144,11 +184,10 @@ pub async fn member_ticket<P: Ports>(
         return Err(ApiError::NotFound);
     }
     let bearer = Bearer::User(user.to_owned());
-    let party = standing(cx, setlist, &bearer)
-        .await?
-        .map_or(Party::Outsider, |s| s.party);
+    let standing = standing(cx, setlist, &bearer).await?;
+    let party = standing.as_ref().map_or(Party::Outsider, |s| s.party);
     decide(party, Action::Follow).check()?;
-    issue(cx, setlist, bearer)
+    issue(cx, setlist, standing.is_some_and(|s| s.live), bearer).await
 }
 
 /// `POST /v1/shared/{token}/live/ticket`: a guest's ticket through a live public link.
@@ -167,7 +206,7 @@ pub async fn guest_ticket<P: Ports>(
         .await?
         .ok_or(ApiError::NotFound)?;
     decide(Party::Link, Action::Follow).check()?;
-    issue(cx, &row.setlist, Bearer::Link(link))
+    issue(cx, &row.setlist, row.live != 0, Bearer::Link(link)).await
 }
 
 /// `GET /v1/live/{ticket}`: the ticket, if genuine and unexpired, and its bearer's standing,

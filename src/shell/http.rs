@@ -224,6 +224,7 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::AdminUsers => admin::users(call).await,
         Endpoint::AdminPatchUser => admin::patch_user(call).await,
         Endpoint::AdminStats => admin::stats(call).await,
+        Endpoint::AdminLiveRoom => admin::live_room(call).await,
         Endpoint::AdminTasks => admin::tasks(call).await,
         Endpoint::AdminRetryTask => admin::retry_task(call).await,
         Endpoint::AdminOpenApi => Ok(Reply::JsonText(

@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::live as uc;
 
 use super::call::{Call, Reply};
+use super::ctx::Ctx;
 use super::limits::Bindings;
 use super::room::{Admission, Notice};
 
@@ -101,11 +102,21 @@ fn room(env: &Env, setlist: &str) -> ApiResult<worker::Stub> {
         .map_err(room_err)
 }
 
-/// Tells the setlist's room about a committed write, after the response (`wait_until`).
+/// Tells the setlist's room about a committed write, after the response (`wait_until`) — if
+/// the room was ever opened (a deletion is always told: the row that would say is gone).
 pub fn notify(context: &Rc<Context>, env: &Env, notice: Notice) {
     let env = env.clone();
     context.wait_until(async move {
-        if let Err(e) = send(&env, &notice).await {
+        let told = async {
+            if !notice.deleted {
+                let ctx = Ctx::new(&env)?;
+                if !uc::is_live(&ctx.cx(""), &notice.setlist).await? {
+                    return Ok(());
+                }
+            }
+            send(&env, &notice).await
+        };
+        if let Err(e) = told.await {
             console_error!(
                 "{}",
                 json!({"level": "error", "msg": "live notice failed", "setlist": notice.setlist, "error": e.to_string()})
@@ -136,6 +147,15 @@ async fn send(env: &Env, notice: &Notice) -> ApiResult<()> {
         200..=299 => Ok(()),
         status => Err(ApiError::internal(format!("room answered {status}"))),
     }
+}
+
+/// The room's own figures (`GET /stats`), as JSON text.
+pub async fn stats(env: &Env, setlist: &str) -> ApiResult<String> {
+    let mut response = room(env, setlist)?
+        .fetch_with_str("https://room/stats")
+        .await
+        .map_err(room_err)?;
+    response.text().await.map_err(room_err)
 }
 
 /// A notice of `what` changing in `setlist` (at `version`, when the write knows it).

@@ -53,6 +53,9 @@ pub struct Notice {
     /// The setlist was deleted: every socket closes with 4404 and the room forgets everything.
     #[serde(default)]
     pub deleted: bool,
+    /// The owner's account was disabled: every socket closes with 4403; the room keeps its state.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// What each socket carries through hibernation.
@@ -94,6 +97,11 @@ pub struct LiveRoom {
     env: Env,
     room: RefCell<Room>,
     setlist: RefCell<Option<String>>,
+    /// Frames handled by `websocket_message` since this instance was made: pings answered by the
+    /// auto-response never reach it (nor wake a hibernating room), which `/stats` lets one see.
+    handled: std::cell::Cell<u64>,
+    /// When this instance was made (woken), in milliseconds.
+    woke_at: i64,
 }
 
 const SCHEMA: &str = "create table if not exists meta (k text primary key, v text not null); \
@@ -319,6 +327,12 @@ impl LiveRoom {
             *self.room.borrow_mut() = Room::default();
             return Response::empty();
         }
+        if notice.closed {
+            for ws in self.state.get_websockets() {
+                let _ = ws.close(Some(CLOSE_FORBIDDEN), Some("no longer allowed in"));
+            }
+            return Response::empty();
+        }
         self.remember_setlist(&notice.setlist);
         let mut closed = false;
         for (prefix, id) in [("u", &notice.removed_user), ("l", &notice.revoked_link)] {
@@ -334,12 +348,18 @@ impl LiveRoom {
                 self.room.borrow_mut().revoke_lead(id);
             }
         }
-        let ctx = self.ctx()?;
-        let cx = ctx.cx("");
-        // A demoted leader stops leading now, not at their next move.
         let leader = self.room.borrow().state.leader.clone();
-        if let (Some(Change::Members), Some(leader)) = (notice.what, leader) {
-            let standing = uc::standing(&cx, &notice.setlist, &Bearer::User(leader.clone()))
+        let current = self.room.borrow().state.item_id.clone();
+        // D1 is asked only when the notice leaves a question open: most notices carry their
+        // version and change neither the members nor the item the room stands on.
+        let asks = (notice.what == Some(Change::Members) && leader.is_some())
+            || (notice.what.is_some() && notice.version.is_none())
+            || (notice.what == Some(Change::Items) && current.is_some());
+        let ctx = if asks { Some(self.ctx()?) } else { None };
+        let cx = ctx.as_ref().map(|c| c.cx(""));
+        // A demoted leader stops leading now, not at their next move.
+        if let (Some(cx), Some(Change::Members), Some(leader)) = (&cx, notice.what, leader) {
+            let standing = uc::standing(cx, &notice.setlist, &Bearer::User(leader.clone()))
                 .await
                 .ok()
                 .flatten();
@@ -348,16 +368,16 @@ impl LiveRoom {
             }
         }
         if let Some(what) = notice.what {
-            let version = match notice.version {
-                Some(v) => Some(v),
-                None => uc::version(&cx, &notice.setlist).await.ok().flatten(),
+            let version = match (notice.version, &cx) {
+                (Some(v), _) => Some(v),
+                (None, Some(cx)) => uc::version(cx, &notice.setlist).await.ok().flatten(),
+                (None, None) => None,
             };
             let version = version.unwrap_or(self.room.borrow().state.version);
-            let current = self.room.borrow().state.item_id.clone();
-            let exists = match (&current, what) {
-                (Some(item), Change::Items) => uc::is_item(&cx, &notice.setlist, item)
-                    .await
-                    .unwrap_or(true),
+            let exists = match (&current, what, &cx) {
+                (Some(item), Change::Items, Some(cx)) => {
+                    uc::is_item(cx, &notice.setlist, item).await.unwrap_or(true)
+                }
                 _ => true,
             };
             self.room
@@ -369,6 +389,17 @@ impl LiveRoom {
             self.presence(None);
         }
         Response::empty()
+    }
+
+    /// `GET /stats` (admins, through the Worker): sockets open, frames handled since the room
+    /// woke, and when it woke.
+    fn stats(&self) -> worker::Result<Response> {
+        Response::from_json(&serde_json::json!({
+            "sockets": self.state.get_websockets().len(),
+            "frames_handled": self.handled.get(),
+            "woke_at": crate::domain::time::Millis(self.woke_at).rfc3339(),
+            "seq": self.room.borrow().seq,
+        }))
     }
 
     async fn message(&self, ws: &WebSocket, text: Option<String>) -> worker::Result<()> {
@@ -491,6 +522,8 @@ impl DurableObject for LiveRoom {
             env,
             room: RefCell::new(room),
             setlist: RefCell::new(setlist),
+            handled: std::cell::Cell::new(0),
+            woke_at: now().0,
         }
     }
 
@@ -498,6 +531,7 @@ impl DurableObject for LiveRoom {
         match req.path().as_str() {
             "/connect" => self.join(req).await,
             "/notify" => self.notify(req).await,
+            "/stats" => self.stats(),
             _ => Response::error("not found", 404),
         }
     }
@@ -522,6 +556,7 @@ impl DurableObject for LiveRoom {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
+        self.handled.set(self.handled.get() + 1);
         let text = match message {
             WebSocketIncomingMessage::String(s) => Some(s),
             WebSocketIncomingMessage::Binary(_) => None,

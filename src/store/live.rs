@@ -13,7 +13,7 @@ use super::Stmt;
 pub fn user_standing(setlist: &str, user: &str) -> Stmt {
     Stmt::new(
         "select s.version, case when s.owner_id = ?2 then 'owner' else m.role end as role, \
-           u.display_name, null as until \
+           u.display_name, null as until, s.live_at is not null as live \
          from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
          join users u on u.id = ?2 and u.disabled_at is null \
          left join setlist_members m on m.setlist_id = s.id and m.user_id = ?2 \
@@ -26,7 +26,8 @@ pub fn user_standing(setlist: &str, user: &str) -> Stmt {
 /// revoked, not expired at `now`) and names `setlist`.
 pub fn link_standing(setlist: &str, link: &str, now: &str) -> Stmt {
     Stmt::new(
-        "select s.version, 'link' as role, 'Guest' as display_name, l.expires_at as until \
+        "select s.version, 'link' as role, 'Guest' as display_name, l.expires_at as until, \
+           s.live_at is not null as live \
          from setlist_links l join setlists s on s.id = l.setlist_id \
          join users o on o.id = s.owner_id and o.disabled_at is null \
          where l.id = ?2 and s.id = ?1 and l.revoked_at is null \
@@ -38,11 +39,39 @@ pub fn link_standing(setlist: &str, link: &str, now: &str) -> Stmt {
 /// The live setlist a link opens (`setlist`), if the link is live at `now`.
 pub fn link_setlist(link: &str, now: &str) -> Stmt {
     Stmt::new(
-        "select l.setlist_id as setlist \
+        "select l.setlist_id as setlist, s.live_at is not null as live \
          from setlist_links l join setlists s on s.id = l.setlist_id \
          join users o on o.id = s.owner_id and o.disabled_at is null \
          where l.id = ?1 and l.revoked_at is null and (l.expires_at is null or l.expires_at > ?2)",
         args![link, now],
+    )
+}
+
+/// Marks the setlist as used live (its first ticket), so REST writes start telling its room.
+pub fn mark_live(setlist: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "update setlists set live_at = ?2 where id = ?1 and live_at is null",
+        args![setlist, now],
+    )
+}
+
+/// `live` = 1 when the setlist's room was ever opened (no row when it was not, or is gone).
+pub fn is_live(setlist: &str) -> Stmt {
+    Stmt::new(
+        "select 1 as live from setlists where id = ?1 and live_at is not null",
+        args![setlist],
+    )
+}
+
+/// The rooms a user is in the band of (`setlist`, `owned` = 1 for their own setlists), among
+/// those ever opened: disabling the user closes their place in each.
+pub fn live_rooms_of(user: &str) -> Stmt {
+    Stmt::new(
+        "select id as setlist, 1 as owned from setlists where owner_id = ?1 and live_at is not null \
+         union all \
+         select m.setlist_id, 0 from setlist_members m join setlists s on s.id = m.setlist_id \
+         where m.user_id = ?1 and s.live_at is not null",
+        args![user],
     )
 }
 
@@ -77,11 +106,27 @@ pub struct Standing {
     pub display_name: String,
     /// When a link's standing ends by itself (its expiry).
     pub until: Option<String>,
+    /// 1 once the setlist's room was opened ([`mark_live`]).
+    pub live: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LinkSetlist {
     pub setlist: String,
+    /// 1 once the setlist's room was opened ([`mark_live`]); absent where not asked.
+    #[serde(default)]
+    pub live: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Live {
+    pub live: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LiveRoom {
+    pub setlist: String,
+    pub owned: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -116,6 +116,10 @@ const MATRIX = {
   "GET /v1/admin/users": { expect: ADMIN(200), request: () => ({}) },
   "PATCH /v1/admin/users/{id}": { expect: ADMIN(200), request: async () => ({ path: `/v1/admin/users/${(await api.signup(fresh("adm"))).user.id}`, body: { quota_bytes: 12345 } }) },
   "GET /v1/admin/stats": { expect: ADMIN(200), request: () => ({}) },
+  "GET /v1/admin/live/{id}": { expect: ADMIN(200), request: async () => {
+    assert.equal((await api.post(`/v1/setlists/${ctx.setlist}/live/ticket`, undefined, ctx.owner.access)).status, 201);
+    return { path: `/v1/admin/live/${ctx.setlist}` };
+  } },
   "GET /v1/admin/tasks": { expect: ADMIN(200), request: () => ({}) },
   "POST /v1/admin/tasks/{id}/retry": { expect: ADMIN(202), request: async () => {
     const s = await api.uploadScore(ctx.owner.access, makePdf());

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { startWorker } from "./harness.mjs";
+import { createHmac } from "node:crypto";
+import { devVars, eventually, startWorker } from "./harness.mjs";
 import { makePdf } from "./pdf.mjs";
 
 let w, api, owner, editor, viewer, outsider, scores;
@@ -70,6 +71,15 @@ class Client {
         if (ws.readyState >= WebSocket.CLOSING) {
           clearInterval(poll);
           resolve(Date.now());
+          // The close frame (and its code) is in: end the connection here rather than wait
+          // seconds for the local runtime to, so "close" fires now with the room's code.
+          const ended = setInterval(() => {
+            if (ws._closeFrameReceived || ws.readyState === WebSocket.CLOSED) {
+              clearInterval(ended);
+              ws.terminate();
+            }
+          }, 20);
+          ended.unref();
         }
       }, 20);
       poll.unref();
@@ -146,6 +156,22 @@ describe("tickets", () => {
     const forged = { url: t.url.replace(/.$/, (ch) => (ch === "A" ? "B" : "A")) };
     await assert.rejects(Client.open(forged), (e) => e.status === 404);
     assert.equal((await api.get("/v1/live/not-a-ticket")).status, 404);
+  });
+
+  test("an expired ticket, genuinely signed, is 404 and no upgrade", { timeout: 30000 }, async () => {
+    const { id } = await band();
+    // Signed as the Worker signs (base64url JSON "." base64url HMAC, with the ticket purpose's
+    // key derived from the secret), so only the expiry differs from a ticket the Worker issued.
+    const key = createHmac("sha256", devVars().JWT_SECRET).update("scoremate/live-ticket/v1").digest();
+    const mint = (expires) => {
+      const body = Buffer.from(JSON.stringify({ i: `tkt_${"0".repeat(31)}${expires % 10}`, s: id, b: { u: viewer.user.id }, e: expires })).toString("base64url");
+      const token = `${body}.${createHmac("sha256", key).update(body).digest("base64url")}`;
+      return { url: new URL(`/v1/live/${token}`, w.url).toString() };
+    };
+    const fresh = await Client.open(mint(Date.now() + 30000));
+    await fresh.next((f) => f.type === "hello" && f.role === "viewer");
+    await fresh.close();
+    await assert.rejects(Client.open(mint(Date.now() - 1)), (e) => e.status === 404, "expired");
   });
 
   test("a public link gives guests a ticket; a revoked link gives none", { timeout: 30000 }, async () => {
@@ -252,6 +278,50 @@ describe("a band following its leader", () => {
     const e = await Client.join(id, editor);
     assert.equal((await api.raw("DELETE", `/v1/setlists/${id}`, { token: owner.access })).status, 204);
     assert.deepEqual(await Promise.all([o.closed, e.closed]), [4404, 4404]);
+  });
+
+  test("disabling an owner closes every socket of their rooms; disabling a member closes theirs", { timeout: 30000 }, async () => {
+    const [boss, player, admin] = await Promise.all(["boss", "player", "live-admin"].map((r) => api.signup(`${r}@live.example`)));
+    await (await w.db()).prepare("update users set role = 'admin' where id = ?").bind(admin.user.id).run();
+    const mine = (await api.post("/v1/setlists", { name: "Boss's gig" }, boss.access)).body.setlist.id;
+    assert.equal((await api.post(`/v1/setlists/${mine}/members`, { email: player.user.email, role: "viewer" }, boss.access)).status, 201);
+    const { id: theirs } = await band();
+    assert.equal((await api.post(`/v1/setlists/${theirs}/members`, { email: player.user.email, role: "viewer" }, owner.access)).status, 201);
+    const [b, p1, p2, o] = await Promise.all([Client.join(mine, boss), Client.join(mine, player), Client.join(theirs, player), Client.join(theirs, owner)]);
+    assert.equal((await api.patch(`/v1/admin/users/${player.user.id}`, { disabled: true }, admin.access)).status, 200);
+    assert.deepEqual(await Promise.all([p1.closed, p2.closed]), [4403, 4403]);
+    assert.equal((await api.patch(`/v1/admin/users/${boss.user.id}`, { disabled: true }, admin.access)).status, 200);
+    assert.equal(await b.closed, 4403);
+    o.send({ type: "lead" });
+    await o.next((f) => f.type === "state" && f.leader === owner.user.id);
+    await o.close();
+  });
+
+  test("pings are answered without waking the room's handlers (admin room figures)", { timeout: 30000 }, async () => {
+    const admin = await api.signup("live-admin-2@live.example");
+    await (await w.db()).prepare("update users set role = 'admin' where id = ?").bind(admin.user.id).run();
+    const { id } = await band();
+    assert.equal((await api.get(`/v1/admin/live/${id}`, admin.access)).status, 404, "a room never opened");
+    assert.equal((await api.get(`/v1/admin/live/${id}`, owner.access)).status, 404, "admins only");
+    const c = await Client.join(id, viewer);
+    const figures = async () => {
+      const r = await api.get(`/v1/admin/live/${id}`, admin.access);
+      assert.equal(r.status, 200);
+      return r.body.room;
+    };
+    const before = await figures();
+    assert.equal(before.sockets, 1);
+    const mark = c.frames.length;
+    for (let i = 0; i < 200; i++) c.send('{"type":"ping"}');
+    await eventually(() => c.frames.slice(mark).filter((f) => f.type === "pong").length === 200);
+    const after = await figures();
+    assert.equal(after.frames_handled, before.frames_handled, "200 pings, no handler run");
+    assert.equal(after.woke_at, before.woke_at);
+    // The same ping spelt differently is not the auto-response's: the handler answers it.
+    for (let i = 0; i < 3; i++) c.send('{ "type": "ping" }');
+    await eventually(() => c.frames.slice(mark).filter((f) => f.type === "pong").length === 203);
+    assert.equal((await figures()).frames_handled, before.frames_handled + 3);
+    await c.close();
   });
 
   test("a reconnect with ?since= replays exactly the missed events", { timeout: 30000 }, async () => {
