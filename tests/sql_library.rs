@@ -286,7 +286,7 @@ fn another_users_patch_or_delete_leaves_the_owners_tag_index_alone() {
     assert!(changes.iter().all(|&n| n == 0), "{changes:?}");
     assert_eq!(
         batch(&mut c, &lib::delete_score("s1", "u2", T1)).unwrap(),
-        [0, 0, 0, 0]
+        [0, 0, 0, 0, 0, 0]
     );
     let index: Vec<String> = c
         .prepare("select tag from score_tags where score_id = 's1'")
@@ -307,7 +307,7 @@ fn deleting_a_score_releases_its_bytes_and_queues_its_objects() {
     // Another user cannot delete it.
     assert_eq!(
         batch(&mut c, &lib::delete_score("s1", "u2", T1)).unwrap(),
-        [0, 0, 0, 0]
+        [0, 0, 0, 0, 0, 0]
     );
     for _ in 0..2 {
         batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
@@ -500,25 +500,41 @@ fn stale_processing_is_requeued_then_abandoned_and_results_stand() {
         )
         .unwrap();
     }
-    exec(&c, &processing::thumbnail_ok("s2", "k/thumb", 100));
+    exec(
+        &c,
+        &processing::thumbnail_ok(processing::Of::Score, "s2", "k/thumb", 100),
+    );
     let (now_minus_30m, now_minus_1d) = ("2026-01-02T11:30:00Z", "2026-01-01T12:00:00Z");
     let abandoned: usize = batch(
         &mut c,
-        &processing::abandon_stale_processing(now_minus_1d, "gone"),
+        &processing::abandon_stale_processing(processing::Of::Score, now_minus_1d, "gone"),
     )
     .unwrap()
     .iter()
     .sum();
     assert_eq!(abandoned, 2, "s1's two tasks");
-    let stale_processing = processing::stale_processing(now_minus_30m, now_minus_1d, 10);
+    let stale_processing =
+        processing::stale_processing(processing::Of::Score, now_minus_30m, now_minus_1d, 10);
     let stale: Vec<(String, i64, i64)> = rows(&c, &stale_processing, |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     });
     // s1 was given up, s3 is too recent; s2 only lacks pdf_info.
     assert_eq!(stale, vec![("s2".to_owned(), 1, 0)]);
     // A dead letter arriving after success leaves the result alone.
-    assert_eq!(exec(&c, &processing::thumbnail_gave_up("s2", "dead")), 0);
-    assert_eq!(exec(&c, &processing::pdf_info_gave_up("s2", "dead")), 1);
+    assert_eq!(
+        exec(
+            &c,
+            &processing::thumbnail_gave_up(processing::Of::Score, "s2", "dead")
+        ),
+        0
+    );
+    assert_eq!(
+        exec(
+            &c,
+            &processing::pdf_info_gave_up(processing::Of::Score, "s2", "dead")
+        ),
+        1
+    );
     let plan: String = c
         .query_row(
             &format!("explain query plan {}", stale_processing.sql),
@@ -651,7 +667,10 @@ fn page_images_stop_at_twice_the_pdf_or_the_floor() {
     user(&c, "u1", 100);
     reserve(&mut c, "u1", "up1", 10, "h1");
     consume(&mut c, "u1", "up1", "s1", T1, "[]");
-    exec(&c, &processing::thumbnail_ok("s1", "k/thumb", 5));
+    exec(
+        &c,
+        &processing::thumbnail_ok(processing::Of::Score, "s1", "k/thumb", 5),
+    );
     // A 10-byte PDF with no floor may hold 20 bytes of images: 5 are the thumbnail.
     request_render(&c, "s1", 1, 0);
     assert_eq!(render_ok(&c, "s1", 1, 16, 0), 0, "5 + 16 > 20");

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod fields;
 pub mod ids;
 pub mod live;
+pub mod part;
 pub mod preset;
 pub mod rate;
 pub mod score;

@@ -25,6 +25,10 @@ pub enum Task {
         page: u32,
         width: u32,
     },
+    /// `pdf_info` of a part uploaded as its own PDF (its page count → the part row).
+    PartInfo { part_id: String },
+    /// `thumbnail` of a part uploaded as its own PDF.
+    PartThumbnail { part_id: String },
 }
 
 impl Task {
@@ -35,6 +39,8 @@ impl Task {
             Self::Thumbnail { .. } => "thumbnail",
             Self::DeleteFile { .. } => "delete_file",
             Self::RenderPage { .. } => "render_page",
+            Self::PartInfo { .. } => "part_info",
+            Self::PartThumbnail { .. } => "part_thumbnail",
         }
     }
 
@@ -50,6 +56,8 @@ impl Task {
                 page,
                 width,
             } => format!("render_page:{score_id}:{page}:{width}"),
+            Self::PartInfo { part_id } => format!("part_info:{part_id}"),
+            Self::PartThumbnail { part_id } => format!("part_thumbnail:{part_id}"),
         }
     }
 }
@@ -69,7 +77,11 @@ impl Task {
     pub fn score_id(&self) -> Option<&str> {
         match self {
             Self::PdfInfo { score_id } | Self::Thumbnail { score_id } => Some(score_id),
-            Self::Ping { .. } | Self::DeleteFile { .. } | Self::RenderPage { .. } => None,
+            Self::Ping { .. }
+            | Self::DeleteFile { .. }
+            | Self::RenderPage { .. }
+            | Self::PartInfo { .. }
+            | Self::PartThumbnail { .. } => None,
         }
     }
 }

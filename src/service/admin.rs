@@ -264,7 +264,11 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
     let stmt = match task {
         Task::PdfInfo { .. } => q::retry_pdf_info(score_id),
         Task::Thumbnail { .. } => q::retry_thumbnail(score_id),
-        Task::RenderPage { .. } | Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(1),
+        Task::RenderPage { .. }
+        | Task::Ping { .. }
+        | Task::DeleteFile { .. }
+        | Task::PartInfo { .. }
+        | Task::PartThumbnail { .. } => return Ok(1),
     };
     cx.db().run(stmt).await
 }

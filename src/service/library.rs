@@ -24,7 +24,7 @@ use crate::store::{accounts, Stmt};
 use super::{limits, Cx};
 
 /// 409 `DUPLICATE_SCORE` naming the score that already holds the file.
-fn duplicate(score_id: String) -> ApiError {
+pub(super) fn duplicate(score_id: String) -> ApiError {
     let mut extra = Map::new();
     extra.insert("score_id".into(), Value::String(score_id));
     ApiError::Conflict {
@@ -180,7 +180,7 @@ pub async fn release_upload<P: Ports>(
 
 /// The answer to a create that found its upload no longer open: it became a score meanwhile (a
 /// concurrent or retried create won), or expired.
-async fn current_state_error<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiError {
+pub(super) async fn current_state_error<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiError {
     match cx
         .db()
         .first::<UploadRow>(q::upload(&upload.id, &upload.user_id))
@@ -194,7 +194,11 @@ async fn current_state_error<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> Ap
 
 /// Releases `upload` because it cannot become a score (`err`); if the release lost a race (the
 /// upload became a score or expired meanwhile) the answer is the upload's current state instead.
-async fn release_with<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow, err: ApiError) -> ApiError {
+pub(super) async fn release_with<P: Ports>(
+    cx: &Cx<'_, P>,
+    upload: &UploadRow,
+    err: ApiError,
+) -> ApiError {
     match release_upload(cx, &upload.id, &upload.object_key, "released").await {
         Ok(true) => err,
         Ok(false) => current_state_error(cx, upload).await,
@@ -238,6 +242,49 @@ async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResul
     Ok(())
 }
 
+/// The caller's upload `upload_id`, still open and consumable (the first step of making a score
+/// or a part from it).
+///
+/// # Errors
+/// 404 for a malformed id or another user's upload; 409 `UPLOAD_CONSUMED`/`UPLOAD_EXPIRED`.
+pub(super) async fn open_upload<P: Ports>(
+    cx: &Cx<'_, P>,
+    user_id: &str,
+    upload_id: &str,
+) -> ApiResult<UploadRow> {
+    if !ids::is_well_formed("upl", upload_id) {
+        return Err(ApiError::NotFound);
+    }
+    let upload = cx
+        .db()
+        .first::<UploadRow>(q::upload(upload_id, user_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !matches!(upload.state.as_str(), "reserved" | "stored")
+        || upload.consumable_until <= cx.now_text()
+    {
+        return Err(upload_state_error(&upload));
+    }
+    Ok(upload)
+}
+
+/// Checks an open upload before it is consumed: a file the caller already has (`duplicate`, the
+/// answer naming it) releases the upload; the stored object must be the declared PDF.
+///
+/// # Errors
+/// The duplicate's answer (or the upload's current state when the release lost a race); as
+/// [`verify_object`].
+pub(super) async fn check_upload<P: Ports>(
+    cx: &Cx<'_, P>,
+    upload: &UploadRow,
+    duplicate: Option<ApiError>,
+) -> ApiResult<()> {
+    if let Some(err) = duplicate {
+        return Err(release_with(cx, upload, err).await);
+    }
+    verify_object(cx, upload).await
+}
+
 /// `POST /v1/scores`: a verified upload becomes a score (reservation → usage in the same batch)
 /// and its processing is queued. Returns the score's JSON.
 ///
@@ -257,26 +304,13 @@ pub async fn create_score<P: Ports>(
     f.finish()?;
     let upload_id =
         upload_id.ok_or_else(|| ApiError::internal("upload_id reported valid but missing"))?;
-    if !ids::is_well_formed("upl", &upload_id) {
-        return Err(ApiError::NotFound);
-    }
-    let upload = cx
-        .db()
-        .first::<UploadRow>(q::upload(&upload_id, user_id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let upload = open_upload(cx, user_id, &upload_id).await?;
     let now = cx.now_text();
-    if !matches!(upload.state.as_str(), "reserved" | "stored") || upload.consumable_until <= now {
-        return Err(upload_state_error(&upload));
-    }
     let existing = || {
         cx.db()
             .first::<IdRow>(q::score_id_by_hash(user_id, &upload.sha256))
     };
-    if let Some(row) = existing().await? {
-        return Err(release_with(cx, &upload, duplicate(row.id)).await);
-    }
-    verify_object(cx, &upload).await?;
+    check_upload(cx, &upload, existing().await?.map(|row| duplicate(row.id))).await?;
     let score_id = cx.id("sco")?;
     let batch = cx
         .db()
@@ -392,27 +426,39 @@ pub async fn patch_score<P: Ports>(
     get_score(cx, user_id, id).await
 }
 
-/// `DELETE /v1/scores/{id}`: the row goes and its bytes are released at once; its objects go
+/// `DELETE /v1/scores/{id}`: the row and its parts go and their bytes are released at once; their objects go
 /// through the outbox and the `delete_file` task (retried by the sweep until gone).
 ///
 /// # Errors
 /// 404.
 pub async fn delete_score<P: Ports>(cx: &Cx<'_, P>, user_id: &str, id: &str) -> ApiResult<()> {
     let row = load(cx, id, user_id).await?.ok_or(ApiError::NotFound)?;
+    #[derive(Deserialize)]
+    struct Key {
+        object_key: String,
+    }
+    let parts = cx
+        .db()
+        .all::<Key>(crate::store::parts::part_keys(id, user_id))
+        .await?;
     let outcomes = cx
         .db()
         .batch(q::delete_score(id, user_id, &cx.now_text()).into())
         .await?;
-    if !changed(&outcomes, 3) {
+    if !changed(&outcomes, 5) {
         return Err(ApiError::NotFound);
     }
+    let mut deletions = vec![Task::DeleteFile {
+        key: row.object_key,
+    }];
+    // Parts made from uploads have objects of their own (already in the outbox).
+    deletions.extend(
+        parts
+            .into_iter()
+            .map(|k| Task::DeleteFile { key: k.object_key }),
+    );
     // A failed send is retried by the sweep from the outbox.
-    let _ = cx
-        .tasks()
-        .send(vec![Task::DeleteFile {
-            key: row.object_key,
-        }])
-        .await;
+    let _ = cx.tasks().send(deletions).await;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod library;
 pub mod limits;
 pub mod live;
+pub mod parts;
 pub mod platform;
 pub mod presets;
 pub mod processing;

@@ -13,7 +13,7 @@ use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::ports::{Blobs, Db, Ports, Tasks};
 use crate::storage::keys;
 use crate::store::library::{self as lib, PageImage};
-use crate::store::processing as q;
+use crate::store::processing::{self as q, Of};
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
 use super::{library, Cx};
@@ -150,8 +150,10 @@ pub async fn give_up<P: Ports>(
 /// Marks what a task was producing as failed with `reason` (only while still pending).
 async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> ApiResult<()> {
     let stmt = match task {
-        Task::PdfInfo { score_id } => q::pdf_info_gave_up(score_id, reason),
-        Task::Thumbnail { score_id } => q::thumbnail_gave_up(score_id, reason),
+        Task::PdfInfo { score_id } => q::pdf_info_gave_up(Of::Score, score_id, reason),
+        Task::Thumbnail { score_id } => q::thumbnail_gave_up(Of::Score, score_id, reason),
+        Task::PartInfo { part_id } => q::pdf_info_gave_up(Of::Part, part_id, reason),
+        Task::PartThumbnail { part_id } => q::thumbnail_gave_up(Of::Part, part_id, reason),
         Task::RenderPage {
             score_id,
             page,
@@ -215,8 +217,14 @@ pub async fn dead_letter<P: Ports>(
 pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> ApiResult<()> {
     match task {
         Task::Ping { .. } => record(cx, task, OK, None, message_id).await,
-        Task::PdfInfo { score_id } => inspect(cx, task, score_id, message_id).await,
-        Task::Thumbnail { score_id } => thumbnail(cx, task, score_id, message_id).await,
+        Task::PdfInfo { score_id } => inspect(cx, task, (Of::Score, score_id), message_id).await,
+        Task::Thumbnail { score_id } => {
+            thumbnail(cx, task, (Of::Score, score_id), message_id).await
+        }
+        Task::PartInfo { part_id } => inspect(cx, task, (Of::Part, part_id), message_id).await,
+        Task::PartThumbnail { part_id } => {
+            thumbnail(cx, task, (Of::Part, part_id), message_id).await
+        }
         Task::RenderPage {
             score_id,
             page,
@@ -233,19 +241,21 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
 
 const MISSING: &str = "the file is missing from storage";
 
-/// The score a processing task works on, or `None` (recorded: it was deleted meanwhile).
+/// The score (or part) a processing task works on, or `None` (recorded: it was deleted
+/// meanwhile).
 async fn score_of<P: Ports>(
     cx: &Cx<'_, P>,
     task: &Task,
-    score_id: &str,
+    (of, id): (Of, &str),
     message_id: &str,
 ) -> ApiResult<Option<ScoreFileRow>> {
-    let score = cx
-        .db()
-        .first::<ScoreFileRow>(q::score_file(score_id))
-        .await?;
+    let score = cx.db().first::<ScoreFileRow>(q::score_file(of, id)).await?;
     if score.is_none() {
-        record(cx, task, OK, Some("score no longer exists"), message_id).await?;
+        let gone = match of {
+            Of::Score => "score no longer exists",
+            Of::Part => "part no longer exists",
+        };
+        record(cx, task, OK, Some(gone), message_id).await?;
     }
     Ok(score)
 }
@@ -297,10 +307,10 @@ impl<B: Blobs> RangeSource for StoredPdf<'_, B> {
 async fn inspect<P: Ports>(
     cx: &Cx<'_, P>,
     task: &Task,
-    score_id: &str,
+    (of, score_id): (Of, &str),
     message_id: &str,
 ) -> ApiResult<()> {
-    let Some(score) = score_of(cx, task, score_id, message_id).await? else {
+    let Some(score) = score_of(cx, task, (of, score_id), message_id).await? else {
         return Ok(());
     };
     let outcome = if score.size_bytes > cx.config.whole_file_max_bytes {
@@ -327,12 +337,14 @@ async fn inspect<P: Ports>(
             let suggested = serde_json::to_string(&suggestions::from_meta(&info.meta))
                 .unwrap_or_else(|_| "{}".into());
             cx.db()
-                .run(q::pdf_info_ok(score_id, info.pages, &meta, &suggested))
+                .run(q::pdf_info_ok(of, score_id, info.pages, &meta, &suggested))
                 .await?;
             record(cx, task, OK, None, message_id).await
         }
         Err(reason) => {
-            cx.db().run(q::pdf_info_failed(score_id, &reason)).await?;
+            cx.db()
+                .run(q::pdf_info_failed(of, score_id, &reason))
+                .await?;
             record(cx, task, FAILED, Some(&reason), message_id).await
         }
     }
@@ -343,10 +355,10 @@ async fn inspect<P: Ports>(
 async fn thumbnail<P: Ports>(
     cx: &Cx<'_, P>,
     task: &Task,
-    score_id: &str,
+    (of, score_id): (Of, &str),
     message_id: &str,
 ) -> ApiResult<()> {
-    let Some(score) = score_of(cx, task, score_id, message_id).await? else {
+    let Some(score) = score_of(cx, task, (of, score_id), message_id).await? else {
         return Ok(());
     };
     let rendered = match load_pdf(cx, &score.object_key, score.size_bytes).await? {
@@ -361,13 +373,20 @@ async fn thumbnail<P: Ports>(
             cx.blobs().put(&key, thumb.png, "image/png").await?;
             // Stored first, recorded second: if the score was deleted meanwhile the row update
             // changes nothing and the image goes (the score's delete_file may have run already).
-            if cx.db().run(q::thumbnail_ok(score_id, &key, size)).await? == 0 {
+            if cx
+                .db()
+                .run(q::thumbnail_ok(of, score_id, &key, size))
+                .await?
+                == 0
+            {
                 discard(cx, &key).await?;
             }
             record(cx, task, OK, None, message_id).await
         }
         Err(reason) => {
-            cx.db().run(q::thumbnail_failed(score_id, &reason)).await?;
+            cx.db()
+                .run(q::thumbnail_failed(of, score_id, &reason))
+                .await?;
             record(cx, task, FAILED, Some(&reason), message_id).await
         }
     }
@@ -532,36 +551,53 @@ async fn send<P: Ports>(cx: &Cx<'_, P>, tasks: Vec<Task>) -> ApiResult<()> {
 async fn requeue_processing<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> {
     let before = cx.now.plus_seconds(-jobs::REQUEUE_AFTER_SECONDS).rfc3339();
     let after = cx.now.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
-    let abandoned: usize = cx
-        .db()
-        .batch(q::abandon_stale_processing(&after, jobs::NEVER_FINISHED).into())
-        .await?
-        .iter()
-        .map(|o| o.changes)
-        .sum();
     #[derive(Deserialize)]
     struct Stale {
         id: String,
         pdf_info: i64,
         thumbnail: i64,
     }
-    let stale = cx
-        .db()
-        .all::<Stale>(q::stale_processing(&before, &after, SWEEP_BATCH))
-        .await?;
-    let mut tasks = Vec::new();
-    for row in stale {
-        if row.pdf_info != 0 {
-            tasks.push(Task::PdfInfo {
-                score_id: row.id.clone(),
-            });
+    let (mut count, mut abandoned) = (0, 0);
+    for of in [Of::Score, Of::Part] {
+        abandoned += cx
+            .db()
+            .batch(q::abandon_stale_processing(of, &after, jobs::NEVER_FINISHED).into())
+            .await?
+            .iter()
+            .map(|o| o.changes)
+            .sum::<usize>();
+        let stale = cx
+            .db()
+            .all::<Stale>(q::stale_processing(of, &before, &after, SWEEP_BATCH))
+            .await?;
+        let mut tasks = Vec::new();
+        for row in stale {
+            match of {
+                Of::Score => {
+                    if row.pdf_info != 0 {
+                        tasks.push(Task::PdfInfo {
+                            score_id: row.id.clone(),
+                        });
+                    }
+                    if row.thumbnail != 0 {
+                        tasks.push(Task::Thumbnail { score_id: row.id });
+                    }
+                }
+                Of::Part => {
+                    if row.pdf_info != 0 {
+                        tasks.push(Task::PartInfo {
+                            part_id: row.id.clone(),
+                        });
+                    }
+                    if row.thumbnail != 0 {
+                        tasks.push(Task::PartThumbnail { part_id: row.id });
+                    }
+                }
+            }
         }
-        if row.thumbnail != 0 {
-            tasks.push(Task::Thumbnail { score_id: row.id });
-        }
+        count += tasks.len();
+        send(cx, tasks).await?;
     }
-    let count = tasks.len();
-    send(cx, tasks).await?;
     Ok((count, abandoned))
 }
 

@@ -134,36 +134,68 @@ pub struct NewScore<'a> {
     pub now: &'a str,
 }
 
-/// Turns an upload into a score in one batch: the reservation becomes usage, the upload is
-/// consumed (naming the score), the score is inserted, its tags indexed. Each statement holds
-/// only while the upload is open and still consumable, so a retry, a racing create or the sweep
-/// changes nothing twice; statement 2 changed nothing: the upload was no longer open. A second
-/// score of the same content fails the batch (a unique index), which rolls back as a whole.
+/// Consumes an open, still consumable upload of `user_id` into what it `became` (a score or a
+/// part's id) at `now`: the reservation becomes usage and the upload is marked consumed naming
+/// it. Both hold only while the upload is open, so a retry, a racing create or the sweep changes
+/// nothing twice; statement 1 changed nothing: the upload was no longer open. `guard`: a further
+/// condition both must meet (SQL over `?1` the user and `?5` its value), so the caller's insert
+/// and the ledger move together.
+pub fn consume_upload(
+    user_id: &str,
+    upload_id: &str,
+    became: &str,
+    now: &str,
+    guard: Option<(&str, &str)>,
+) -> [Stmt; 2] {
+    let (value, condition) = guard.map_or((None, "1"), |(v, c)| (Some(v), c));
+    // Only the parameters a statement names are bound (`?5` only with a guard).
+    let bind = |n: usize| {
+        let mut all = args![user_id, upload_id, now, became, value];
+        all.truncate(if value.is_some() { 5 } else { n });
+        all
+    };
+    [
+        Stmt::new(
+            format!(
+                concat!(
+                    "update users set reserved_bytes = reserved_bytes - (select size_bytes from uploads where id = ?2), \
+                       used_bytes = used_bytes + (select size_bytes from uploads where id = ?2), updated_at = ?3 \
+                     where id = ?1 and exists (select 1 from uploads where id = ?2 and user_id = ?1 and ",
+                    open!(),
+                    " and consumable_until > ?3) and ({})"
+                ),
+                condition
+            ),
+            bind(3),
+        ),
+        Stmt::new(
+            format!(
+                concat!(
+                    "update uploads set state = 'consumed', score_id = ?4, updated_at = ?3 \
+                     where id = ?2 and user_id = ?1 and ",
+                    open!(),
+                    " and consumable_until > ?3 and ({})"
+                ),
+                condition
+            ),
+            bind(4),
+        ),
+    ]
+}
+
+/// Turns an upload into a score in one batch: the upload is consumed ([`consume_upload`]), the
+/// score inserted, its tags indexed. Statement 2 changed nothing: the upload was no longer open.
+/// A second score of the same content fails the batch (a unique index), which rolls back as a
+/// whole.
 pub fn create_score(s: &NewScore<'_>) -> [Stmt; 4] {
     let f = s.fields;
     let text = |v: &Option<Option<String>>| SqlValue::from(v.clone().flatten());
     let int = |v: Option<Option<i64>>| SqlValue::from(v.flatten());
     let tags = tags_json(f.tags.as_deref().unwrap_or_default());
+    let [ledger, consumed] = consume_upload(s.user_id, s.upload_id, s.id, s.now, None);
     [
-        Stmt::new(
-            concat!(
-                "update users set reserved_bytes = reserved_bytes - (select size_bytes from uploads where id = ?2), \
-                   used_bytes = used_bytes + (select size_bytes from uploads where id = ?2), updated_at = ?3 \
-                 where id = ?1 and exists (select 1 from uploads where id = ?2 and user_id = ?1 and ",
-                open!(),
-                " and consumable_until > ?3)"
-            ),
-            args![s.user_id, s.upload_id, s.now],
-        ),
-        Stmt::new(
-            concat!(
-                "update uploads set state = 'consumed', score_id = ?4, updated_at = ?3 \
-                 where id = ?2 and user_id = ?1 and ",
-                open!(),
-                " and consumable_until > ?3"
-            ),
-            args![s.user_id, s.upload_id, s.now, s.id],
-        ),
+        ledger,
+        consumed,
         Stmt::new(
             "insert into scores (id, user_id, upload_id, object_key, filename, title, composer, arranger, \
                instrumentation, key, notes, rating, difficulty, duration, tags, content_hash, size_bytes, \
@@ -333,11 +365,15 @@ pub fn patch_score(
     stmts
 }
 
-/// Deletes a score in one batch: releases its bytes, queues its object in the outbox (not
-/// before its upload URL expires: a PUT may still land), removes its tags and the row (whose
-/// triggers take it out of every setlist). Statement 3 changed nothing: no such score.
-pub fn delete_score(id: &str, owner: &str, now: &str) -> [Stmt; 4] {
+/// Deletes a score in one batch: releases its bytes and its parts' bytes, queues its object and
+/// its parts' objects in the outbox (not before their upload URLs expire: a PUT may still land),
+/// removes its tags and the row (whose triggers take it out of every setlist; its parts go by
+/// `on delete cascade`). Statement 5 changed nothing: no such score.
+pub fn delete_score(id: &str, owner: &str, now: &str) -> [Stmt; 6] {
+    let [parts_ledger, parts_outbox] = super::parts::delete_score_parts(id, owner, now);
     [
+        parts_ledger,
+        parts_outbox,
         Stmt::new(
             "update users set used_bytes = used_bytes - (select size_bytes from scores where id = ?1 and user_id = ?2), \
                updated_at = ?3 \

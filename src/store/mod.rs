@@ -11,6 +11,7 @@ pub mod library;
 pub mod limits;
 pub mod live;
 pub mod paging;
+pub mod parts;
 pub mod platform;
 pub mod presets;
 pub mod processing;

@@ -5,22 +5,49 @@ use crate::args;
 
 use super::Stmt;
 
-/// What the processors need of a score ([`super::rows::ScoreFileRow`]).
-pub fn score_file(score_id: &str) -> Stmt {
+/// Whose file a processing task reads and records on: a score, or a part uploaded as its own
+/// PDF (the same columns in `score_parts`, so the same statements serve both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Of {
+    Score,
+    Part,
+}
+
+impl Of {
+    const fn table(self) -> &'static str {
+        match self {
+            Self::Score => "scores",
+            Self::Part => "score_parts",
+        }
+    }
+}
+
+/// What the processors need of a score or part ([`super::rows::ScoreFileRow`]); a pages part has
+/// no file of its own and is never processed.
+pub fn score_file(of: Of, id: &str) -> Stmt {
     Stmt::new(
-        "select id, object_key, size_bytes from scores where id = ?1",
-        args![score_id],
+        format!(
+            "select id, object_key, size_bytes from {} where id = ?1 and object_key is not null",
+            of.table()
+        ),
+        args![id],
     )
 }
 
 /// `pdf_info` succeeded. Processing results are not user edits: `updated_at` is left alone, and
-/// running it twice writes the same values (idempotent).
-pub fn pdf_info_ok(score_id: &str, pages: u32, meta_json: &str, suggestions_json: &str) -> Stmt {
-    Stmt::new(
-        "update scores set pages = ?2, pdf_meta = ?3, suggestions = ?4, pdf_info_state = 'ok', \
-           pdf_info_reason = null where id = ?1",
-        args![score_id, pages, meta_json, suggestions_json],
-    )
+/// running it twice writes the same values (idempotent). A part keeps its page count only.
+pub fn pdf_info_ok(of: Of, id: &str, pages: u32, meta_json: &str, suggestions_json: &str) -> Stmt {
+    match of {
+        Of::Score => Stmt::new(
+            "update scores set pages = ?2, pdf_meta = ?3, suggestions = ?4, pdf_info_state = 'ok', \
+               pdf_info_reason = null where id = ?1",
+            args![id, pages, meta_json, suggestions_json],
+        ),
+        Of::Part => Stmt::new(
+            "update score_parts set pages = ?2, pdf_info_state = 'ok', pdf_info_reason = null where id = ?1",
+            args![id, pages],
+        ),
+    }
 }
 
 /// An image stored for a score that no longer takes it (deleted meanwhile, or over its budget)
@@ -35,72 +62,96 @@ pub fn discard_later(key: &str, now: &str) -> Stmt {
 }
 
 /// `pdf_info` failed for good.
-pub fn pdf_info_failed(score_id: &str, reason: &str) -> Stmt {
+pub fn pdf_info_failed(of: Of, id: &str, reason: &str) -> Stmt {
     Stmt::new(
-        "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 where id = ?1",
-        args![score_id, reason],
+        format!(
+            "update {} set pdf_info_state = 'failed', pdf_info_reason = ?2 where id = ?1",
+            of.table()
+        ),
+        args![id, reason],
     )
 }
 
-/// The thumbnail (`bytes` long) is stored at `key`. Changes nothing when the score was deleted
-/// meanwhile (the task then deletes the image it stored).
-pub fn thumbnail_ok(score_id: &str, key: &str, bytes: i64) -> Stmt {
+/// The thumbnail (`bytes` long) is stored at `key`. Changes nothing when the score (or part) was
+/// deleted meanwhile (the task then deletes the image it stored).
+pub fn thumbnail_ok(of: Of, id: &str, key: &str, bytes: i64) -> Stmt {
     Stmt::new(
-        "update scores set thumbnail_key = ?2, thumbnail_bytes = ?3, thumbnail_state = 'ok', \
-           thumbnail_reason = null where id = ?1",
-        args![score_id, key, bytes],
+        format!(
+            "update {} set thumbnail_key = ?2, thumbnail_bytes = ?3, thumbnail_state = 'ok', \
+               thumbnail_reason = null where id = ?1",
+            of.table()
+        ),
+        args![id, key, bytes],
     )
 }
 
 /// The thumbnail failed for good.
-pub fn thumbnail_failed(score_id: &str, reason: &str) -> Stmt {
+pub fn thumbnail_failed(of: Of, id: &str, reason: &str) -> Stmt {
     Stmt::new(
-        "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 where id = ?1",
-        args![score_id, reason],
+        format!(
+            "update {} set thumbnail_state = 'failed', thumbnail_reason = ?2 where id = ?1",
+            of.table()
+        ),
+        args![id, reason],
     )
 }
 
 /// A processing task was given up (repeated failures, crashes, the dead-letter queue): marked
 /// only while still pending (a late success stands).
-pub fn pdf_info_gave_up(score_id: &str, reason: &str) -> Stmt {
+pub fn pdf_info_gave_up(of: Of, id: &str, reason: &str) -> Stmt {
     Stmt::new(
-        "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 \
-         where id = ?1 and pdf_info_state = 'pending'",
-        args![score_id, reason],
+        format!(
+            "update {} set pdf_info_state = 'failed', pdf_info_reason = ?2 \
+             where id = ?1 and pdf_info_state = 'pending'",
+            of.table()
+        ),
+        args![id, reason],
     )
 }
 
-pub fn thumbnail_gave_up(score_id: &str, reason: &str) -> Stmt {
+pub fn thumbnail_gave_up(of: Of, id: &str, reason: &str) -> Stmt {
     Stmt::new(
-        "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 \
-         where id = ?1 and thumbnail_state = 'pending'",
-        args![score_id, reason],
+        format!(
+            "update {} set thumbnail_state = 'failed', thumbnail_reason = ?2 \
+             where id = ?1 and thumbnail_state = 'pending'",
+            of.table()
+        ),
+        args![id, reason],
     )
 }
 
-/// Scores with a task still pending, created between `after` and `before`, oldest first, at most
-/// `limit` (`id`, `pdf_info`, `thumbnail`: whether each is pending); served by the partial index
-/// `scores_processing_pending`.
-pub fn stale_processing(before: &str, after: &str, limit: i64) -> Stmt {
+/// Scores (or upload parts) with a task still pending, created between `after` and `before`,
+/// oldest first, at most `limit` (`id`, `pdf_info`, `thumbnail`: whether each is pending); served
+/// by the partial indexes `scores_processing_pending` and `score_parts_processing_pending`.
+pub fn stale_processing(of: Of, before: &str, after: &str, limit: i64) -> Stmt {
     Stmt::new(
-        "select id, pdf_info_state = 'pending' as pdf_info, thumbnail_state = 'pending' as thumbnail \
-         from scores where (pdf_info_state = 'pending' or thumbnail_state = 'pending') \
-           and created_at < ?1 and created_at >= ?2 order by created_at limit ?3",
+        format!(
+            "select id, pdf_info_state = 'pending' as pdf_info, thumbnail_state = 'pending' as thumbnail \
+             from {} where (pdf_info_state = 'pending' or thumbnail_state = 'pending') \
+               and created_at < ?1 and created_at >= ?2 order by created_at limit ?3",
+            of.table()
+        ),
         args![before, after, limit],
     )
 }
 
-/// Gives up on tasks still pending for scores created before `before`.
-pub fn abandon_stale_processing(before: &str, reason: &str) -> [Stmt; 2] {
+/// Gives up on tasks still pending for scores (or parts) created before `before`.
+pub fn abandon_stale_processing(of: Of, before: &str, reason: &str) -> [Stmt; 2] {
     [
         Stmt::new(
-            "update scores set pdf_info_state = 'failed', pdf_info_reason = ?2 \
-             where pdf_info_state = 'pending' and created_at < ?1",
+            format!(
+                "update {} set pdf_info_state = 'failed', pdf_info_reason = ?2 \
+                 where pdf_info_state = 'pending' and created_at < ?1",
+                of.table()
+            ),
             args![before, reason],
         ),
         Stmt::new(
-            "update scores set thumbnail_state = 'failed', thumbnail_reason = ?2 \
-             where thumbnail_state = 'pending' and created_at < ?1",
+            format!(
+                "update {} set thumbnail_state = 'failed', thumbnail_reason = ?2 \
+                 where thumbnail_state = 'pending' and created_at < ?1",
+                of.table()
+            ),
             args![before, reason],
         ),
     ]

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 
 const LEDGER = `
 select u.id, u.used_bytes, u.reserved_bytes,
-  coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0) as live_bytes,
+  coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0)
+    + coalesce((select sum(size_bytes) from score_parts t where t.user_id = u.id), 0) as live_bytes,
   coalesce((select sum(size_bytes) from uploads p where p.user_id = u.id and p.state in ('reserved', 'stored')), 0) as open_bytes
 from users u`;
 
@@ -20,6 +21,10 @@ export async function invariants(w, { objects = false } = {}) {
     "select s.id from scores s left join uploads p on p.id = s.upload_id and p.state = 'consumed' and p.score_id = s.id where p.id is null",
   ).all();
   assert.deepEqual(unbacked.results, [], "scores without the consumed upload they came from");
+  const unbackedParts = await db.prepare(
+    "select t.id from score_parts t left join uploads p on p.id = t.upload_id and p.state = 'consumed' and p.score_id = t.id where t.source = 'upload' and p.id is null",
+  ).all();
+  assert.deepEqual(unbackedParts.results, [], "upload parts without the consumed upload they came from");
   const gaps = await db.prepare(
     "select setlist_id from setlist_items group by setlist_id having max(position) <> count(*) or min(position) <> 1 or count(distinct position) <> count(*)",
   ).all();
@@ -28,7 +33,7 @@ export async function invariants(w, { objects = false } = {}) {
     const bucket = await w.bucket();
     const owned = new Set();
     const keys = await db.prepare(
-      "select object_key as k from scores union all select object_key from uploads where state in ('reserved', 'stored') union all select object_key from deletions",
+      "select object_key as k from scores union all select object_key from score_parts where object_key is not null union all select object_key from uploads where state in ('reserved', 'stored') union all select object_key from deletions",
     ).all();
     for (const r of keys.results) owned.add(r.k);
     let cursor;
