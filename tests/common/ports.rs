@@ -408,7 +408,8 @@ impl World {
             .db()
             .prepare(
                 "select u.id, u.used_bytes, u.reserved_bytes, \
-                   coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0), \
+                   coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0) \
+                   + coalesce((select sum(bytes) from annotations a where a.user_id = u.id), 0), \
                    coalesce((select sum(size_bytes) from uploads p where p.user_id = u.id and p.state in ('reserved', 'stored')), 0) \
                  from users u",
             )
