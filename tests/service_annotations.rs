@@ -8,7 +8,6 @@ mod common;
 use common::pdf::pdf;
 use common::ports::{block_on, World};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use scoremate::error::ApiError;
 use scoremate::service::annotations::{self as uc, Place};
@@ -36,28 +35,7 @@ fn band(quota: i64) -> Band {
     let member = w.user("member@ann.example", quota);
     let other = w.user("other@ann.example", quota);
     let bytes = pdf(3, "ann");
-    let up = block_on(library::create_upload(
-        &w.cx(),
-        &owner,
-        body(json!({
-            "filename": "a.pdf", "size": bytes.len(), "mime": "application/pdf",
-            "sha256": scoremate::domain::hex(&Sha256::digest(&bytes)),
-        })),
-    ))
-    .unwrap();
-    w.ports
-        .blobs
-        .store(&format!("u/{owner}/s/{}.pdf", up.upload_id), &bytes);
-    let score: Value = serde_json::from_str(
-        &block_on(library::create_score(
-            &w.cx(),
-            &owner,
-            body(json!({"upload_id": up.upload_id, "title": "Piece"})),
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let score = score["id"].as_str().unwrap().to_owned();
+    let score = w.score(&owner, &bytes, "Piece");
     w.db()
         .execute("update scores set pages = 3 where id = ?1", [&score])
         .unwrap();
