@@ -7,7 +7,6 @@ mod common;
 use common::pdf::pdf;
 use common::ports::{block_on, World};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use scoremate::error::{ApiError, ApiResult};
 use scoremate::service::{activity, library};
@@ -28,31 +27,7 @@ fn fields(e: &ApiError) -> Value {
 
 /// A score of `user` made by the whole upload flow: its id.
 fn score(w: &World, user: &str, nonce: &str) -> String {
-    let bytes = pdf(1, nonce);
-    let sha = scoremate::domain::hex(&Sha256::digest(&bytes));
-    let up = block_on(library::create_upload(
-        &w.cx(),
-        user,
-        body(
-            json!({"filename": "a.pdf", "size": bytes.len(), "mime": "application/pdf", "sha256": sha}),
-        ),
-    ))
-    .unwrap();
-    let upload = up.upload_id.clone();
-    w.ports
-        .blobs
-        .store(&format!("u/{user}/s/{upload}.pdf"), &bytes);
-    let text = block_on(library::create_score(
-        &w.cx(),
-        user,
-        body(json!({"upload_id": upload, "title": format!("Score {nonce}")})),
-    ))
-    .unwrap();
-    w.ports.tasks.drain();
-    serde_json::from_str::<Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    w.score(user, &pdf(1, nonce), &format!("Score {nonce}"))
 }
 
 fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -7,12 +7,10 @@ mod common;
 use common::pdf::pdf;
 use common::ports::{block_on, World};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use scoremate::auth::tickets::{Bearer, Ticket};
 use scoremate::domain::setlist::Party;
 use scoremate::error::{ApiError, ApiResult};
-use scoremate::service::library;
 use scoremate::service::live;
 use scoremate::service::setlists::{self, LinkGate, Posted};
 
@@ -50,28 +48,7 @@ fn band() -> Band {
     let editor = w.user("editor@live.example", 1 << 30);
     let viewer = w.user("viewer@live.example", 1 << 30);
     let outsider = w.user("outsider@live.example", 1 << 30);
-    let bytes = pdf(1, "live");
-    let up = block_on(library::create_upload(
-        &w.cx(),
-        &owner,
-        body(json!({
-            "filename": "a.pdf", "size": bytes.len(), "mime": "application/pdf",
-            "sha256": scoremate::domain::hex(&Sha256::digest(&bytes)),
-        })),
-    ))
-    .unwrap();
-    w.ports
-        .blobs
-        .store(&format!("u/{owner}/s/{}.pdf", up.upload_id), &bytes);
-    let score: Value = serde_json::from_str(
-        &block_on(library::create_score(
-            &w.cx(),
-            &owner,
-            body(json!({"upload_id": up.upload_id, "title": "Piece"})),
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let score = w.score(&owner, &pdf(1, "live"), "Piece");
     let created: Value = serde_json::from_str(
         &block_on(setlists::create(
             &w.cx(),
@@ -98,7 +75,7 @@ fn band() -> Band {
         &w.cx(),
         &owner,
         &setlist,
-        body(json!({"score_id": score["id"]})),
+        body(json!({"score_id": score})),
     ))
     .unwrap() else {
         panic!("an add");

@@ -454,6 +454,88 @@ fn describe(e: Endpoint) -> Op {
                 &[404],
             )
         },
+        E::ListScoreAnnotations => op(
+            "Your annotation layers on your score",
+            "annotations",
+            None,
+            (200, Some("Annotations")),
+            &[404],
+        ),
+        E::PutScoreAnnotation => Op {
+            also: &[(201, Some("AnnotationEnvelope"))],
+            ..op(
+                "Create (201, no version) or replace (200, the version you saw) a layer on your score; shared: members of setlists holding the score read it",
+                "annotations",
+                Some("AnnotationRequest"),
+                (200, Some("AnnotationEnvelope")),
+                &[404, 409],
+            )
+        },
+        E::DeleteScoreAnnotation => op(
+            "Delete a layer of your score (its bytes return to your quota)",
+            "annotations",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::ListItemAnnotations => op(
+            "An item's layers for you: those the score's owner shared, and your own on the item",
+            "annotations",
+            None,
+            (200, Some("Annotations")),
+            &[404],
+        ),
+        E::PutItemAnnotation => Op {
+            also: &[(201, Some("AnnotationEnvelope"))],
+            ..op(
+                "Create (201) or replace (200) your private layer on an item (members and owner)",
+                "annotations",
+                Some("ItemAnnotationRequest"),
+                (200, Some("AnnotationEnvelope")),
+                &[404, 409],
+            )
+        },
+        E::DeleteItemAnnotation => op(
+            "Delete your layer on an item",
+            "annotations",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::GetScoreSettings => op(
+            "Your performance settings for your score ({} when none)",
+            "annotations",
+            None,
+            (200, Some("SettingsEnvelope")),
+            &[404],
+        ),
+        E::PutScoreSettings => Op {
+            body_required: false,
+            ..op(
+                "Patch your performance settings for your score (absent keys kept, null clears)",
+                "annotations",
+                Some("SettingsPatch"),
+                (200, Some("SettingsEnvelope")),
+                &[404],
+            )
+        },
+        E::GetItemSettings => op(
+            "Your performance settings for an item ({} when none)",
+            "annotations",
+            None,
+            (200, Some("SettingsEnvelope")),
+            &[404],
+        ),
+        E::PutItemSettings => Op {
+            body_required: false,
+            ..op(
+                "Patch your performance settings for an item (absent keys kept, null clears)",
+                "annotations",
+                Some("SettingsPatch"),
+                (200, Some("SettingsEnvelope")),
+                &[404],
+            )
+        },
         E::ListComments => op(
             "An item's comments, newest first",
             "setlists",
@@ -772,6 +854,15 @@ fn password() -> Value {
     })
 }
 
+/// A path parameter's schema: annotation layer names have their own alphabet (a PUT to any other
+/// is 422); every other segment is an id or token the server looks up (404 when unknown).
+fn path_schema(name: &str) -> Value {
+    match name {
+        "layer" => json!({ "type": "string", "pattern": "^[a-z0-9-]{1,40}$" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
 /// A request body object: only these fields (the server refuses unknown ones).
 fn closed(required: &[&str], props: &[(&str, Value)]) -> Value {
     let mut o = obj(required, props);
@@ -823,7 +914,7 @@ fn operation(route: &super::routes::RouteDef) -> Value {
         .template
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": path_schema(name) }))
         .collect();
     parameters.extend(doc.query.iter().map(|(name, q, description)| {
         let mut p = json!({
@@ -1278,6 +1369,148 @@ fn schemas(limits: &Settings) -> Value {
                     ("position", int_range(1, i64::MAX, true)),
                     ("notes", opt_text(setlist::ITEM_NOTES_MAX_CHARS)),
                     ("version", version(true)),
+                ],
+            ),
+        ),
+        (
+            "Annotation",
+            obj(
+                &[
+                    "layer",
+                    "scope",
+                    "mine",
+                    "shared",
+                    "version",
+                    "bytes",
+                    "data",
+                    "created_at",
+                    "updated_at",
+                ],
+                &[
+                    (
+                        "layer",
+                        json!({"type": "string", "pattern": "^[a-z0-9-]{1,40}$"}),
+                    ),
+                    ("scope", json!({"enum": ["score", "item"]})),
+                    ("mine", t("boolean")),
+                    ("shared", t("boolean")),
+                    ("version", t("integer")),
+                    ("bytes", t("integer")),
+                    ("data", t("object")),
+                    ("created_at", t("string")),
+                    ("updated_at", t("string")),
+                ],
+            ),
+        ),
+        ("AnnotationEnvelope", envelope("annotation", "Annotation")),
+        (
+            "Annotations",
+            obj(
+                &["annotations"],
+                &[("annotations", array_of(reference("Annotation")))],
+            ),
+        ),
+        (
+            "AnnotationRequest",
+            closed(
+                &["data"],
+                &[
+                    (
+                        "data",
+                        json!({"type": "object", "description": "the client's document, keyed by page; at most 512 KiB as JSON"}),
+                    ),
+                    ("version", version(true)),
+                    ("shared", t("boolean")),
+                ],
+            ),
+        ),
+        (
+            "ItemAnnotationRequest",
+            closed(
+                &["data"],
+                &[
+                    (
+                        "data",
+                        json!({"type": "object", "description": "the client's document, keyed by page; at most 512 KiB as JSON"}),
+                    ),
+                    ("version", version(true)),
+                ],
+            ),
+        ),
+        (
+            "SettingsEnvelope",
+            obj(&["settings"], &[("settings", reference("Settings"))]),
+        ),
+        (
+            "Settings",
+            obj(
+                &[],
+                &[
+                    (
+                        "crop",
+                        json!({"type": "object", "additionalProperties": {"type": ["object", "null"]}}),
+                    ),
+                    ("half_page_turn", t("boolean")),
+                    (
+                        "links",
+                        array_of(obj(
+                            &["from_page", "to_page"],
+                            &[("from_page", t("integer")), ("to_page", t("integer"))],
+                        )),
+                    ),
+                    ("bpm", t("integer")),
+                    ("last_page", t("integer")),
+                ],
+            ),
+        ),
+        (
+            "SettingsPatch",
+            closed(
+                &[],
+                &[
+                    (
+                        "crop",
+                        json!({
+                            "type": ["object", "null"],
+                            "description": "page number → {left, top, right, bottom} (fractions cut from each side, left + right < 1, top + bottom < 1), or null to clear that page",
+                            "propertyNames": {"pattern": "^[1-9][0-9]{0,5}$"},
+                            "additionalProperties": {
+                                "oneOf": [
+                                    {"type": "null"},
+                                    closed(&["left", "top", "right", "bottom"], &[
+                                        ("left", json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1})),
+                                        ("top", json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1})),
+                                        ("right", json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1})),
+                                        ("bottom", json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1})),
+                                    ]),
+                                ],
+                            },
+                        }),
+                    ),
+                    ("half_page_turn", nullable("boolean")),
+                    (
+                        "links",
+                        json!({
+                            "type": ["array", "null"],
+                            "maxItems": crate::domain::settings::LINKS_MAX,
+                            "items": closed(&["from_page", "to_page"], &[
+                                ("from_page", int_range(1, crate::domain::settings::PAGE_MAX, false)),
+                                ("to_page", int_range(1, crate::domain::settings::PAGE_MAX, false)),
+                            ]),
+                        }),
+                    ),
+                    (
+                        "bpm",
+                        int_range(
+                            crate::domain::settings::BPM_MIN,
+                            crate::domain::settings::BPM_MAX,
+                            true,
+                        ),
+                    ),
+                    (
+                        "last_page",
+                        int_range(1, crate::domain::settings::PAGE_MAX, true),
+                    ),
                 ],
             ),
         ),

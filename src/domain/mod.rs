@@ -2,6 +2,7 @@
 //! Nothing here imports `worker`; everything is tested natively.
 
 pub mod admin;
+pub mod annotations;
 pub mod fields;
 pub mod ids;
 pub mod live;
@@ -10,6 +11,7 @@ pub mod preset;
 pub mod rate;
 pub mod score;
 pub mod setlist;
+pub mod settings;
 pub mod task;
 pub mod time;
 pub mod user;

@@ -307,6 +307,9 @@ pub enum Action {
     Lead,
     /// Take the live room's lead from someone else.
     TakeLead,
+    /// Keep one's own annotation layers and performance settings on an item (and read the
+    /// layers the score's owner shared).
+    KeepOwn,
 }
 
 /// What [`decide`] answers.
@@ -359,7 +362,13 @@ pub fn decide(party: Party, action: Action) -> Decision {
         (P::Link, _) => Decision::Hide,
         (
             P::Editor | P::Viewer,
-            A::Read | A::SeeMembers | A::DownloadItem | A::Comment | A::Leave | A::Follow,
+            A::Read
+            | A::SeeMembers
+            | A::DownloadItem
+            | A::Comment
+            | A::Leave
+            | A::Follow
+            | A::KeepOwn,
         )
         | (P::Editor | P::Viewer, A::DeleteComment { own: true })
         | (P::Editor, A::EditItems | A::Lead) => Decision::Allow,

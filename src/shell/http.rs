@@ -16,10 +16,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::platform::{self, Health};
 use crate::service::{accounts as sessions, admin as admins};
 
+use super::annotations::On;
 use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
-use super::{accounts, activity, admin, blobs, library, limits, live, presets, setlists};
+use super::{
+    accounts, activity, admin, annotations, blobs, library, limits, live, presets, setlists,
+};
 
 struct LogLine {
     method: String,
@@ -206,6 +209,16 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::DeleteItem => setlists::delete_item(call).await,
         Endpoint::ItemDownloadUrl => setlists::item_download_url(call).await,
         Endpoint::ListComments => setlists::list_comments(call).await,
+        Endpoint::ListScoreAnnotations => annotations::list(call, On::Score).await,
+        Endpoint::ListItemAnnotations => annotations::list(call, On::Item).await,
+        Endpoint::PutScoreAnnotation => annotations::put(call, On::Score).await,
+        Endpoint::PutItemAnnotation => annotations::put(call, On::Item).await,
+        Endpoint::DeleteScoreAnnotation => annotations::delete(call, On::Score).await,
+        Endpoint::DeleteItemAnnotation => annotations::delete(call, On::Item).await,
+        Endpoint::GetScoreSettings => annotations::get_settings(call, On::Score).await,
+        Endpoint::GetItemSettings => annotations::get_settings(call, On::Item).await,
+        Endpoint::PutScoreSettings => annotations::put_settings(call, On::Score).await,
+        Endpoint::PutItemSettings => annotations::put_settings(call, On::Item).await,
         Endpoint::AddComment => setlists::add_comment(call).await,
         Endpoint::DeleteComment => setlists::delete_comment(call).await,
         Endpoint::AddMember => setlists::add_member(call).await,

@@ -6,6 +6,7 @@
 mod accounts;
 mod activity;
 mod admin;
+mod annotations;
 mod blobs;
 mod call;
 mod ctx;

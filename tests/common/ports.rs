@@ -386,6 +386,35 @@ impl World {
         &self.ports.db.conn
     }
 
+    /// A score of `user` with the PDF `bytes`, made by the whole upload flow (its processing
+    /// tasks drained): its id.
+    pub fn score(&self, user: &str, bytes: &[u8], title: &str) -> String {
+        let object = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let up = block_on(scoremate::service::library::create_upload(
+            &self.cx(),
+            user,
+            object(serde_json::json!({
+                "filename": "a.pdf", "size": bytes.len(), "mime": "application/pdf",
+                "sha256": scoremate::domain::hex(&Sha256::digest(bytes)),
+            })),
+        ))
+        .unwrap();
+        self.ports
+            .blobs
+            .store(&format!("u/{user}/s/{}.pdf", up.upload_id), bytes);
+        let text = block_on(scoremate::service::library::create_score(
+            &self.cx(),
+            user,
+            object(serde_json::json!({"upload_id": up.upload_id, "title": title})),
+        ))
+        .unwrap();
+        self.ports.tasks.drain();
+        serde_json::from_str::<Value>(&text).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// A registered user with `quota` bytes: its id.
     pub fn user(&self, email: &str, quota: i64) -> String {
         let id = format!(
@@ -409,7 +438,8 @@ impl World {
             .prepare(
                 "select u.id, u.used_bytes, u.reserved_bytes, \
                    coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0) \
-                   + coalesce((select sum(size_bytes) from score_parts t where t.user_id = u.id), 0), \
+                   + coalesce((select sum(size_bytes) from score_parts t where t.user_id = u.id), 0) \
+                   + coalesce((select sum(bytes) from annotations a where a.user_id = u.id), 0), \
                    coalesce((select sum(size_bytes) from uploads p where p.user_id = u.id and p.state in ('reserved', 'stored')), 0) \
                  from users u",
             )

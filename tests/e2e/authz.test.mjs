@@ -23,6 +23,9 @@ const SETLIST = (read, edit = read) => ({
 const LINK = (s) => [404, 404, 404, 404, 404, s, 404, 404, 404, 404]; // the link's holder only
 
 let w, api, ctx;
+let layers = 0;
+/** A fresh annotation layer name. */
+const layer = () => `layer-${++layers}`;
 
 /**
  * One row per route: `expect` (statuses in WHO's order) and `request(who)` building the call.
@@ -69,6 +72,26 @@ const MATRIX = {
   "GET /v1/history": { expect: SELF(200), request: () => ({}) },
   "GET /v1/scores/{id}/versions": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/versions` }) },
   "GET /v1/scores/{id}/versions/compare": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/versions/compare?from=0&to=1` }) },
+  "GET /v1/scores/{id}/annotations": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/annotations` }) },
+  "PUT /v1/scores/{id}/annotations/{layer}": { expect: OWNED(201), request: () => ({ path: `/v1/scores/${ctx.score.id}/annotations/${layer()}`, body: { data: { 1: [] } } }) },
+  "DELETE /v1/scores/{id}/annotations/{layer}": { expect: OWNED(204), request: async () => {
+    const name = layer();
+    assert.equal((await api.put(`/v1/scores/${ctx.score.id}/annotations/${name}`, { data: {} }, ctx.owner.access)).status, 201);
+    return { path: `/v1/scores/${ctx.score.id}/annotations/${name}` };
+  } },
+  "GET /v1/scores/{id}/settings": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/settings` }) },
+  "PUT /v1/scores/{id}/settings": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/settings`, body: { bpm: 100 } }) },
+  "GET /v1/setlists/{id}/items/{item_id}/annotations": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/annotations` }) },
+  "PUT /v1/setlists/{id}/items/{item_id}/annotations/{layer}": { expect: SETLIST(201).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/annotations/${layer()}`, body: { data: {} } }) },
+  // Each caller deletes a layer of their own where they can keep one.
+  "DELETE /v1/setlists/{id}/items/{item_id}/annotations/{layer}": { expect: SETLIST(204).read, request: async (who) => {
+    const author = ["editor", "viewer"].includes(who) ? ctx[who] : ctx.owner;
+    const name = layer();
+    assert.equal((await api.put(`/v1/setlists/${ctx.setlist}/items/${ctx.item}/annotations/${name}`, { data: {} }, author.access)).status, 201);
+    return { path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/annotations/${name}` };
+  } },
+  "GET /v1/setlists/{id}/items/{item_id}/settings": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/settings` }) },
+  "PUT /v1/setlists/{id}/items/{item_id}/settings": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/settings`, body: { half_page_turn: true } }) },
   "GET /v1/presets": { expect: SELF(200), request: () => ({}) },
   "POST /v1/presets": { expect: SELF(201), request: () => ({ body: { kind: "genre", name: fresh("genre") } }) },
   "DELETE /v1/presets/{id}": { expect: OWNED(204), request: async () => ({ path: `/v1/presets/${(await api.post("/v1/presets", { kind: "genre", name: fresh("g") }, ctx.owner.access)).body.preset.id}` }) },

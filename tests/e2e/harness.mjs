@@ -200,6 +200,14 @@ export class Api {
     return this.json("PATCH", path, body, token);
   }
 
+  put(path, body, token) {
+    return this.json("PUT", path, body, token);
+  }
+
+  delete(path, token) {
+    return this.json("DELETE", path, undefined, token);
+  }
+
   async register(email, password = "Str0ng-pass-word", display_name = "Player") {
     return this.post("/v1/auth/register", { email, password, display_name });
   }

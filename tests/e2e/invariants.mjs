@@ -1,5 +1,5 @@
 // The library's invariants, checked after races and faults (SPEC §7 "nothing is lost"):
-// the quota ledger equals what the rows say, every score came from a consumed upload, setlist positions
+// the quota ledger equals what the rows say (scores and annotation layers), every score came from a consumed upload, setlist positions
 // are dense, and (with `objects: true`, after the sweep and queue have run) no object in R2 lacks
 // a row that owns it.
 import assert from "node:assert/strict";
@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 const LEDGER = `
 select u.id, u.used_bytes, u.reserved_bytes,
   coalesce((select sum(size_bytes) from scores s where s.user_id = u.id), 0)
-    + coalesce((select sum(size_bytes) from score_parts t where t.user_id = u.id), 0) as live_bytes,
+    + coalesce((select sum(size_bytes) from score_parts t where t.user_id = u.id), 0)
+    + coalesce((select sum(bytes) from annotations a where a.user_id = u.id), 0) as live_bytes,
   coalesce((select sum(size_bytes) from uploads p where p.user_id = u.id and p.state in ('reserved', 'stored')), 0) as open_bytes
 from users u`;
 
