@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::routes::{Access, BodyKind, Endpoint, ROUTES};
-use crate::domain::{preset, score, setlist, user};
+use crate::domain::{part, preset, score, setlist, user};
 use crate::store::search;
 
 /// A query parameter: name, what it takes, description.
@@ -86,6 +86,11 @@ const PAGE_QUERY: &[Param] = &[(
     "page",
     Q::Int(1, u32::MAX as i64),
     "1-based page: the URL of that page as a PNG, once the queue has rendered it (202 until then)",
+)];
+const PART_PAGE_QUERY: &[Param] = &[(
+    "page",
+    Q::Int(1, u32::MAX as i64),
+    "1-based page of a pages part (page 1 is its first page): that page as a PNG, once rendered (202 until then); not for an uploaded part (422)",
 )];
 /// `ordering` of `GET /v1/scores`: each field, ascending or (`-`) descending.
 const ORDERINGS: &[&str] = &[
@@ -284,6 +289,48 @@ fn describe(e: Endpoint) -> Op {
             ..op(
                 "Presigned download URL",
                 "scores",
+                None,
+                (200, Some("DownloadUrl")),
+                &[404],
+            )
+        },
+        E::CreatePart => op(
+            "Add a part: a PDF of its own (an upload, counted and processed like a score) or a page range of the score",
+            "parts",
+            Some("PartCreate"),
+            (201, Some("PartEnvelope")),
+            &[404, 409, 502],
+        ),
+        E::ListParts => op(
+            "A score's parts, by name",
+            "parts",
+            None,
+            (200, Some("Parts")),
+            &[404],
+        ),
+        E::PatchPart => Op {
+            body_required: false,
+            ..op(
+                "Rename a part, or change a pages part's range",
+                "parts",
+                Some("PartPatch"),
+                (200, Some("PartEnvelope")),
+                &[404, 409],
+            )
+        },
+        E::DeletePart => op(
+            "Delete a part (and its file)",
+            "parts",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::PartDownloadUrl => Op {
+            query: PART_PAGE_QUERY,
+            also: PENDING,
+            ..op(
+                "Presigned download URL of a part (a pages part: the score's file with first_page and last_page)",
+                "parts",
                 None,
                 (200, Some("DownloadUrl")),
                 &[404],
@@ -569,6 +616,13 @@ fn describe(e: Endpoint) -> Op {
             "sharing",
             None,
             (204, None),
+            &[403, 404],
+        ),
+        E::PatchMember => op(
+            "Change a member's role or part (owner), or choose one's own part",
+            "sharing",
+            Some("MemberPatch"),
+            (200, Some("MemberEnvelope")),
             &[403, 404],
         ),
         E::CreateLink => Op {
@@ -1100,6 +1154,10 @@ fn schemas(limits: &Settings) -> Value {
         ("difficulty", int_range(1, 5, true)),
         ("duration", int_range(1, score::DURATION_MAX_SECONDS, true)),
     ];
+    // A part name (domain::part::name): one line, 1..=100 characters.
+    let part_name = text(part::NAME_MAX_CHARS, false);
+    let mut part_assignment = part_name.clone();
+    part_assignment["type"] = json!(["string", "null"]);
     let mut score_create = score_input.clone();
     score_create.push(("upload_id", s.clone()));
     // What create and PATCH accept (domain::setlist::SetlistFields).
@@ -1540,6 +1598,54 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         ("MemberEnvelope", envelope("member", "Member")),
+        (
+            "MemberPatch",
+            closed(
+                &[],
+                &[
+                    ("role", json!({"enum": ["viewer", "editor"]})),
+                    ("part", part_assignment),
+                ],
+            ),
+        ),
+        (
+            "PartPages",
+            closed(
+                &["first", "last"],
+                &[
+                    ("first", int_range(1, i64::from(u32::MAX), false)),
+                    ("last", int_range(1, i64::from(u32::MAX), false)),
+                ],
+            ),
+        ),
+        (
+            "PartCreate",
+            json!({ "oneOf": [
+                closed(&["name", "upload_id"], &[
+                    ("name", part_name.clone()),
+                    ("upload_id", s.clone()),
+                ]),
+                closed(&["name", "pages"], &[
+                    ("name", part_name.clone()),
+                    ("pages", reference("PartPages")),
+                ]),
+            ] }),
+        ),
+        (
+            "PartPatch",
+            closed(
+                &[],
+                &[
+                    ("name", part_name.clone()),
+                    ("pages", reference("PartPages")),
+                ],
+            ),
+        ),
+        ("PartEnvelope", envelope("part", "Part")),
+        (
+            "Parts",
+            obj(&["parts"], &[("parts", array_of(reference("Part")))]),
+        ),
         (
             "LinkRequest",
             closed(

@@ -56,6 +56,32 @@ crate::view! {
 }
 
 crate::choice! {
+    /// Where a part's pages come from.
+    PartSource { Upload = "upload", Pages = "pages" }
+}
+
+crate::view! {
+    /// A pages part's range of the score's PDF (1-based, inclusive).
+    PartRange { first: i64, last: i64 }
+}
+
+crate::view! {
+    /// A score's part (SPEC §10, built by SQL, `store::parts::part_json`, with `thumbnail_url`
+    /// spliced in). A pages part shows the score's processing and has no thumbnail of its own.
+    Part {
+        thumbnail_url: Option<String>,
+        id: String,
+        name: String,
+        source: PartSource,
+        pages: Option<PartRange>,
+        /// Pages of the part: the range's length, or an uploaded part's count once read.
+        page_count: Option<i64>,
+        processing: Processing,
+        created_at: String,
+    }
+}
+
+crate::choice! {
     /// An account's role.
     UserRole { User = "user", Admin = "admin" }
 }
@@ -176,6 +202,8 @@ crate::view! {
         user_id: String,
         display_name: String,
         role: MemberRole,
+        /// The part they play (SPEC §10), matched by name against each item's parts.
+        part: Option<String>,
         added_at: String,
     }
 }
@@ -233,6 +261,8 @@ pub fn definitions() -> Vec<(&'static str, Value)> {
         d::<TaskState>(),
         d::<Processing>(),
         d::<Score>(),
+        d::<PartRange>(),
+        d::<Part>(),
         d::<User>(),
         d::<Usage>(),
         d::<Tokens>(),

@@ -310,6 +310,8 @@ pub enum Action {
     /// Keep one's own annotation layers and performance settings on an item (and read the
     /// layers the score's owner shared).
     KeepOwn,
+    /// Choose the part one plays (SPEC §10 "Who plays what"): a member for themself.
+    ChooseOwnPart,
 }
 
 /// What [`decide`] answers.
@@ -368,7 +370,8 @@ pub fn decide(party: Party, action: Action) -> Decision {
             | A::Comment
             | A::Leave
             | A::Follow
-            | A::KeepOwn,
+            | A::KeepOwn
+            | A::ChooseOwnPart,
         )
         | (P::Editor | P::Viewer, A::DeleteComment { own: true })
         | (P::Editor, A::EditItems | A::Lead) => Decision::Allow,
@@ -382,6 +385,34 @@ pub fn decide(party: Party, action: Action) -> Decision {
         (P::Editor | P::Viewer, A::EditDetails | A::ManageMembers | A::ManageLinks | A::Delete) => {
             Decision::Forbid(OWNER_ONLY)
         }
+    }
+}
+
+/// `PATCH /v1/setlists/{id}/members/{user_id}` `{role?, part?}`: absent keeps, `part: null`
+/// clears.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberPatch {
+    pub role: Option<Role>,
+    pub part: Option<Option<String>>,
+}
+
+impl MemberPatch {
+    pub fn parse(f: &mut Fields) -> Self {
+        let role = if f.present("role") {
+            match f.string("role").as_deref() {
+                Some("viewer") => Some(Role::Viewer),
+                Some("editor") => Some(Role::Editor),
+                Some(_) => {
+                    f.error("role", "must be viewer or editor");
+                    None
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        let part = crate::domain::part::parse_assignment(f);
+        Self { role, part }
     }
 }
 
@@ -573,6 +604,7 @@ mod tests {
             (A::EditDetails, [Y, owner_only, owner_only, H, H]),
             (A::ManageMembers, [Y, owner_only, owner_only, H, H]),
             (A::Leave, [Y, Y, Y, H, H]),
+            (A::ChooseOwnPart, [Y, Y, Y, H, H]),
             (A::ManageLinks, [Y, owner_only, owner_only, H, H]),
             (A::Delete, [Y, owner_only, owner_only, H, H]),
             (A::Follow, [Y, Y, Y, Y, H]),

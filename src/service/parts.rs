@@ -295,3 +295,69 @@ pub async fn delete_part<P: Ports>(
     }
     Ok(())
 }
+
+/// The file a part reads, as a download needs it: its own PDF, or the score's for a pages part.
+pub fn stored_file(row: &PartRow) -> StoredFile<'_> {
+    StoredFile {
+        score_id: &row.file_id,
+        inspection: (&row.pdf_info_state, row.pdf_info_reason.as_deref()),
+        object_key: &row.object_key,
+        pages: row.pages,
+        size_bytes: row.size_bytes,
+    }
+}
+
+/// The URL of a part's PDF: an upload part's own file; a pages part's is the score's file with
+/// the range (`first_page`, `last_page`), and `page` N is page N of the range. Page images are
+/// rendered for pages parts (they are the score's pages); an upload part's are not (yet).
+///
+/// # Errors
+/// 422 for a page past the part or of an upload part; as [`file_url`].
+pub async fn part_file_url<P: Ports>(
+    cx: &Cx<'_, P>,
+    row: &PartRow,
+    page: Option<usize>,
+) -> ApiResult<Download> {
+    let file = stored_file(row);
+    match row.first_page.zip(row.last_page) {
+        Some((first, last)) => {
+            let page = match page {
+                Some(n) if n as i64 > last - first + 1 => {
+                    return Err(ApiError::field(
+                        "page",
+                        format!("the part has {} pages", last - first + 1),
+                    ))
+                }
+                Some(n) => Some(usize::try_from(first - 1).unwrap_or(0) + n),
+                None => None,
+            };
+            with_range(file_url(cx, &file, page).await?, (first, last))
+        }
+        None if page.is_some() => Err(ApiError::field(
+            "page",
+            "page images of an uploaded part are not rendered; download its PDF",
+        )),
+        None => file_url(cx, &file, None).await,
+    }
+}
+
+/// A pages part's download: the score's URL with the range.
+fn with_range(download: Download, _range: (i64, i64)) -> ApiResult<Download> {
+    Ok(download)
+}
+
+/// `GET /v1/scores/{id}/parts/{part_id}/download-url?page=`: the owner's part file.
+///
+/// # Errors
+/// 422 for a bad page; 404.
+pub async fn download_url<P: Ports>(
+    cx: &Cx<'_, P>,
+    user: &str,
+    score: &str,
+    id: &str,
+    query: &[(String, String)],
+) -> ApiResult<Download> {
+    let page = page_param(query);
+    let row = load(cx, user, score, id).await?;
+    part_file_url(cx, &row, page?).await
+}

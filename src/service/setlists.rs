@@ -17,7 +17,7 @@ use crate::domain::fields::Fields;
 use crate::domain::ids;
 use crate::domain::setlist::{
     check_order, decide, parse_comment, parse_link_expiry, parse_member, Action, ItemPatch,
-    ItemsRequest, Party, SetlistFields, ITEMS_MAX, ITEM_PATCH_FIELDS, SETLIST_FIELDS,
+    ItemsRequest, MemberPatch, Party, SetlistFields, ITEMS_MAX, ITEM_PATCH_FIELDS, SETLIST_FIELDS,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{changed, Db, Outcome, Ports};
@@ -620,6 +620,45 @@ pub async fn add_member<P: Ports>(
     Ok(setlist["members"]
         .as_array()
         .and_then(|m| m.iter().find(|m| m["user_id"] == added.user_id.as_str()))
+        .cloned()
+        .unwrap_or(Value::Null))
+}
+
+/// `PATCH /v1/setlists/{id}/members/{user_id}` `{role?, part?}`: the owner changes anyone's; a
+/// member chooses their own `part` (not their role). The member as the caller sees it.
+///
+/// # Errors
+/// 422 per field; 404 for no such member; 404/403 as the policy says.
+pub async fn patch_member<P: Ports>(
+    cx: &Cx<'_, P>,
+    user: &str,
+    id: &str,
+    member: &str,
+    body: Map<String, Value>,
+) -> ApiResult<Value> {
+    let mut f = Fields::new(body, &["role", "part"]);
+    let patch = MemberPatch::parse(&mut f);
+    f.finish()?;
+    let action = if member == user && patch.role.is_none() {
+        Action::ChooseOwnPart
+    } else {
+        Action::ManageMembers
+    };
+    access(cx, id, user, action).await?;
+    let stmt = q::patch_member(
+        id,
+        member,
+        patch.role.map(|r| r.as_str()),
+        patch.part.as_ref().map(Option::as_deref),
+    );
+    if cx.db().run(stmt).await? == 0 {
+        return Err(ApiError::NotFound);
+    }
+    let setlist: Value = serde_json::from_str(&member_view(cx, id, user).await?)
+        .map_err(|e| ApiError::internal(format!("setlist json: {e}")))?;
+    Ok(setlist["members"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["user_id"] == member))
         .cloned()
         .unwrap_or(Value::Null))
 }

@@ -21,7 +21,7 @@ use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
 use super::{
-    accounts, activity, admin, annotations, blobs, library, limits, live, presets, setlists,
+    accounts, activity, admin, annotations, blobs, library, limits, live, parts, presets, setlists,
 };
 
 struct LogLine {
@@ -191,6 +191,11 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::PatchScore => library::patch_score(call).await,
         Endpoint::DeleteScore => library::delete_score(call).await,
         Endpoint::DownloadUrl => library::download_url(call).await,
+        Endpoint::CreatePart => parts::create_part(call).await,
+        Endpoint::ListParts => parts::list_parts(call).await,
+        Endpoint::PatchPart => parts::patch_part(call).await,
+        Endpoint::DeletePart => parts::delete_part(call).await,
+        Endpoint::PartDownloadUrl => parts::download_url(call).await,
         Endpoint::Favorite => activity::favorite(call).await,
         Endpoint::Unfavorite => activity::unfavorite(call).await,
         Endpoint::Favorites => activity::favorites(call).await,
@@ -223,6 +228,7 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::DeleteComment => setlists::delete_comment(call).await,
         Endpoint::AddMember => setlists::add_member(call).await,
         Endpoint::RemoveMember => setlists::remove_member(call).await,
+        Endpoint::PatchMember => setlists::patch_member(call).await,
         Endpoint::CreateLink => setlists::create_link(call).await,
         Endpoint::ListLinks => setlists::list_links(call).await,
         Endpoint::RevokeLink => setlists::revoke_link(call).await,

@@ -16,6 +16,7 @@ mod http;
 mod library;
 mod limits;
 mod live;
+mod parts;
 mod presets;
 mod queue;
 mod r2;

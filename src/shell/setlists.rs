@@ -107,6 +107,15 @@ pub async fn add_member(call: Call) -> ApiResult<Reply> {
     Ok(Reply::Json(201, json!({ "member": member })))
 }
 
+/// `PATCH /v1/setlists/{id}/members/{user_id}`.
+pub async fn patch_member(call: Call) -> ApiResult<Reply> {
+    let body = call.body.clone();
+    let (id, member) = (call.param(0), call.param(1));
+    let member = uc::patch_member(&call.cx(), call.user_id()?, id, member, body).await?;
+    tell(&call, changed(id, Change::Members, None));
+    Ok(Reply::Json(200, json!({ "member": member })))
+}
+
 pub async fn remove_member(call: Call) -> ApiResult<Reply> {
     let (id, member) = (call.param(0), call.param(1));
     uc::remove_member(&call.cx(), call.user_id()?, id, member).await?;

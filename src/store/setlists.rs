@@ -250,7 +250,7 @@ pub fn events(via: Via<'_>) -> Stmt {
 pub fn members(setlist: &str) -> Stmt {
     Stmt::new(
         "select json_object('user_id', u.id, 'display_name', u.display_name, \
-           'role', m.role, 'added_at', m.created_at) as json, u.email \
+           'role', m.role, 'part', m.part, 'added_at', m.created_at) as json, u.email \
          from setlist_members m join users u on u.id = m.user_id \
          where m.setlist_id = ?1 order by m.created_at, u.id",
         args![setlist],
@@ -589,6 +589,22 @@ pub fn upsert_member(setlist: &str, owner: &str, email: &str, role: &str, now: &
          on conflict (setlist_id, user_id) do update set role = excluded.role \
          returning user_id",
         args![setlist, owner, email, role, now],
+    )
+}
+
+/// Changes member `member`'s role (when `role`) and part (when `part` is `Some`; `Some(None)`
+/// clears). The policy was asked before. Changed nothing: no such member.
+pub fn patch_member(
+    setlist: &str,
+    member: &str,
+    role: Option<&str>,
+    part: Option<Option<&str>>,
+) -> Stmt {
+    Stmt::new(
+        "update setlist_members set role = coalesce(?3, role), \
+           part = case when ?4 then ?5 else part end \
+         where setlist_id = ?1 and user_id = ?2",
+        args![setlist, member, role, part.is_some(), part.flatten()],
     )
 }
 
