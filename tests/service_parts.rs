@@ -356,3 +356,223 @@ fn deleting_a_part_releases_its_bytes_and_its_file() {
     );
     w.assert_ledger();
 }
+
+mod who_plays_what {
+    use super::*;
+    use scoremate::service::library::Download;
+    use scoremate::service::setlists::{self as uc, Posted};
+
+    fn parse(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    /// A setlist of `owner` holding `score`, with `members` (email, part) as viewers: the setlist
+    /// and item ids.
+    fn band(
+        w: &World,
+        owner: &str,
+        score: &str,
+        members: &[(&str, Option<&str>)],
+    ) -> (String, String) {
+        let set =
+            parse(&block_on(uc::create(&w.cx(), owner, body(json!({"name": "Gig"})))).unwrap());
+        let set = set["id"].as_str().unwrap().to_owned();
+        let Posted::Added(view) = block_on(uc::post_items(
+            &w.cx(),
+            owner,
+            &set,
+            body(json!({"score_id": score})),
+        ))
+        .unwrap() else {
+            panic!("an add answered as a reorder")
+        };
+        let item = parse(&view)["items"][0]["id"].as_str().unwrap().to_owned();
+        for (email, part) in members {
+            let member = block_on(uc::add_member(
+                &w.cx(),
+                owner,
+                &set,
+                body(json!({"email": email, "role": "viewer"})),
+            ))
+            .unwrap();
+            if let Some(part) = part {
+                let id = member["user_id"].as_str().unwrap();
+                let patched = block_on(uc::patch_member(
+                    &w.cx(),
+                    owner,
+                    &set,
+                    id,
+                    body(json!({"part": part})),
+                ))
+                .unwrap();
+                assert_eq!(patched["part"], *part);
+            }
+        }
+        (set, item)
+    }
+
+    fn url(d: Download) -> String {
+        match d {
+            Download::Ready { url, .. } => url,
+            Download::Pending => panic!("pending"),
+        }
+    }
+
+    fn download(
+        w: &World,
+        user: &str,
+        set: &str,
+        item: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Download, ApiError> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        block_on(uc::item_download_url(&w.cx(), user, set, item, &query))
+    }
+
+    #[test]
+    fn each_member_sees_and_downloads_the_part_they_play() {
+        let w = World::new();
+        let owner = w.user("leader@example.com", 1 << 30);
+        let trumpet = w.user("trumpet@example.com", 1 << 30);
+        let bass = w.user("bass@example.com", 1 << 30);
+        let singer = w.user("singer@example.com", 1 << 30);
+        let score = processed_score(&w, &owner, 4, "Chart");
+        let up = upload(&w, &owner, &pdf(2, "trumpet part"));
+        let tpt = create(
+            &w,
+            &owner,
+            &score,
+            json!({"name": "Trumpet 1", "upload_id": up}),
+        )
+        .unwrap();
+        let bs = create(
+            &w,
+            &owner,
+            &score,
+            json!({"name": "Bass", "pages": {"first": 3, "last": 4}}),
+        )
+        .unwrap();
+        run_queue(&w);
+        let (set, item) = band(
+            &w,
+            &owner,
+            &score,
+            &[
+                ("trumpet@example.com", Some("trumpet 1")),
+                ("bass@example.com", Some("BASS")),
+                ("singer@example.com", Some("Vocals")),
+            ],
+        );
+        let part_of = |user: &str| {
+            parse(&block_on(uc::get(&w.cx(), user, &set)).unwrap())["items"][0]["part"].clone()
+        };
+        assert_eq!(part_of(&trumpet)["id"], tpt["id"]);
+        assert_eq!(part_of(&trumpet)["page_count"], 2);
+        assert_eq!(part_of(&bass)["id"], bs["id"]);
+        assert_eq!(part_of(&bass)["pages"], json!({"first": 3, "last": 4}));
+        assert_eq!(part_of(&singer), Value::Null, "no such part: none");
+        assert_eq!(
+            part_of(&owner),
+            Value::Null,
+            "the owner plays no assigned part"
+        );
+
+        let full = url(download(&w, &singer, &set, &item, &[]).unwrap());
+        let theirs = url(download(&w, &trumpet, &set, &item, &[]).unwrap());
+        let low = url(download(&w, &bass, &set, &item, &[]).unwrap());
+        assert_ne!(theirs, full);
+        assert_eq!(
+            url(download(&w, &trumpet, &set, &item, &[("part", "full")]).unwrap()),
+            full
+        );
+        let chosen = download(
+            &w,
+            &singer,
+            &set,
+            &item,
+            &[("part", tpt["id"].as_str().unwrap())],
+        );
+        assert_eq!(url(chosen.unwrap()), theirs);
+        // A pages part is the score's own file (with its range, once the answer carries it).
+        assert_eq!(low, full);
+        let missing = download(
+            &w,
+            &singer,
+            &set,
+            &item,
+            &[("part", "prt_00000000000000000000000000000000")],
+        );
+        assert_eq!(missing.unwrap_err().status(), 404);
+        assert_eq!(
+            download(&w, &singer, &set, &item, &[("part", "x")])
+                .unwrap_err()
+                .status(),
+            422
+        );
+        let outsider = w.user("out@example.com", 1 << 30);
+        assert_eq!(
+            download(&w, &outsider, &set, &item, &[])
+                .unwrap_err()
+                .status(),
+            404
+        );
+    }
+
+    #[test]
+    fn a_member_chooses_their_own_part_but_not_their_role_nor_anyone_elses() {
+        let w = World::new();
+        let owner = w.user("own2@example.com", 1 << 30);
+        let a = w.user("a@example.com", 1 << 30);
+        let b = w.user("b@example.com", 1 << 30);
+        let score = processed_score(&w, &owner, 2, "Song");
+        let (set, _) = band(
+            &w,
+            &owner,
+            &score,
+            &[("a@example.com", None), ("b@example.com", None)],
+        );
+        let patch = |by: &str, who: &str, v: Value| {
+            block_on(uc::patch_member(&w.cx(), by, &set, who, body(v)))
+        };
+        assert_eq!(
+            patch(&a, &a, json!({"part": "Alto Sax"})).unwrap()["part"],
+            "Alto Sax"
+        );
+        assert_eq!(
+            patch(&a, &a, json!({"part": null})).unwrap()["part"],
+            Value::Null
+        );
+        assert_eq!(
+            patch(&a, &a, json!({"role": "editor"}))
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            patch(&a, &b, json!({"part": "Drums"}))
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            patch(&owner, &b, json!({"role": "editor", "part": "Drums"})).unwrap()["role"],
+            "editor"
+        );
+        assert_eq!(
+            patch(&owner, &b, json!({"part": "x".repeat(101)}))
+                .unwrap_err()
+                .status(),
+            422
+        );
+        let stranger = w.user("s@example.com", 1 << 30);
+        assert_eq!(
+            patch(&owner, &stranger, json!({"part": "Tuba"}))
+                .unwrap_err()
+                .status(),
+            404
+        );
+    }
+}

@@ -87,6 +87,15 @@ const PAGE_QUERY: &[Param] = &[(
     Q::Int(1, u32::MAX as i64),
     "1-based page: the URL of that page as a PNG, once the queue has rendered it (202 until then)",
 )];
+/// `?part=` and `?page=` of an item's download (SPEC §10 "Who plays what").
+const ITEM_QUERY: &[Param] = &[
+    (
+        "part",
+        Q::Words(64),
+        "`full` for the whole score, or a part id of the item's score; by default the part the caller plays (their assigned part, by name in any case) when the score has it, else the whole score. A pages part answers the score's URL with first_page and last_page",
+    ),
+    PAGE_QUERY[0],
+];
 const PART_PAGE_QUERY: &[Param] = &[(
     "page",
     Q::Int(1, u32::MAX as i64),
@@ -491,7 +500,7 @@ fn describe(e: Endpoint) -> Op {
             )
         },
         E::ItemDownloadUrl => Op {
-            query: PAGE_QUERY,
+            query: ITEM_QUERY,
             also: PENDING,
             ..op(
                 "Download an item's PDF through the setlist",

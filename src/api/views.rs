@@ -178,6 +178,9 @@ crate::view! {
         pages: Option<i64>,
         duration: Option<i64>,
         processing: Processing,
+        /// The reader's part of this item's score (their assigned part, matched by name in any
+        /// case), or `null`.
+        part: Option<Part>,
         comment_count: i64,
         added_by: Option<String>,
         created_at: String,

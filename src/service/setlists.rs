@@ -23,14 +23,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::ports::{changed, Db, Outcome, Ports};
 use crate::store::paging::Pager;
 use crate::store::setlists::{
-    self as q, AccessRow, AuthorRow, Claim, CountRow, Expect, ItemFileRow, ItemMove, ItemPos,
-    LinkRow, ListRow, NewComment, NewItem, NewSetlist, UserIdRow, Via, ViewRow,
+    self as q, AccessRow, AuthorRow, Claim, CountRow, Expect, ItemFileRow, ItemMove, ItemPartRow,
+    ItemPos, LinkRow, ListRow, NewComment, NewItem, NewSetlist, UserIdRow, Via, ViewRow,
 };
 use crate::store::Stmt;
 
 use super::activity::{page_query, position};
 use super::library::{file_url, page_param, thumbnail_url, Download, StoredFile};
+use super::parts;
 use super::Cx;
+use crate::store::parts::PartRow;
 
 /// Attempts at a write whose client did not name a version, before 409.
 pub const WRITE_ATTEMPTS: usize = 4;
@@ -202,9 +204,19 @@ async fn view<P: Ports>(cx: &Cx<'_, P>, via: Via<'_>) -> ApiResult<String> {
     decide(party, Action::Read).check()?;
     let items = views::json_array(outcomes.next().unwrap_or_default().into_iter().map(|item| {
         let url = thumbnail_url(cx, item.thumbnail_key.as_deref());
+        let part = item.part_json.as_deref().map_or_else(
+            || "null".to_owned(),
+            |json| {
+                let url = thumbnail_url(cx, item.part_thumbnail_key.as_deref());
+                views::score_json(json, url.as_deref())
+            },
+        );
         views::prepend_fields(
             &item.json,
-            &[("thumbnail_url", &views::json_string_or_null(url.as_deref()))],
+            &[
+                ("thumbnail_url", &views::json_string_or_null(url.as_deref())),
+                ("part", &part),
+            ],
         )
     }));
     let history = json_column(outcomes.next().unwrap_or_default());
@@ -566,11 +578,47 @@ async fn item_file_url<P: Ports>(
     file_url(cx, &stored, page).await
 }
 
-/// `GET /v1/setlists/{id}/items/{item_id}/download-url?page=`: members reach the owner's file.
+/// Which file of an item a reader asks for (`?part=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PartChoice {
+    /// The reader's assigned part when the score has it, else the full score (the default).
+    Mine,
+    /// `?part=full`.
+    Full,
+    /// `?part={part_id}`.
+    Id(String),
+}
+
+/// `?part=` taken out of the query; the rest is the file's own parameters.
+fn part_choice(query: &[(String, String)]) -> ApiResult<(PartChoice, Vec<(String, String)>)> {
+    let mut choice = PartChoice::Mine;
+    let mut rest = Vec::with_capacity(query.len());
+    for (k, v) in query {
+        match (k.as_str(), v.as_str()) {
+            ("part", "full") => choice = PartChoice::Full,
+            ("part", id) if ids::is_well_formed("prt", id) => {
+                choice = PartChoice::Id(id.to_owned())
+            }
+            ("part", _) => {
+                return Err(ApiError::field(
+                    "part",
+                    "must be full or the id of one of the score's parts",
+                ))
+            }
+            _ => rest.push((k.clone(), v.clone())),
+        }
+    }
+    Ok((choice, rest))
+}
+
+/// `GET /v1/setlists/{id}/items/{item_id}/download-url?part=&page=`: members reach the owner's
+/// file: by default the part they play (their assigned part, matched by name in any case) when
+/// the item's score has it, else the full score; `?part=full` the score, `?part={part_id}` any of
+/// its parts.
 ///
 /// # Errors
-/// 404 for anyone the policy does not let download, or an item not in the setlist; 422 for a
-/// bad page.
+/// 404 for anyone the policy does not let download, an item not in the setlist, or a part not of
+/// its score; 422 for a bad page or part.
 pub async fn item_download_url<P: Ports>(
     cx: &Cx<'_, P>,
     user: &str,
@@ -581,7 +629,40 @@ pub async fn item_download_url<P: Ports>(
     if !ids::is_well_formed("set", id) {
         return Err(ApiError::NotFound);
     }
-    item_file_url(cx, q::item_file(id, item_id, user), query).await
+    let (choice, rest) = part_choice(query)?;
+    let wanted = match &choice {
+        PartChoice::Full => None,
+        PartChoice::Mine => Some(None),
+        PartChoice::Id(part) => Some(Some(part.as_str())),
+    };
+    if let Some(wanted) = wanted {
+        let found = cx
+            .db()
+            .first::<ItemPartRow>(q::item_part(id, item_id, user, wanted))
+            .await?;
+        let party = Party::from_role(found.as_ref().map(|f| f.role.as_str()));
+        decide(party, Action::DownloadItem).check()?;
+        let found = found.ok_or(ApiError::NotFound)?;
+        match (found.part_id, wanted) {
+            (Some(part), _) => {
+                let page = page_param(&rest)?;
+                let row = cx
+                    .db()
+                    .first::<PartRow>(crate::store::parts::part(
+                        &found.score_id,
+                        &part,
+                        &found.owner_id,
+                    ))
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                return parts::part_file_url(cx, &row, page).await;
+            }
+            (None, Some(_)) => return Err(ApiError::NotFound),
+            // No part of theirs in this score: the full score.
+            (None, None) => {}
+        }
+    }
+    item_file_url(cx, q::item_file(id, item_id, user), &rest).await
 }
 
 // ---- members ----

@@ -45,6 +45,11 @@ pub struct ViewRow {
     pub thumbnail_key: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// An item's part for the reader (SPEC §10), its JSON and thumbnail key.
+    #[serde(default)]
+    pub part_json: Option<String>,
+    #[serde(default)]
+    pub part_thumbnail_key: Option<String>,
 }
 
 /// A setlist of the list ([`list`]).
@@ -215,8 +220,18 @@ fn head(via: Via<'_>) -> Stmt {
     }
 }
 
-/// Items in order with what a player needs of each score (`json`, `thumbnail_key`).
+/// Items in order with what a player needs of each score (`json`, `thumbnail_key`), and the
+/// reader's part of each (`part_json`, `part_thumbnail_key`): the score's part whose name matches
+/// the member's assigned part in any case, found through the index on `(score_id, name collate
+/// nocase)` in the same statement (no round trip per item). Through a link: none.
 pub fn items(via: Via<'_>) -> Stmt {
+    let (reader_part, args) = match via {
+        Via::Member { setlist, user } => (
+            "(select m.part from setlist_members m where m.setlist_id = ?1 and m.user_id = ?2)",
+            args![setlist, user],
+        ),
+        Via::Link { link, .. } => ("null", args![link]),
+    };
     Stmt::new(
         format!(
             "select i.id, s.thumbnail_key, json_object('id', i.id, 'position', i.position, \
@@ -224,12 +239,16 @@ pub fn items(via: Via<'_>) -> Stmt {
                'key', s.key, 'pages', s.pages, 'duration', s.duration, \
                'processing', {PROCESSING_JSON}, \
                'comment_count', (select count(*) from item_comments c where c.item_id = i.id), \
-               'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json \
+               'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json, \
+               case when p.id is null then null else {part_json} end as part_json, \
+               p.thumbnail_key as part_thumbnail_key \
              from setlist_items i join scores s on s.id = i.score_id \
+             left join score_parts p on p.score_id = i.score_id and p.name = {reader_part} collate nocase \
              where i.setlist_id = {} order by i.position, i.id",
-            via.setlist_expr()
+            via.setlist_expr(),
+            part_json = crate::store::parts::part_json(),
         ),
-        args![via.key()],
+        args,
     )
 }
 
@@ -575,6 +594,32 @@ pub fn item_file_by_link(link: &str, item: &str, now: &str) -> Stmt {
         ),
         args![link, item, now],
     )
+}
+
+/// The part to serve for item `item` of setlist `setlist` to `user` ([`ItemPartRow`]): part
+/// `part_id` of the item's score, or (`None`) the one matching the member's assigned part in any
+/// case; with the reader's role (no row for an outsider) and the score's owner, who owns the part.
+pub fn item_part(setlist: &str, item: &str, user: &str, part_id: Option<&str>) -> Stmt {
+    Stmt::new(
+        "select case when st.owner_id = ?3 then 'owner' else m.role end as role, \
+           i.score_id, st.owner_id, p.id as part_id \
+         from setlist_items i join setlists st on st.id = i.setlist_id \
+         join users o on o.id = st.owner_id and o.disabled_at is null \
+         left join setlist_members m on m.setlist_id = st.id and m.user_id = ?3 \
+         left join score_parts p on p.score_id = i.score_id \
+           and case when ?4 is null then p.name = m.part collate nocase else p.id = ?4 end \
+         where i.setlist_id = ?1 and i.id = ?2 and (st.owner_id = ?3 or m.user_id is not null)",
+        args![setlist, item, user, part_id],
+    )
+}
+
+/// An item's part for a reader ([`item_part`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ItemPartRow {
+    pub role: String,
+    pub score_id: String,
+    pub owner_id: String,
+    pub part_id: Option<String>,
 }
 
 // ---- members ----
