@@ -2,6 +2,7 @@
 //! Nothing here imports `worker`; everything is tested natively.
 
 pub mod admin;
+pub mod bookmark;
 pub mod fields;
 pub mod ids;
 pub mod live;

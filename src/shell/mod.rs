@@ -7,6 +7,7 @@ mod accounts;
 mod activity;
 mod admin;
 mod blobs;
+mod bookmarks;
 mod call;
 mod ctx;
 mod d1;

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 pub mod accounts;
 pub mod activity;
 pub mod admin;
+pub mod bookmarks;
 pub mod library;
 pub mod limits;
 pub mod live;
