@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::domain::task::{self as jobs, AfterError, Start, Task};
 use crate::error::{ApiError, ApiResult};
+use crate::media::extract::{extract_pages, ExtractLimits, EXTRACT_LIMITS};
 use crate::media::pdf_ranges::{self, RangeError, RangeSource};
 use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::ports::{Blobs, Db, Ports, Tasks};
@@ -457,11 +458,15 @@ async fn render_page<P: Ports>(
     record(cx, task, OK, Some("rendered"), message_id).await
 }
 
-/// The pages `first..=last` of `pdf` as a PDF of their own, or the permanent reason they
-/// cannot be.
-fn extract(pdf: &[u8], first: i64, last: i64) -> Result<Vec<u8>, String> {
-    let _ = (pdf, first, last);
-    Err("page extraction is not available yet".into())
+/// The pages `first..=last` of `pdf` as a PDF of their own (inputs held to the whole-file
+/// limit, what a Worker can load), or the permanent reason they cannot be.
+fn extract(pdf: &[u8], first: i64, last: i64, max_input: i64) -> Result<Vec<u8>, String> {
+    let limits = ExtractLimits {
+        max_input_bytes: usize::try_from(max_input).unwrap_or(usize::MAX),
+        ..EXTRACT_LIMITS
+    };
+    let page = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    extract_pages(pdf, page(first), page(last), &limits).map_err(|e| e.reason())
 }
 
 /// `extract_bookmark`: the bookmark's pages copied into a PDF of their own, stored under the
@@ -491,7 +496,12 @@ async fn extract_bookmark<P: Ports>(
         .run(bookmarks::extract_running(bookmark_id, range, &now))
         .await?;
     let made = match load_pdf(cx, &job.object_key, job.size_bytes).await? {
-        Ok(bytes) => extract(&bytes, job.first_page, job.last_page),
+        Ok(bytes) => extract(
+            &bytes,
+            job.first_page,
+            job.last_page,
+            cx.config.whole_file_max_bytes,
+        ),
         Err(reason) => Err(reason),
     };
     let pdf = match made {
