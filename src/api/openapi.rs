@@ -399,7 +399,11 @@ fn describe(e: Endpoint) -> Op {
                     Q::Tags(search::MAX_TAG_FILTERS),
                     "tag filter (repeatable, AND)",
                 ),
-                ("score_id", Q::Words(64), "only the bookmarks of this songbook"),
+                (
+                    "score_id",
+                    Q::Words(bookmark::SCORE_FILTER_MAX_CHARS),
+                    "only the bookmarks of this songbook",
+                ),
                 (
                     "limit",
                     Q::Int(1, bookmark::LIST_LIMIT_MAX),

@@ -16,6 +16,9 @@ pub const CSV_MAX_LINES: usize = 5_000;
 pub const CSV_MAX_FIELDS: usize = 5;
 /// Most bookmarks a page of `GET /v1/bookmarks` may ask for.
 pub const LIST_LIMIT_MAX: i64 = 100;
+/// Longest `score_id` filter of `GET /v1/bookmarks` (ids are far shorter: anything longer
+/// names nothing).
+pub const SCORE_FILTER_MAX_CHARS: usize = 64;
 /// The largest page number accepted before the songbook's page count is known.
 pub const PAGE_MAX: i64 = 100_000;
 

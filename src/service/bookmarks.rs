@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::api::views;
 use crate::domain::bookmark::{
     check_csv_size, check_pages, parse_index, BookmarkFields, LineError, BOOKMARK_FIELDS,
-    LIST_LIMIT_MAX, PER_SCORE_MAX,
+    LIST_LIMIT_MAX, PER_SCORE_MAX, SCORE_FILTER_MAX_CHARS,
 };
 use crate::domain::fields::Fields;
 use crate::domain::ids;
@@ -275,6 +275,10 @@ pub async fn list<P: Ports>(
                     Err(m) => f.error("tag", m),
                 }
             }
+            "score_id" if v.chars().count() > SCORE_FILTER_MAX_CHARS => f.error(
+                "score_id",
+                format!("must be at most {SCORE_FILTER_MAX_CHARS} characters"),
+            ),
             "score_id" => score_id = Some(v.to_owned()),
             _ => return false,
         }
