@@ -25,6 +25,9 @@ pub enum Task {
         page: u32,
         width: u32,
     },
+    /// The pages of bookmark `bookmark_id` copied into a PDF of their own, requested by a
+    /// `download-url?extract=true` (single-flight: one message per bookmark).
+    ExtractBookmark { bookmark_id: String },
 }
 
 impl Task {
@@ -35,6 +38,7 @@ impl Task {
             Self::Thumbnail { .. } => "thumbnail",
             Self::DeleteFile { .. } => "delete_file",
             Self::RenderPage { .. } => "render_page",
+            Self::ExtractBookmark { .. } => "extract_bookmark",
         }
     }
 
@@ -50,6 +54,7 @@ impl Task {
                 page,
                 width,
             } => format!("render_page:{score_id}:{page}:{width}"),
+            Self::ExtractBookmark { bookmark_id } => format!("extract_bookmark:{bookmark_id}"),
         }
     }
 }
@@ -69,7 +74,10 @@ impl Task {
     pub fn score_id(&self) -> Option<&str> {
         match self {
             Self::PdfInfo { score_id } | Self::Thumbnail { score_id } => Some(score_id),
-            Self::Ping { .. } | Self::DeleteFile { .. } | Self::RenderPage { .. } => None,
+            Self::Ping { .. }
+            | Self::DeleteFile { .. }
+            | Self::RenderPage { .. }
+            | Self::ExtractBookmark { .. } => None,
         }
     }
 }
@@ -179,6 +187,20 @@ mod tests {
         assert_eq!(
             wire,
             json!({"task": "render_page", "score_id": "sco_1", "page": 3, "width": 1240})
+        );
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn an_extraction_is_recorded_per_bookmark() {
+        let task = Task::ExtractBookmark {
+            bookmark_id: "bmk_1".into(),
+        };
+        assert_eq!(task.record_id(), "extract_bookmark:bmk_1");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(
+            wire,
+            json!({"task": "extract_bookmark", "bookmark_id": "bmk_1"})
         );
         assert_eq!(parse(&wire), Ok(task));
     }

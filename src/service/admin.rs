@@ -264,7 +264,10 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
     let stmt = match task {
         Task::PdfInfo { .. } => q::retry_pdf_info(score_id),
         Task::Thumbnail { .. } => q::retry_thumbnail(score_id),
-        Task::RenderPage { .. } | Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(1),
+        Task::RenderPage { .. }
+        | Task::Ping { .. }
+        | Task::DeleteFile { .. }
+        | Task::ExtractBookmark { .. } => return Ok(1),
     };
     cx.db().run(stmt).await
 }
