@@ -413,8 +413,8 @@ mod who_plays_what {
 
     fn url(d: Download) -> String {
         match d {
-            Download::Ready { url, .. } => url,
-            Download::Pending => panic!("pending"),
+            Download::Ready { url, .. } | Download::Pages { url, .. } => url,
+            other => panic!("{other:?}"),
         }
     }
 
@@ -496,8 +496,16 @@ mod who_plays_what {
             &[("part", tpt["id"].as_str().unwrap())],
         );
         assert_eq!(url(chosen.unwrap()), theirs);
-        // A pages part is the score's own file (with its range, once the answer carries it).
+        // A pages part is the score's own file, with its range.
         assert_eq!(low, full);
+        assert!(matches!(
+            download(&w, &bass, &set, &item, &[]).unwrap(),
+            Download::Pages {
+                first_page: 3,
+                last_page: 4,
+                ..
+            }
+        ));
         let missing = download(
             &w,
             &singer,

@@ -80,6 +80,7 @@ fn add(c: &mut Connection, set: &str, expect: Expect, item: &str, score: &str, a
         token: &token,
         id: item,
         score_id: score,
+        bookmark_id: None,
         position: Some(at),
         notes: None,
         added_by: "u1",

@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::routes::{Access, BodyKind, Endpoint, ROUTES};
-use crate::domain::{part, preset, score, setlist, user};
+use crate::domain::{bookmark, part, preset, score, setlist, user};
 use crate::store::search;
 
 /// A query parameter: name, what it takes, description.
@@ -71,7 +71,7 @@ const fn op(
     }
 }
 
-/// The answer while the queue makes a page image: 202 `{state: "pending"}`.
+/// The answer while the queue makes a page image or an extract: 202 `{state}`.
 const PENDING: &[(u16, Option<&str>)] = &[(202, Some("Pending"))];
 
 const PAGE: &[Param] = &[
@@ -87,20 +87,30 @@ const PAGE_QUERY: &[Param] = &[(
     Q::Int(1, u32::MAX as i64),
     "1-based page: the URL of that page as a PNG, once the queue has rendered it (202 until then)",
 )];
-/// `?part=` and `?page=` of an item's download (SPEC §10 "Who plays what").
-const ITEM_QUERY: &[Param] = &[
-    (
-        "part",
-        Q::Words(64),
-        "`full` for the whole score, or a part id of the item's score; by default the part the caller plays (their assigned part, by name in any case) when the score has it, else the whole score. A pages part answers the score's URL with first_page and last_page",
-    ),
-    PAGE_QUERY[0],
-];
 const PART_PAGE_QUERY: &[Param] = &[(
     "page",
     Q::Int(1, u32::MAX as i64),
     "1-based page of a pages part (page 1 is its first page): that page as a PNG, once rendered (202 until then); not for an uploaded part (422)",
 )];
+/// An item's (or a bookmark's) download: a page image, or a bookmark's pages extracted.
+const ITEM_QUERY: &[Param] = &[
+    PAGE_QUERY[0],
+    (
+        "extract",
+        Q::Bool,
+        "a bookmark's pages as a PDF of their own, made once by the queue (202 until then); not with page",
+    ),
+];
+/// A member's item download (SPEC §10 "Who plays what"): `?part=` besides the item's own.
+const MEMBER_ITEM_QUERY: &[Param] = &[
+    (
+        "part",
+        Q::Words(64),
+        "`full` for the whole score, or a part id of the item's score; by default the part the caller plays (their assigned part, by name in any case) when the score has it, else the whole score. A pages part answers the score's URL with first_page and last_page",
+    ),
+    ITEM_QUERY[0],
+    ITEM_QUERY[1],
+];
 /// `ordering` of `GET /v1/scores`: each field, ascending or (`-`) descending.
 const ORDERINGS: &[&str] = &[
     "updated_at",
@@ -420,6 +430,87 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("MeStats")),
             &[],
         ),
+        E::CreateBookmark => op(
+            "Bookmark a page range of a songbook (a virtual score)",
+            "bookmarks",
+            Some("BookmarkCreate"),
+            (201, Some("BookmarkEnvelope")),
+            &[404],
+        ),
+        E::ImportBookmarks => op(
+            "Import a CSV index of a songbook: valid lines become bookmarks, bad ones are reported",
+            "bookmarks",
+            Some("BookmarkImportRequest"),
+            (201, Some("BookmarkImport")),
+            &[404, 409],
+        ),
+        E::ListBookmarks => Op {
+            query: &[
+                (
+                    "query",
+                    Q::Words(search::MAX_QUERY_CHARS),
+                    "full-text search over title and composer",
+                ),
+                (
+                    "tag",
+                    Q::Tags(search::MAX_TAG_FILTERS),
+                    "tag filter (repeatable, AND)",
+                ),
+                (
+                    "score_id",
+                    Q::Words(bookmark::SCORE_FILTER_MAX_CHARS),
+                    "only the bookmarks of this songbook",
+                ),
+                (
+                    "limit",
+                    Q::Int(1, bookmark::LIST_LIMIT_MAX),
+                    "default 20",
+                ),
+                ("cursor", Q::Cursor, "opaque cursor from next_cursor"),
+            ],
+            ..op(
+                "List and search bookmarks, by title",
+                "bookmarks",
+                None,
+                (200, Some("BookmarkList")),
+                &[],
+            )
+        },
+        E::GetBookmark => op(
+            "A bookmark",
+            "bookmarks",
+            None,
+            (200, Some("BookmarkEnvelope")),
+            &[404],
+        ),
+        E::PatchBookmark => Op {
+            body_required: false,
+            ..op(
+                "Edit a bookmark (a new page range forgets its extracted PDF)",
+                "bookmarks",
+                Some("BookmarkPatch"),
+                (200, Some("BookmarkEnvelope")),
+                &[404],
+            )
+        },
+        E::DeleteBookmark => op(
+            "Delete a bookmark (its setlist items go, with a history event)",
+            "bookmarks",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::BookmarkDownloadUrl => Op {
+            query: ITEM_QUERY,
+            also: PENDING,
+            ..op(
+                "The songbook's URL with the bookmark's pages, or (extract=true) a PDF of those pages",
+                "bookmarks",
+                None,
+                (200, Some("DownloadUrl")),
+                &[404],
+            )
+        },
         E::ListSetlists => Op {
             query: &[
                 ("shared", Q::Bool, "true: setlists others shared with me"),
@@ -500,7 +591,7 @@ fn describe(e: Endpoint) -> Op {
             )
         },
         E::ItemDownloadUrl => Op {
-            query: ITEM_QUERY,
+            query: MEMBER_ITEM_QUERY,
             also: PENDING,
             ..op(
                 "Download an item's PDF through the setlist",
@@ -666,7 +757,7 @@ fn describe(e: Endpoint) -> Op {
             &[404, 429],
         ),
         E::SharedDownloadUrl => Op {
-            query: PAGE_QUERY,
+            query: ITEM_QUERY,
             also: PENDING,
             ..op(
                 "Download an item through a public link",
@@ -895,6 +986,22 @@ fn int_range(min: i64, max: i64, nullable: bool) -> Value {
         json!("integer")
     };
     json!({ "type": ty, "minimum": min, "maximum": max })
+}
+
+/// What a bookmark create or PATCH accepts (`domain::bookmark::BookmarkFields`).
+fn bookmark_input() -> Vec<(&'static str, Value)> {
+    let page = int_range(1, bookmark::PAGE_MAX, false);
+    vec![
+        ("title", text(score::TITLE_MAX_CHARS, true)),
+        ("first_page", page.clone()),
+        ("last_page", page),
+        ("composer", opt_text(score::TEXT_MAX_CHARS)),
+        ("key", opt_text(score::TEXT_MAX_CHARS)),
+        (
+            "tags",
+            json!({ "type": ["array", "null"], "maxItems": score::TAGS_MAX, "items": text(score::TAG_MAX_CHARS, false) }),
+        ),
+    ]
 }
 
 /// A setlist version to compare and swap on (`null` allowed when `nullable`: latest).
@@ -1190,7 +1297,34 @@ fn schemas(limits: &Settings) -> Value {
         ("OpenApiDocument", t("object")),
         (
             "Pending",
-            obj(&["state"], &[("state", json!({"const": "pending"}))]),
+            obj(
+                &["state"],
+                &[("state", json!({"enum": ["pending", "running"]}))],
+            ),
+        ),
+        (
+            "BookmarkCreate",
+            closed(&["title", "first_page", "last_page"], &bookmark_input()),
+        ),
+        ("BookmarkPatch", closed(&[], &bookmark_input())),
+        ("BookmarkEnvelope", envelope("bookmark", "Bookmark")),
+        ("BookmarkList", list("bookmarks", "Bookmark", "next_cursor")),
+        (
+            "BookmarkImportRequest",
+            closed(
+                &["csv"],
+                &[(
+                    "csv",
+                    json!({
+                        "type": "string",
+                        "maxLength": bookmark::CSV_MAX_BYTES,
+                        "description": format!(
+                            "one line per piece: title,first_page,last_page[,composer[,key]] (RFC 4180 quoting, header optional, at most {} lines and {} bytes)",
+                            bookmark::CSV_MAX_LINES, bookmark::CSV_MAX_BYTES
+                        ),
+                    }),
+                )],
+            ),
         ),
         (
             "PresetRequest",
@@ -1418,6 +1552,12 @@ fn schemas(limits: &Settings) -> Value {
             json!({ "oneOf": [
                 closed(&["score_id"], &[
                     ("score_id", s.clone()),
+                    ("position", int_range(1, i64::MAX, true)),
+                    ("notes", opt_text(setlist::ITEM_NOTES_MAX_CHARS)),
+                    ("version", version(true)),
+                ]),
+                closed(&["bookmark_id"], &[
+                    ("bookmark_id", s.clone()),
                     ("position", int_range(1, i64::MAX, true)),
                     ("notes", opt_text(setlist::ITEM_NOTES_MAX_CHARS)),
                     ("version", version(true)),

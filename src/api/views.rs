@@ -132,8 +132,68 @@ crate::view! {
 }
 
 crate::view! {
-    /// A presigned GET.
-    DownloadUrl { url: String, expires_at: String }
+    /// A presigned GET; for a bookmark (SPEC §10) also its page range in the songbook.
+    DownloadUrl {
+        url: String,
+        expires_at: String,
+        first_page: Maybe<i64>,
+        last_page: Maybe<i64>,
+    }
+}
+
+crate::choice! {
+    /// Where a bookmark's extracted PDF stands (`none`: never asked for).
+    ExtractStateName {
+        None = "none",
+        Pending = "pending",
+        Running = "running",
+        Ok = "ok",
+        Failed = "failed",
+    }
+}
+
+crate::view! {
+    /// A bookmark's extracted PDF: `reason` only when it failed.
+    BookmarkExtract { state: ExtractStateName, reason: Maybe<String> }
+}
+
+crate::view! {
+    /// The songbook a bookmark lies in: its title and page count (once known).
+    Songbook { title: String, pages: Option<i64> }
+}
+
+crate::view! {
+    /// A bookmark: a named page range of a songbook (built by SQL, `store::bookmarks::BOOKMARK_JSON`).
+    Bookmark {
+        id: String,
+        score_id: String,
+        title: String,
+        composer: Option<String>,
+        key: Option<String>,
+        tags: Vec<String>,
+        first_page: i64,
+        last_page: i64,
+        page_count: i64,
+        songbook: Songbook,
+        extract: BookmarkExtract,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
+crate::view! {
+    /// A line of a CSV index that was not imported.
+    ImportError { line: i64, message: String }
+}
+
+crate::view! {
+    /// What an index import did: how many bookmarks it created and the lines it left out.
+    BookmarkImport { created: i64, errors: Vec<ImportError> }
+}
+
+crate::view! {
+    /// The bookmark a setlist item plays (its `score_id` is the songbook).
+    ItemBookmark { id: String, title: String, first_page: i64, last_page: i64 }
 }
 
 crate::view! {
@@ -181,6 +241,8 @@ crate::view! {
         /// The reader's part of this item's score (their assigned part, matched by name in any
         /// case), or `null`.
         part: Option<Part>,
+        /// The bookmark this item plays, or `null` for a whole score.
+        bookmark: Option<ItemBookmark>,
         comment_count: i64,
         added_by: Option<String>,
         created_at: String,
@@ -271,6 +333,12 @@ pub fn definitions() -> Vec<(&'static str, Value)> {
         d::<Tokens>(),
         d::<Upload>(),
         d::<DownloadUrl>(),
+        d::<BookmarkExtract>(),
+        d::<Songbook>(),
+        d::<Bookmark>(),
+        d::<ImportError>(),
+        d::<BookmarkImport>(),
+        d::<ItemBookmark>(),
         d::<Person>(),
         d::<SetlistSummary>(),
         d::<SetlistItem>(),

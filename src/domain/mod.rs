@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod annotations;
+pub mod bookmark;
 pub mod fields;
 pub mod ids;
 pub mod live;

@@ -223,7 +223,8 @@ fn opt_range(f: &mut Fields, name: &str, min: i64, max: i64) -> Option<Option<i6
     }
 }
 
-fn tags(f: &mut Fields) -> Option<Vec<String>> {
+/// The `tags` field: a list of tags, normalised, deduplicated and sorted; absent or `null` → `None`.
+pub fn tags(f: &mut Fields) -> Option<Vec<String>> {
     let value = f.opt_value("tags")?;
     let Value::Array(items) = value else {
         f.error("tags", "must be a list of strings");

@@ -95,9 +95,16 @@ pub enum ItemsRequest {
     Reorder { order: Vec<String>, version: i64 },
 }
 
+/// What an added item plays: a score, or a bookmark of a songbook (SPEC §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemTarget {
+    Score(String),
+    Bookmark(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewItem {
-    pub score_id: String,
+    pub target: ItemTarget,
     /// 1-based; absent appends.
     pub position: Option<i64>,
     pub notes: Option<String>,
@@ -107,10 +114,10 @@ pub struct NewItem {
 impl ItemsRequest {
     pub fn parse(f: &mut Fields) -> Option<Self> {
         if f.present("order") {
-            if f.present("score_id") {
+            if f.present("score_id") || f.present("bookmark_id") {
                 f.error(
                     "order",
-                    "send either score_id (add) or order (reorder), not both",
+                    "send either score_id or bookmark_id (add) or order (reorder), not both",
                 );
                 return None;
             }
@@ -149,12 +156,22 @@ impl ItemsRequest {
                 version: version?,
             });
         }
-        let score_id = f.string("score_id");
+        let target = match (f.present("score_id"), f.present("bookmark_id")) {
+            (true, true) => {
+                f.error(
+                    "bookmark_id",
+                    "send either score_id or bookmark_id, not both",
+                );
+                None
+            }
+            (false, true) => f.string("bookmark_id").map(ItemTarget::Bookmark),
+            _ => f.string("score_id").map(ItemTarget::Score),
+        };
         let position = position(f);
         let notes = opt_text(f, "notes", ITEM_NOTES_MAX_CHARS).flatten();
         let version = opt_version(f);
         Some(Self::Add(NewItem {
-            score_id: score_id?,
+            target: target?,
             position,
             notes,
             version,
@@ -510,7 +527,14 @@ mod tests {
 
     #[test]
     fn items_requests_are_an_add_or_a_reorder_never_both() {
-        let allowed = &["score_id", "position", "notes", "version", "order"];
+        let allowed = &[
+            "score_id",
+            "bookmark_id",
+            "position",
+            "notes",
+            "version",
+            "order",
+        ];
         let mut f = fields(json!({"score_id": "sco_x", "position": 2}), allowed);
         let r = ItemsRequest::parse(&mut f).unwrap();
         f.finish().unwrap();
@@ -539,6 +563,40 @@ mod tests {
         assert_eq!(ItemsRequest::parse(&mut f), None);
         let mut f = fields(json!({"order": [1, 2], "version": 1}), allowed);
         assert_eq!(ItemsRequest::parse(&mut f), None);
+    }
+
+    #[test]
+    fn an_item_names_a_score_or_a_bookmark_exactly_once() {
+        let allowed = &[
+            "score_id",
+            "bookmark_id",
+            "position",
+            "notes",
+            "version",
+            "order",
+        ];
+        let mut f = fields(json!({"bookmark_id": "bmk_x"}), allowed);
+        let r = ItemsRequest::parse(&mut f).unwrap();
+        f.finish().unwrap();
+        assert!(matches!(
+            r,
+            ItemsRequest::Add(NewItem {
+                target: ItemTarget::Bookmark(ref id),
+                ..
+            }) if id == "bmk_x"
+        ));
+        let mut f = fields(
+            json!({"bookmark_id": "bmk_x", "score_id": "sco_x"}),
+            allowed,
+        );
+        assert_eq!(ItemsRequest::parse(&mut f), None);
+        let Err(crate::error::ApiError::Validation(e)) = f.finish() else {
+            panic!()
+        };
+        assert!(e.contains_key("bookmark_id"));
+        let mut f = fields(json!({}), allowed);
+        assert_eq!(ItemsRequest::parse(&mut f), None);
+        assert!(f.finish().is_err(), "neither");
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub enum Task {
     PartInfo { part_id: String },
     /// `thumbnail` of a part uploaded as its own PDF.
     PartThumbnail { part_id: String },
+    /// The pages of bookmark `bookmark_id` copied into a PDF of their own, requested by a
+    /// `download-url?extract=true` (single-flight: one message per bookmark).
+    ExtractBookmark { bookmark_id: String },
 }
 
 impl Task {
@@ -41,6 +44,7 @@ impl Task {
             Self::RenderPage { .. } => "render_page",
             Self::PartInfo { .. } => "part_info",
             Self::PartThumbnail { .. } => "part_thumbnail",
+            Self::ExtractBookmark { .. } => "extract_bookmark",
         }
     }
 
@@ -58,6 +62,7 @@ impl Task {
             } => format!("render_page:{score_id}:{page}:{width}"),
             Self::PartInfo { part_id } => format!("part_info:{part_id}"),
             Self::PartThumbnail { part_id } => format!("part_thumbnail:{part_id}"),
+            Self::ExtractBookmark { bookmark_id } => format!("extract_bookmark:{bookmark_id}"),
         }
     }
 }
@@ -81,7 +86,8 @@ impl Task {
             | Self::DeleteFile { .. }
             | Self::RenderPage { .. }
             | Self::PartInfo { .. }
-            | Self::PartThumbnail { .. } => None,
+            | Self::PartThumbnail { .. }
+            | Self::ExtractBookmark { .. } => None,
         }
     }
 }
@@ -191,6 +197,20 @@ mod tests {
         assert_eq!(
             wire,
             json!({"task": "render_page", "score_id": "sco_1", "page": 3, "width": 1240})
+        );
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn an_extraction_is_recorded_per_bookmark() {
+        let task = Task::ExtractBookmark {
+            bookmark_id: "bmk_1".into(),
+        };
+        assert_eq!(task.record_id(), "extract_bookmark:bmk_1");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(
+            wire,
+            json!({"task": "extract_bookmark", "bookmark_id": "bmk_1"})
         );
         assert_eq!(parse(&wire), Ok(task));
     }

@@ -268,7 +268,8 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
         | Task::Ping { .. }
         | Task::DeleteFile { .. }
         | Task::PartInfo { .. }
-        | Task::PartThumbnail { .. } => return Ok(1),
+        | Task::PartThumbnail { .. }
+        | Task::ExtractBookmark { .. } => return Ok(1),
     };
     cx.db().run(stmt).await
 }

@@ -537,8 +537,21 @@ pub struct StoredFile<'a> {
 /// A download: a short-lived URL, or (for a page image the queue is still making) pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Download {
-    Ready { url: String, expires_at: String },
+    Ready {
+        url: String,
+        expires_at: String,
+    },
+    /// A bookmark's pages: the songbook's URL (or the extracted PDF's) with the range.
+    Pages {
+        url: String,
+        expires_at: String,
+        first_page: i64,
+        last_page: i64,
+    },
+    /// Asked for; the queue has not started on it.
     Pending,
+    /// The queue is making it.
+    Running,
 }
 
 /// `GET /v1/scores/{id}/download-url?page=`: the owner's file, or one of its pages.

@@ -137,6 +137,24 @@ pub async fn setlists_with_score<P: Ports>(
         .collect())
 }
 
+/// The setlists holding bookmark `bookmark` of `owner` (to tell their rooms it is going).
+///
+/// # Errors
+/// Database errors.
+pub async fn setlists_with_bookmark<P: Ports>(
+    cx: &Cx<'_, P>,
+    owner: &str,
+    bookmark: &str,
+) -> ApiResult<Vec<String>> {
+    Ok(cx
+        .db()
+        .all::<q::LinkSetlist>(q::setlists_with_bookmark(owner, bookmark))
+        .await?
+        .into_iter()
+        .map(|r| r.setlist)
+        .collect())
+}
+
 /// The WebSocket URL of a ticket: the API's origin with `ws`/`wss`.
 fn socket_url(base_url: &str, token: &str) -> String {
     let origin = base_url

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod activity;
 pub mod admin;
 pub mod annotations;
+pub mod bookmarks;
 pub mod library;
 pub mod limits;
 pub mod live;

@@ -331,7 +331,7 @@ pub async fn part_file_url<P: Ports>(
                 Some(n) => Some(usize::try_from(first - 1).unwrap_or(0) + n),
                 None => None,
             };
-            with_range(file_url(cx, &file, page).await?, (first, last))
+            super::bookmarks::range_url(cx, &file, page, (first, last)).await
         }
         None if page.is_some() => Err(ApiError::field(
             "page",
@@ -339,11 +339,6 @@ pub async fn part_file_url<P: Ports>(
         )),
         None => file_url(cx, &file, None).await,
     }
-}
-
-/// A pages part's download: the score's URL with the range.
-fn with_range(download: Download, _range: (i64, i64)) -> ApiResult<Download> {
-    Ok(download)
 }
 
 /// `GET /v1/scores/{id}/parts/{part_id}/download-url?page=`: the owner's part file.

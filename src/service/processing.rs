@@ -8,10 +8,12 @@ use serde_json::{json, Value};
 
 use crate::domain::task::{self as jobs, AfterError, Start, Task};
 use crate::error::{ApiError, ApiResult};
+use crate::media::extract::{extract_pages, ExtractLimits, EXTRACT_LIMITS};
 use crate::media::pdf_ranges::{self, RangeError, RangeSource};
 use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::ports::{Blobs, Db, Ports, Tasks};
 use crate::storage::keys;
+use crate::store::bookmarks;
 use crate::store::library::{self as lib, PageImage};
 use crate::store::processing::{self as q, Of};
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
@@ -159,6 +161,7 @@ async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> Api
             page,
             width,
         } => lib::render_failed(score_id, *page, *width, reason, &cx.now_text()),
+        Task::ExtractBookmark { bookmark_id } => bookmarks::extract_failed(bookmark_id, reason),
         Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(()),
     };
     cx.db().run(stmt).await.map(drop)
@@ -230,6 +233,9 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
             page,
             width,
         } => render_page(cx, task, score_id, (*page, *width), message_id).await,
+        Task::ExtractBookmark { bookmark_id } => {
+            extract_bookmark(cx, task, bookmark_id, message_id).await
+        }
         Task::DeleteFile { key } => {
             cx.blobs().delete(key).await?;
             cx.blobs().delete_prefix(&keys::derived_prefix(key)).await?;
@@ -471,6 +477,80 @@ async fn render_page<P: Ports>(
     record(cx, task, OK, Some("rendered"), message_id).await
 }
 
+/// The pages `first..=last` of `pdf` as a PDF of their own (inputs held to the whole-file
+/// limit, what a Worker can load), or the permanent reason they cannot be.
+fn extract(pdf: &[u8], first: i64, last: i64, max_input: i64) -> Result<Vec<u8>, String> {
+    let limits = ExtractLimits {
+        max_input_bytes: usize::try_from(max_input).unwrap_or(usize::MAX),
+        ..EXTRACT_LIMITS
+    };
+    let page = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    extract_pages(pdf, page(first), page(last), &limits).map_err(|e| e.reason())
+}
+
+/// `extract_bookmark`: the bookmark's pages copied into a PDF of their own, stored under the
+/// songbook's derived prefix and counted in its budget, or failed with the reason later
+/// requests are told (never extracted twice). Idempotent: a bookmark no longer asked for, or
+/// whose range changed meanwhile, is done.
+async fn extract_bookmark<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    bookmark_id: &str,
+    message_id: &str,
+) -> ApiResult<()> {
+    let floor = cx.config.derived_min_bytes;
+    let Some(job) = cx
+        .db()
+        .first::<bookmarks::ExtractRow>(bookmarks::extract_job(bookmark_id, None, floor))
+        .await?
+    else {
+        return record(cx, task, OK, Some("bookmark no longer exists"), message_id).await;
+    };
+    if !matches!(job.state.as_deref(), Some("pending" | "running")) {
+        return record(cx, task, OK, Some("no longer asked for"), message_id).await;
+    }
+    let now = cx.now_text();
+    let range = (job.first_page, job.last_page);
+    cx.db()
+        .run(bookmarks::extract_running(bookmark_id, range, &now))
+        .await?;
+    let made = match load_pdf(cx, &job.object_key, job.size_bytes).await? {
+        Ok(bytes) => extract(
+            &bytes,
+            job.first_page,
+            job.last_page,
+            cx.config.whole_file_max_bytes,
+        ),
+        Err(reason) => Err(reason),
+    };
+    let pdf = match made {
+        Ok(pdf) => pdf,
+        Err(reason) => {
+            cx.db()
+                .run(bookmarks::extract_failed(bookmark_id, &reason))
+                .await?;
+            return record(cx, task, FAILED, Some(&reason), message_id).await;
+        }
+    };
+    let key = keys::bookmark_pdf(&job.object_key, bookmark_id, range.0, range.1);
+    let size = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
+    cx.blobs().put(&key, pdf, "application/pdf").await?;
+    if cx
+        .db()
+        .run(bookmarks::extract_ok(bookmark_id, range, &key, size, floor))
+        .await?
+        == 0
+    {
+        // Deleted or changed meanwhile, or over the songbook's budget: the object goes.
+        discard(cx, &key).await?;
+        let reason = "the derived files of this songbook fill its storage budget";
+        cx.db()
+            .run(bookmarks::extract_failed(bookmark_id, reason))
+            .await?;
+    }
+    record(cx, task, OK, Some("extracted"), message_id).await
+}
+
 // ---- the sweep ----
 
 /// Most rows handled per kind per sweep (bounded work per invocation).
@@ -515,6 +595,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
     send(cx, deletions).await?;
     let (processing_requeued, processing_abandoned) = requeue_processing(cx).await?;
     let (renders_requeued, renders_abandoned) = requeue_renders(cx).await?;
+    let extracts_requeued = requeue_extracts(cx).await?;
     let purged = cx
         .db()
         .batch(vec![
@@ -532,6 +613,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
         "processing_abandoned": processing_abandoned,
         "renders_requeued": renders_requeued,
         "renders_abandoned": renders_abandoned,
+        "extracts_requeued": extracts_requeued,
         "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
         "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
         "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),
@@ -634,4 +716,29 @@ async fn requeue_renders<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> 
     let count = tasks.len();
     send(cx, tasks).await?;
     Ok((count, abandoned))
+}
+
+/// Re-sends extractions asked for [`RENDER_REQUEUE_SECONDS`] ago and still not made (a lost
+/// message, or a delivery that crashed); a task that keeps failing is given up by the consumer.
+async fn requeue_extracts<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<usize> {
+    #[derive(Deserialize)]
+    struct Stale {
+        id: String,
+    }
+    let before = cx.now.plus_seconds(-RENDER_REQUEUE_SECONDS).rfc3339();
+    let stale = cx
+        .db()
+        .all::<Stale>(bookmarks::stale_extracts(
+            &before,
+            SWEEP_BATCH,
+            &cx.now_text(),
+        ))
+        .await?;
+    let tasks: Vec<Task> = stale
+        .into_iter()
+        .map(|r| Task::ExtractBookmark { bookmark_id: r.id })
+        .collect();
+    let count = tasks.len();
+    send(cx, tasks).await?;
+    Ok(count)
 }

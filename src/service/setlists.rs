@@ -17,7 +17,8 @@ use crate::domain::fields::Fields;
 use crate::domain::ids;
 use crate::domain::setlist::{
     check_order, decide, parse_comment, parse_link_expiry, parse_member, Action, ItemPatch,
-    ItemsRequest, MemberPatch, Party, SetlistFields, ITEMS_MAX, ITEM_PATCH_FIELDS, SETLIST_FIELDS,
+    ItemTarget, ItemsRequest, MemberPatch, Party, SetlistFields, ITEMS_MAX, ITEM_PATCH_FIELDS,
+    SETLIST_FIELDS,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{changed, Db, Outcome, Ports};
@@ -29,6 +30,7 @@ use crate::store::setlists::{
 use crate::store::Stmt;
 
 use super::activity::{page_query, position};
+use super::bookmarks;
 use super::library::{file_url, page_param, thumbnail_url, Download, StoredFile};
 use super::parts;
 use super::Cx;
@@ -405,7 +407,17 @@ pub async fn post_items<P: Ports>(
     id: &str,
     body: Map<String, Value>,
 ) -> ApiResult<Posted> {
-    let mut f = Fields::new(body, &["score_id", "position", "notes", "version", "order"]);
+    let mut f = Fields::new(
+        body,
+        &[
+            "score_id",
+            "bookmark_id",
+            "position",
+            "notes",
+            "version",
+            "order",
+        ],
+    );
     let request = ItemsRequest::parse(&mut f);
     f.finish()?;
     let request = request.ok_or_else(|| ApiError::field("order", "is invalid"))?;
@@ -413,15 +425,37 @@ pub async fn post_items<P: Ports>(
         ItemsRequest::Add(item) => {
             let item_id = cx.id("itm")?;
             let now = cx.now_text();
-            let owned = cx
-                .db()
-                .first::<Value>(q::owners_score(id, &item.score_id))
-                .await?;
-            if owned.is_none() {
-                // Who asks decides the answer: an outsider learns nothing of the setlist.
-                access(cx, id, user, Action::EditItems).await?;
-                return Err(ApiError::field("score_id", NOT_OWNERS_SCORE));
-            }
+            let (score_id, bookmark_id) = match &item.target {
+                ItemTarget::Score(score_id) => {
+                    let owned = cx
+                        .db()
+                        .first::<Value>(q::owners_score(id, score_id))
+                        .await?;
+                    if owned.is_none() {
+                        // Who asks decides the answer: an outsider learns nothing of the setlist.
+                        access(cx, id, user, Action::EditItems).await?;
+                        return Err(ApiError::field("score_id", NOT_OWNERS_SCORE));
+                    }
+                    (score_id.clone(), None)
+                }
+                ItemTarget::Bookmark(bookmark_id) => {
+                    #[derive(serde::Deserialize)]
+                    struct Songbook {
+                        score_id: String,
+                    }
+                    let songbook = cx
+                        .db()
+                        .first::<Songbook>(q::owners_bookmark(id, bookmark_id))
+                        .await?;
+                    let Some(songbook) = songbook else {
+                        // Only the owner's own bookmarks: any other is not found (after the
+                        // access check, so an outsider learns nothing of the setlist).
+                        access(cx, id, user, Action::EditItems).await?;
+                        return Err(ApiError::NotFound);
+                    };
+                    (songbook.score_id, Some(bookmark_id.as_str()))
+                }
+            };
             // The position is clamped to the end inside the batch, so an add does not depend on
             // what was read and needs no retry unless the client named a version.
             let claiming = item.version.map_or(Claiming::Always, Claiming::Version);
@@ -430,7 +464,8 @@ pub async fn post_items<P: Ports>(
                     setlist: id,
                     token,
                     id: &item_id,
-                    score_id: &item.score_id,
+                    score_id: &score_id,
+                    bookmark_id,
                     position: item.position,
                     notes: item.notes.as_deref(),
                     added_by: user,
@@ -440,8 +475,11 @@ pub async fn post_items<P: Ports>(
             })
             .await?;
             if !changed(&outcomes, 2) {
-                // The score was deleted between the check and the batch; the same guard kept
-                // the shift from applying, only the version moved.
+                // The score (or bookmark) was deleted between the check and the batch; the same
+                // guard kept the shift from applying, only the version moved.
+                if bookmark_id.is_some() {
+                    return Err(ApiError::NotFound);
+                }
                 return Err(ApiError::field("score_id", NOT_OWNERS_SCORE));
             }
             Ok(Posted::Added(member_view(cx, id, user).await?))
@@ -558,12 +596,14 @@ pub async fn delete_item<P: Ports>(
 }
 
 /// The URL of an item's file (or page image), read in the statement that also says who asks.
+/// An item that plays a bookmark answers the songbook's URL with the bookmark's range, or with
+/// `?extract=true` the PDF of just those pages (made once by the queue).
 async fn item_file_url<P: Ports>(
     cx: &Cx<'_, P>,
     stmt: Stmt,
     query: &[(String, String)],
 ) -> ApiResult<Download> {
-    let page = page_param(query)?;
+    let (page, extract) = bookmarks::download_params(query)?;
     let file = cx.db().first::<ItemFileRow>(stmt).await?;
     let party = Party::from_role(file.as_ref().map(|f| f.role.as_str()));
     decide(party, Action::DownloadItem).check()?;
@@ -575,7 +615,15 @@ async fn item_file_url<P: Ports>(
         pages: file.pages,
         size_bytes: file.size_bytes,
     };
-    file_url(cx, &stored, page).await
+    match (&file.bookmark_id, file.first_page.zip(file.last_page)) {
+        (Some(bookmark), _) if extract => bookmarks::extract_url(cx, bookmark, None).await,
+        (Some(_), Some(range)) => bookmarks::range_url(cx, &stored, page, range).await,
+        _ if extract => Err(ApiError::field(
+            "extract",
+            "only an item that plays a bookmark has pages to extract",
+        )),
+        _ => file_url(cx, &stored, page).await,
+    }
 }
 
 /// Which file of an item a reader asks for (`?part=`).

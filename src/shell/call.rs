@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use worker::{Request, Response};
 
+use crate::api::shape::Maybe;
 use crate::api::views::DownloadUrl;
 use crate::auth::jwt::SessionClaims;
 use crate::error::{ApiError, ApiResult};
@@ -26,6 +27,8 @@ pub enum Reply {
     Allow(Vec<&'static str>),
     /// 202 `{state: "pending"}` with `Retry-After`: the queue is making what was asked for.
     Pending,
+    /// 202 `{state: "running"}` with `Retry-After`: the queue has started on it.
+    Running,
 }
 
 impl Reply {
@@ -103,9 +106,31 @@ impl Reply {
         match d {
             Download::Ready { url, expires_at } => Self::Json(
                 200,
-                serde_json::to_value(DownloadUrl { url, expires_at }).unwrap_or_default(),
+                serde_json::to_value(DownloadUrl {
+                    url,
+                    expires_at,
+                    first_page: Maybe(None),
+                    last_page: Maybe(None),
+                })
+                .unwrap_or_default(),
+            ),
+            Download::Pages {
+                url,
+                expires_at,
+                first_page,
+                last_page,
+            } => Self::Json(
+                200,
+                serde_json::to_value(DownloadUrl {
+                    url,
+                    expires_at,
+                    first_page: Maybe(Some(first_page)),
+                    last_page: Maybe(Some(last_page)),
+                })
+                .unwrap_or_default(),
             ),
             Download::Pending => Self::Pending,
+            Download::Running => Self::Running,
         }
     }
 }

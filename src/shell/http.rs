@@ -21,7 +21,8 @@ use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
 use super::{
-    accounts, activity, admin, annotations, blobs, library, limits, live, parts, presets, setlists,
+    accounts, activity, admin, annotations, blobs, bookmarks, library, limits, live, parts,
+    presets, setlists,
 };
 
 struct LogLine {
@@ -204,6 +205,13 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::Versions => activity::list_versions(call).await,
         Endpoint::CompareVersions => activity::compare_versions(call).await,
         Endpoint::Stats => activity::stats(call).await,
+        Endpoint::CreateBookmark => bookmarks::create(call).await,
+        Endpoint::ImportBookmarks => bookmarks::import(call).await,
+        Endpoint::ListBookmarks => bookmarks::list(call).await,
+        Endpoint::GetBookmark => bookmarks::get(call).await,
+        Endpoint::PatchBookmark => bookmarks::patch(call).await,
+        Endpoint::DeleteBookmark => bookmarks::delete(call).await,
+        Endpoint::BookmarkDownloadUrl => bookmarks::download_url(call).await,
         Endpoint::ListSetlists => setlists::list(call).await,
         Endpoint::CreateSetlist => setlists::create(call).await,
         Endpoint::GetSetlist => setlists::get(call).await,
@@ -361,8 +369,13 @@ fn reply_response(reply: Reply) -> (u16, Response) {
                 .unwrap_or_else(|_| fallback())
                 .with_status(204),
         ),
-        Reply::Pending => {
-            let mut response = json_response(202, &json!({ "state": "pending" }));
+        Reply::Pending | Reply::Running => {
+            let state = if matches!(reply, Reply::Running) {
+                "running"
+            } else {
+                "pending"
+            };
+            let mut response = json_response(202, &json!({ "state": state }));
             let _ = response.headers_mut().set("retry-after", "2");
             (202, response)
         }

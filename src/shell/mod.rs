@@ -8,6 +8,7 @@ mod activity;
 mod admin;
 mod annotations;
 mod blobs;
+mod bookmarks;
 mod call;
 mod ctx;
 mod d1;

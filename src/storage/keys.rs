@@ -29,6 +29,15 @@ pub fn page_image(pdf_key: &str, number: u32, width: u32) -> String {
     format!("{}page-{number}-{width}.png", derived_prefix(pdf_key))
 }
 
+/// The PDF of pages `first..=last` of a songbook, extracted for bookmark `bookmark_id`: under
+/// the songbook's derived prefix, so it goes with the songbook.
+pub fn bookmark_pdf(pdf_key: &str, bookmark_id: &str, first: i64, last: i64) -> String {
+    format!(
+        "{}bookmark-{bookmark_id}-{first}-{last}.pdf",
+        derived_prefix(pdf_key)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +54,10 @@ mod tests {
         assert_eq!(
             page_image(&key, 7, 1240),
             format!("u/{u}/s/{up}/page-7-1240.png")
+        );
+        assert_eq!(
+            bookmark_pdf(&key, "bmk_1", 3, 5),
+            format!("u/{u}/s/{up}/bookmark-bmk_1-3-5.pdf")
         );
     }
 }

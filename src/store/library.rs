@@ -429,12 +429,17 @@ macro_rules! derived_cap {
     };
 }
 
-/// Bytes of derived images score `?3` holds: its thumbnail and every page image.
+/// Bytes of derived objects score `s` holds: its thumbnail, every page image and every
+/// bookmark's extracted PDF.
 macro_rules! derived_bytes {
     () => {
-        "s.thumbnail_bytes + coalesce((select sum(bytes) from page_renders x where x.score_id = s.id), 0)"
+        "s.thumbnail_bytes + coalesce((select sum(bytes) from page_renders x where x.score_id = s.id), 0) \
+         + coalesce((select sum(extract_bytes) from bookmarks bk where bk.score_id = s.id), 0)"
     };
 }
+
+/// [`derived_bytes!`] as a constant, for statements built elsewhere (bookmark extracts).
+pub const DERIVED_BYTES: &str = derived_bytes!();
 
 /// One page image: the score, page and width, and the score's budget for derived images.
 #[derive(Debug, Clone, Copy)]

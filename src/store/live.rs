@@ -98,6 +98,16 @@ pub fn setlists_with_score(owner: &str, score: &str) -> Stmt {
     )
 }
 
+/// The setlists holding bookmark `bookmark` of owner `owner` (`setlist`): their rooms hear of it
+/// when the bookmark is deleted (a D1 trigger takes it out of each).
+pub fn setlists_with_bookmark(owner: &str, bookmark: &str) -> Stmt {
+    Stmt::new(
+        "select distinct i.setlist_id as setlist from setlist_items i \
+         join setlists s on s.id = i.setlist_id and s.owner_id = ?1 where i.bookmark_id = ?2",
+        args![owner, bookmark],
+    )
+}
+
 /// What [`user_standing`] and [`link_standing`] return.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Standing {

@@ -71,6 +71,13 @@ pub struct ItemFileRow {
     pub pages: Option<u64>,
     pub size_bytes: i64,
     pub role: String,
+    /// The bookmark the item plays, with its range.
+    #[serde(default)]
+    pub bookmark_id: Option<String>,
+    #[serde(default)]
+    pub first_page: Option<i64>,
+    #[serde(default)]
+    pub last_page: Option<i64>,
 }
 
 /// A public link ([`links`]).
@@ -220,9 +227,11 @@ fn head(via: Via<'_>) -> Stmt {
     }
 }
 
-/// Items in order with what a player needs of each score (`json`, `thumbnail_key`), and the
-/// reader's part of each (`part_json`, `part_thumbnail_key`): the score's part whose name matches
-/// the member's assigned part in any case, found through the index on `(score_id, name collate
+/// Items in order with what a player needs of each score (`json`, `thumbnail_key`). An item
+/// that plays a bookmark shows the bookmark's title, composer, key and page count, and the
+/// bookmark itself (`score_id` stays the songbook's). Each item of a whole score also carries the
+/// reader's part (`part_json`, `part_thumbnail_key`): the score's part whose name matches the
+/// member's assigned part in any case, found through the index on `(score_id, name collate
 /// nocase)` in the same statement (no round trip per item). Through a link: none.
 pub fn items(via: Via<'_>) -> Stmt {
     let (reader_part, args) = match via {
@@ -235,15 +244,22 @@ pub fn items(via: Via<'_>) -> Stmt {
     Stmt::new(
         format!(
             "select i.id, s.thumbnail_key, json_object('id', i.id, 'position', i.position, \
-               'score_id', i.score_id, 'notes', i.notes, 'title', s.title, 'composer', s.composer, \
-               'key', s.key, 'pages', s.pages, 'duration', s.duration, \
+               'score_id', i.score_id, 'notes', i.notes, 'title', coalesce(bk.title, s.title), \
+               'composer', case when bk.id is null then s.composer else bk.composer end, \
+               'key', case when bk.id is null then s.key else bk.key end, \
+               'pages', case when bk.id is null then s.pages else bk.last_page - bk.first_page + 1 end, \
+               'duration', s.duration, \
                'processing', {PROCESSING_JSON}, \
+               'bookmark', case when bk.id is null then null else json_object('id', bk.id, \
+                 'title', bk.title, 'first_page', bk.first_page, 'last_page', bk.last_page) end, \
                'comment_count', (select count(*) from item_comments c where c.item_id = i.id), \
                'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json, \
                case when p.id is null then null else {part_json} end as part_json, \
                p.thumbnail_key as part_thumbnail_key \
              from setlist_items i join scores s on s.id = i.score_id \
-             left join score_parts p on p.score_id = i.score_id and p.name = {reader_part} collate nocase \
+             left join bookmarks bk on bk.id = i.bookmark_id \
+             left join score_parts p on p.score_id = i.score_id and i.bookmark_id is null \
+               and p.name = {reader_part} collate nocase \
              where i.setlist_id = {} order by i.position, i.id",
             via.setlist_expr(),
             part_json = crate::store::parts::part_json(),
@@ -408,10 +424,13 @@ pub fn update(setlist: &str, token: &str, f: &SetlistFields) -> Stmt {
     )
 }
 
-/// The score `?5` belongs to the owner of setlist `?1` (an editor adds the owner's scores only).
+/// The score `?5` belongs to the owner of setlist `?1` (an editor adds the owner's scores only),
+/// and so does bookmark `?9` of that score when one is named.
 macro_rules! owners_score {
     () => {
-        " and exists (select 1 from scores sc join setlists st on st.owner_id = sc.user_id where sc.id = ?5 and st.id = ?1)"
+        " and exists (select 1 from scores sc join setlists st on st.owner_id = sc.user_id where sc.id = ?5 and st.id = ?1) \
+         and (?9 is null or exists (select 1 from bookmarks bk join setlists st on st.owner_id = bk.user_id \
+           where bk.id = ?9 and bk.score_id = ?5 and st.id = ?1))"
     };
 }
 
@@ -428,7 +447,9 @@ pub struct NewItem<'a> {
     pub setlist: &'a str,
     pub token: &'a str,
     pub id: &'a str,
+    /// The score, or the songbook of `bookmark_id`.
     pub score_id: &'a str,
+    pub bookmark_id: Option<&'a str>,
     /// 1-based; clamped to the end; `None` appends.
     pub position: Option<i64>,
     pub notes: Option<&'a str>,
@@ -449,19 +470,37 @@ pub fn add_item(i: &NewItem<'_>) -> [Stmt; 2] {
                 claimed!(),
                 owners_score!()
             ),
-            args![i.setlist, i.token, i.position, SqlValue::Null, i.score_id],
+            args![
+                i.setlist,
+                i.token,
+                i.position,
+                SqlValue::Null,
+                i.score_id,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+                i.bookmark_id
+            ],
         ),
         Stmt::new(
             concat!(
-                "insert into setlist_items (id, setlist_id, score_id, position, notes, added_by, created_at, updated_at) \
-                 select ?4, ?1, ?5, ",
+                "insert into setlist_items (id, setlist_id, score_id, bookmark_id, position, notes, added_by, created_at, updated_at) \
+                 select ?4, ?1, ?5, ?9, ",
                 insert_at!(),
                 ", ?6, ?7, ?8, ?8 where ",
                 claimed!(),
                 owners_score!()
             ),
             args![
-                i.setlist, i.token, i.position, i.id, i.score_id, i.notes, i.added_by, i.now
+                i.setlist,
+                i.token,
+                i.position,
+                i.id,
+                i.score_id,
+                i.notes,
+                i.added_by,
+                i.now,
+                i.bookmark_id
             ],
         ),
     ]
@@ -541,6 +580,15 @@ pub fn reorder(setlist: &str, token: &str, order: &[String]) -> Stmt {
     )
 }
 
+/// Bookmark `bookmark` of the owner of setlist `setlist`: its songbook (`score_id`), or no row.
+pub fn owners_bookmark(setlist: &str, bookmark: &str) -> Stmt {
+    Stmt::new(
+        "select bk.score_id from bookmarks bk join setlists st on st.owner_id = bk.user_id \
+         where st.id = ?1 and bk.id = ?2",
+        args![setlist, bookmark],
+    )
+}
+
 /// Whether score `score` belongs to the owner of setlist `setlist` (a row, or none).
 pub fn owners_score(setlist: &str, score: &str) -> Stmt {
     Stmt::new(
@@ -562,7 +610,9 @@ macro_rules! item_file_columns {
 
 macro_rules! item_file_from {
     () => {
-        " from setlist_items i join scores sc on sc.id = i.score_id \
+        ", i.bookmark_id, bk.first_page, bk.last_page \
+         from setlist_items i join scores sc on sc.id = i.score_id \
+         left join bookmarks bk on bk.id = i.bookmark_id \
          join setlists s on s.id = i.setlist_id join users o on o.id = s.owner_id and o.disabled_at is null "
     };
 }
@@ -607,7 +657,8 @@ pub fn item_part(setlist: &str, item: &str, user: &str, part_id: Option<&str>) -
          join users o on o.id = st.owner_id and o.disabled_at is null \
          left join setlist_members m on m.setlist_id = st.id and m.user_id = ?3 \
          left join score_parts p on p.score_id = i.score_id \
-           and case when ?4 is null then p.name = m.part collate nocase else p.id = ?4 end \
+           and case when ?4 is null then i.bookmark_id is null and p.name = m.part collate nocase \
+             else p.id = ?4 end \
          where i.setlist_id = ?1 and i.id = ?2 and (st.owner_id = ?3 or m.user_id is not null)",
         args![setlist, item, user, part_id],
     )

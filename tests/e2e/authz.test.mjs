@@ -92,6 +92,13 @@ const MATRIX = {
   } },
   "GET /v1/setlists/{id}/items/{item_id}/settings": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/settings` }) },
   "PUT /v1/setlists/{id}/items/{item_id}/settings": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/settings`, body: { half_page_turn: true } }) },
+  "POST /v1/scores/{id}/bookmarks": { expect: OWNED(201), request: () => ({ path: `/v1/scores/${ctx.score.id}/bookmarks`, body: { title: "Intro", first_page: 1, last_page: 2 } }) },
+  "POST /v1/scores/{id}/bookmarks/import": { expect: OWNED(201), request: () => ({ path: `/v1/scores/${ctx.score.id}/bookmarks/import`, body: { csv: "title,first,last\nA,1,1\n\"B, too\",2,2\n" } }) },
+  "GET /v1/bookmarks": { expect: SELF(200), request: () => ({ path: "/v1/bookmarks?query=intro" }) },
+  "GET /v1/bookmarks/{id}": { expect: OWNED(200), request: () => ({ path: `/v1/bookmarks/${ctx.bookmark}` }) },
+  "PATCH /v1/bookmarks/{id}": { expect: OWNED(200), request: () => ({ path: `/v1/bookmarks/${ctx.bookmark}`, body: { composer: "Anon" } }) },
+  "DELETE /v1/bookmarks/{id}": { expect: OWNED(204), request: async () => ({ path: `/v1/bookmarks/${(await api.post(`/v1/scores/${ctx.score.id}/bookmarks`, { title: "Gone", first_page: 1, last_page: 1 }, ctx.owner.access)).body.bookmark.id}` }) },
+  "GET /v1/bookmarks/{id}/download-url": { expect: OWNED(200), request: () => ({ path: `/v1/bookmarks/${ctx.bookmark}/download-url` }) },
   "GET /v1/presets": { expect: SELF(200), request: () => ({}) },
   "POST /v1/presets": { expect: SELF(201), request: () => ({ body: { kind: "genre", name: fresh("genre") } }) },
   "DELETE /v1/presets/{id}": { expect: OWNED(204), request: async () => ({ path: `/v1/presets/${(await api.post("/v1/presets", { kind: "genre", name: fresh("g") }, ctx.owner.access)).body.preset.id}` }) },
@@ -212,6 +219,7 @@ before(async () => {
   await db.prepare("update users set role = 'admin' where id = ?").bind(ctx.admin.user.id).run();
   ctx.score = await api.settled((await api.uploadScore(ctx.owner.access, makePdf({ pages: 2 }))).id, ctx.owner.access);
   await api.patch(`/v1/scores/${ctx.score.id}`, { title: "Edited" }, ctx.owner.access);
+  ctx.bookmark = (await api.post(`/v1/scores/${ctx.score.id}/bookmarks`, { title: "Verse", first_page: 1, last_page: 2 }, ctx.owner.access)).body.bookmark.id;
   const b = await band();
   ctx.setlist = b.id;
   ctx.item = b.item;

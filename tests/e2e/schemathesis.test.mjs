@@ -71,6 +71,11 @@ async function makeFixture(api, url) {
     comments.push(ok(await api.post(`/v1/setlists/${setlist.id}/items/${item}/comments`, { body }, t), 201, "comment").comment.id);
   }
   const link = ok(await api.post(`/v1/setlists/${setlist.id}/links`, {}, t), 201, "link").link;
+  const bookmarks = [];
+  for (const [i, s] of scores.slice(0, 2).entries()) {
+    bookmarks.push(ok(await api.post(`/v1/scores/${s.id}/bookmarks`, { title: `Part ${i}`, first_page: 1, last_page: 1 }, t), 201, "bookmark").bookmark.id);
+  }
+  const doomedBookmark = ok(await api.post(`/v1/scores/${scores[1].id}/bookmarks`, { title: "Doomed", first_page: 1, last_page: 2 }, t), 201, "bookmark").bookmark.id;
   const preset = ok(await api.post("/v1/presets", { kind: "instrumentation", name: "Duo", parts: ["violin", "piano"] }, t), 201, "preset").preset;
   return {
     url,
@@ -87,6 +92,8 @@ async function makeFixture(api, url) {
       link_tokens: [link.token],
       members: [band.user.id],
       presets: [preset.id, "pre_string_quartet", "pre_genre_jazz"],
+      bookmarks,
+      bookmarks_to_delete: [doomedBookmark],
       blob_tokens: [download.url.split("/v1/blobs/")[1]],
     },
   };
