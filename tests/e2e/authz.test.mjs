@@ -92,6 +92,11 @@ const MATRIX = {
   } },
   "GET /v1/setlists/{id}/items/{item_id}/settings": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/settings` }) },
   "PUT /v1/setlists/{id}/items/{item_id}/settings": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/settings`, body: { half_page_turn: true } }) },
+  "POST /v1/scores/{id}/parts": { expect: OWNED(201), request: () => ({ path: `/v1/scores/${ctx.score.id}/parts`, body: { name: fresh("part"), pages: { first: 1, last: 1 } } }) },
+  "GET /v1/scores/{id}/parts": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/parts` }) },
+  "PATCH /v1/scores/{id}/parts/{part_id}": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/parts/${ctx.part}`, body: { name: fresh("renamed") } }) },
+  "DELETE /v1/scores/{id}/parts/{part_id}": { expect: OWNED(204), request: async () => ({ path: `/v1/scores/${ctx.score.id}/parts/${(await api.post(`/v1/scores/${ctx.score.id}/parts`, { name: fresh("gone"), pages: { first: 1, last: 2 } }, ctx.owner.access)).body.part.id}` }) },
+  "GET /v1/scores/{id}/parts/{part_id}/download-url": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/parts/${ctx.part}/download-url` }) },
   "POST /v1/scores/{id}/bookmarks": { expect: OWNED(201), request: () => ({ path: `/v1/scores/${ctx.score.id}/bookmarks`, body: { title: "Intro", first_page: 1, last_page: 2 } }) },
   "POST /v1/scores/{id}/bookmarks/import": { expect: OWNED(201), request: () => ({ path: `/v1/scores/${ctx.score.id}/bookmarks/import`, body: { csv: "title,first,last\nA,1,1\n\"B, too\",2,2\n" } }) },
   "GET /v1/bookmarks": { expect: SELF(200), request: () => ({ path: "/v1/bookmarks?query=intro" }) },
@@ -128,6 +133,9 @@ const MATRIX = {
     const b = await band();
     return { path: `/v1/setlists/${b.id}/members/${b.spare}` };
   } },
+  // Another member's part or role: the owner only (a member choosing their own part is tested in
+  // parts.test.mjs).
+  "PATCH /v1/setlists/{id}/members/{user_id}": { expect: SETLIST(200).own, request: () => ({ path: `/v1/setlists/${ctx.setlist}/members/${ctx.member}`, body: { part: "Tuba" } }) },
   "POST /v1/setlists/{id}/links": { expect: SETLIST(201).own, request: () => ({ path: `/v1/setlists/${ctx.setlist}/links`, body: {} }) },
   "GET /v1/setlists/{id}/links": { expect: SETLIST(200).own, request: () => ({ path: `/v1/setlists/${ctx.setlist}/links` }) },
   "DELETE /v1/setlists/{id}/links/{link_id}": { expect: SETLIST(204).own, request: async () => {
@@ -224,6 +232,8 @@ before(async () => {
   ctx.setlist = b.id;
   ctx.item = b.item;
   ctx.link = b.link;
+  ctx.member = b.spare;
+  ctx.part = (await api.post(`/v1/scores/${ctx.score.id}/parts`, { name: "Horn", pages: { first: 1, last: 2 } }, ctx.owner.access)).body.part.id;
   const revoked = (await api.post(`/v1/setlists/${b.id}/links`, {}, ctx.owner.access)).body.link;
   await api.raw("DELETE", `/v1/setlists/${b.id}/links/${revoked.id}`, { token: ctx.owner.access });
   ctx.revokedLink = revoked.token;
