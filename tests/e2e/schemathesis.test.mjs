@@ -76,6 +76,11 @@ async function makeFixture(api, url) {
     bookmarks.push(ok(await api.post(`/v1/scores/${s.id}/bookmarks`, { title: `Part ${i}`, first_page: 1, last_page: 1 }, t), 201, "bookmark").bookmark.id);
   }
   const doomedBookmark = ok(await api.post(`/v1/scores/${scores[1].id}/bookmarks`, { title: "Doomed", first_page: 1, last_page: 2 }, t), 201, "bookmark").bookmark.id;
+  const parts = [];
+  for (const [i, s] of scores.slice(0, 2).entries()) {
+    parts.push(ok(await api.post(`/v1/scores/${s.id}/parts`, { name: `Horn ${i}`, pages: { first: 1, last: 1 } }, t), 201, "part").part.id);
+  }
+  const doomedPart = ok(await api.post(`/v1/scores/${scores[1].id}/parts`, { name: "Doomed", pages: { first: 1, last: 2 } }, t), 201, "part").part.id;
   const preset = ok(await api.post("/v1/presets", { kind: "instrumentation", name: "Duo", parts: ["violin", "piano"] }, t), 201, "preset").preset;
   return {
     url,
@@ -94,6 +99,8 @@ async function makeFixture(api, url) {
       presets: [preset.id, "pre_string_quartet", "pre_genre_jazz"],
       bookmarks,
       bookmarks_to_delete: [doomedBookmark],
+      parts,
+      parts_to_delete: [doomedPart],
       blob_tokens: [download.url.split("/v1/blobs/")[1]],
     },
   };
