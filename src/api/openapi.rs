@@ -32,6 +32,8 @@ enum Q {
     Words(usize),
     /// A tag filter: repeatable (AND), at most this many.
     Tags(usize),
+    /// A string matching this regular expression.
+    Pattern(&'static str),
 }
 
 /// One operation's documentation.
@@ -101,11 +103,13 @@ const ITEM_QUERY: &[Param] = &[
         "a bookmark's pages as a PDF of their own, made once by the queue (202 until then); not with page",
     ),
 ];
+/// `?part=` of an item's download: `full`, or a part id (`domain::ids`: prefix, 32 hex digits).
+const PART_CHOICE: &str = "^(full|prt_[0-9a-f]{32})$";
 /// A member's item download (SPEC §10 "Who plays what"): `?part=` besides the item's own.
 const MEMBER_ITEM_QUERY: &[Param] = &[
     (
         "part",
-        Q::Words(64),
+        Q::Pattern(PART_CHOICE),
         "`full` for the whole score, or a part id of the item's score; by default the part the caller plays (their assigned part, by name in any case) when the score has it, else the whole score. A pages part answers the score's URL with first_page and last_page",
     ),
     ITEM_QUERY[0],
@@ -939,6 +943,7 @@ fn query_schema(q: Q) -> Value {
         Q::Enum(words) => json!({ "type": "string", "enum": words }),
         Q::Text(max) => text(max, false),
         Q::Words(max) => json!({ "type": "string", "maxLength": max }),
+        Q::Pattern(pattern) => json!({ "type": "string", "pattern": pattern }),
         Q::Tags(max) => {
             json!({ "type": "array", "maxItems": max, "items": text(score::TAG_MAX_CHARS, false) })
         }
