@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from "node:crypto";
 
 /** Builds a PDF. `nonce` makes the bytes (and hash) unique. */
-export function makePdf({ pages = 1, title = "Test Score", author = "Tester", keywords = "", nonce = randomBytes(8).toString("hex") } = {}) {
+export function makePdf({ pages = 1, title = "Test Score", author = "Tester", keywords = "", nonce = randomBytes(8).toString("hex"), pageBytes = 0 } = {}) {
   const objects = [];
   const add = (body) => { objects.push(body); return objects.length; };
   const catalog = add(null);
@@ -10,7 +10,10 @@ export function makePdf({ pages = 1, title = "Test Score", author = "Tester", ke
   const font = add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
   const kids = [];
   for (let i = 0; i < pages; i++) {
-    const text = `BT /F1 24 Tf 72 720 Td (${title} - page ${i + 1} - ${nonce}) Tj ET`;
+    // `pageBytes` pads each page's content with drawing a reader must parse (a scanned page's
+    // weight, for benchmarks) without changing what the page shows.
+    const pad = pageBytes > 0 ? "q Q\n".repeat(Math.ceil(pageBytes / 4)) : "";
+    const text = `${pad}BT /F1 24 Tf 72 720 Td (${title} - page ${i + 1} - ${nonce}) Tj ET`;
     const content = add(`<< /Length ${text.length} >>\nstream\n${text}\nendstream`);
     kids.push(add(`<< /Type /Page /Parent ${pagesObj} 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 ${font} 0 R >> >> /Contents ${content} 0 R >>`));
   }
