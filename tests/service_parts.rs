@@ -584,3 +584,25 @@ mod who_plays_what {
         );
     }
 }
+
+#[test]
+fn the_setlist_view_finds_each_items_part_through_the_name_index_in_its_one_statement() {
+    let w = World::new();
+    let stmt = scoremate::store::setlists::items(scoremate::store::setlists::Via::Member {
+        setlist: "set_1",
+        user: "usr_1",
+    });
+    let mut q = w
+        .db()
+        .prepare(&format!("explain query plan {}", stmt.sql))
+        .unwrap();
+    let plan: Vec<String> = q
+        .query_map(common::params_from(&stmt.args), |r| r.get(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        plan.iter().any(|step| step.contains("score_parts_name")),
+        "{plan:#?}"
+    );
+}
