@@ -63,13 +63,7 @@ pub async fn delete(call: Call) -> ApiResult<Reply> {
         .await
         .unwrap_or_default();
     bookmarks::delete(&call.cx(), user, id).await?;
-    for setlist in rooms {
-        super::live::notify(
-            &call.context,
-            &call.ctx.env,
-            super::live::changed(&setlist, crate::domain::live::Change::Items, None),
-        );
-    }
+    super::live::items_changed(&call, rooms);
     Ok(Reply::NoContent)
 }
 

@@ -45,13 +45,7 @@ pub async fn delete_score(call: Call) -> ApiResult<Reply> {
         .await
         .unwrap_or_default();
     library::delete_score(&call.cx(), user, score).await?;
-    for setlist in rooms {
-        super::live::notify(
-            &call.context,
-            &call.ctx.env,
-            super::live::changed(&setlist, crate::domain::live::Change::Items, None),
-        );
-    }
+    super::live::items_changed(&call, rooms);
     Ok(Reply::NoContent)
 }
 

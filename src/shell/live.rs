@@ -149,6 +149,18 @@ async fn send(env: &Env, notice: &Notice) -> ApiResult<()> {
     }
 }
 
+/// Tells each of `setlists`' rooms that its items changed (a score or bookmark they played was
+/// deleted), after the response.
+pub fn items_changed(call: &Call, setlists: Vec<String>) {
+    for setlist in setlists {
+        notify(
+            &call.context,
+            &call.ctx.env,
+            changed(&setlist, Change::Items, None),
+        );
+    }
+}
+
 /// The room's own figures (`GET /stats`), as JSON text.
 pub async fn stats(env: &Env, setlist: &str) -> ApiResult<String> {
     let mut response = room(env, setlist)?
