@@ -606,3 +606,79 @@ fn the_setlist_view_finds_each_items_part_through_the_name_index_in_its_one_stat
         "{plan:#?}"
     );
 }
+
+#[test]
+fn a_parts_failed_processing_is_recorded_on_the_part_and_an_admin_re_runs_it() {
+    let w = World::new();
+    let u = w.user("broken@example.com", 1 << 30);
+    let score = processed_score(&w, &u, 2, "Broken");
+    let up = upload(&w, &u, &pdf(1, "broken part"));
+    let part = create(&w, &u, &score, json!({"name": "Oboe", "upload_id": up})).unwrap();
+    let id = part["id"].as_str().unwrap().to_owned();
+    // Storage fails on every one of the consumer's five attempts: given up, recorded on the part.
+    w.ports.tasks.drain();
+    w.ports.blobs.fail_next("read", &up, 5);
+    let record = format!("part_info:{id}");
+    for _ in 0..5 {
+        let task = Task::PartInfo {
+            part_id: id.clone(),
+        };
+        block_on(processing::start(&w.cx(), &task)).unwrap();
+        let outcome = block_on(processing::run(&w.cx(), &task, "m"));
+        assert!(outcome.is_err());
+        let _ = block_on(processing::finish(&w.cx(), &task, outcome, "m"));
+    }
+    let state: String = w
+        .db()
+        .query_row(
+            "select pdf_info_state from score_parts where id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(state, "failed");
+    let root_id = w.user("root@example.com", 1 << 30);
+    w.db()
+        .execute("update users set role = 'admin' where id = ?1", [&root_id])
+        .unwrap();
+    let root = scoremate::store::rows::UserRow {
+        id: root_id,
+        email: "root@example.com".into(),
+        display_name: "Root".into(),
+        role: "admin".into(),
+        preferences: "{}".into(),
+        quota_bytes: 1 << 30,
+        used_bytes: 0,
+        reserved_bytes: 0,
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        updated_at: "2026-01-01T00:00:00.000Z".into(),
+    };
+    w.ports.tasks.drain();
+    let listed = block_on(scoremate::service::admin::tasks(&w.cx(), &root, &[])).unwrap();
+    assert!(listed.contains(&record), "{listed}");
+    let retried = block_on(scoremate::service::admin::retry_task(
+        &w.cx(),
+        &root,
+        &record,
+    ))
+    .unwrap();
+    assert_eq!(retried["task"], "part_info");
+    assert_eq!(
+        w.ports.tasks.drain(),
+        [Task::PartInfo {
+            part_id: id.clone()
+        }]
+    );
+    block_on(processing::run(
+        &w.cx(),
+        &Task::PartInfo {
+            part_id: id.clone(),
+        },
+        "m",
+    ))
+    .unwrap();
+    let listed: Value =
+        serde_json::from_str(&block_on(parts::list_parts(&w.cx(), &u, &score)).unwrap()).unwrap();
+    assert_eq!(listed["parts"][0]["processing"]["pdf_info"]["state"], "ok");
+    assert_eq!(listed["parts"][0]["page_count"], 1);
+}

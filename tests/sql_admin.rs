@@ -162,13 +162,29 @@ fn the_overview_and_failed_tasks_count_what_went_wrong() {
     assert!(ids.contains(&"pdf_info:sco_1") && ids.contains(&"dead:m1"));
     let dead = tasks.iter().find(|t| t["id"] == "dead:m1").unwrap();
     assert_eq!(dead["message"]["task"], "thumbnail");
-    assert_eq!(exec(&c, &q::retry_pdf_info("sco_1")), 1);
     assert_eq!(
-        exec(&c, &q::retry_pdf_info("sco_1")),
+        exec(
+            &c,
+            &q::retry_pdf_info(scoremate::store::processing::Of::Score, "sco_1")
+        ),
+        1
+    );
+    assert_eq!(
+        exec(
+            &c,
+            &q::retry_pdf_info(scoremate::store::processing::Of::Score, "sco_1")
+        ),
         0,
         "only failed tasks"
     );
-    assert_eq!(exec(&c, &q::retry_thumbnail("sco_1")), 0, "not failed");
+    assert_eq!(
+        exec(
+            &c,
+            &q::retry_thumbnail(scoremate::store::processing::Of::Score, "sco_1")
+        ),
+        0,
+        "not failed"
+    );
     assert_eq!(
         common::rows(&c, &q::dead_letter("dead:m1"), |r| r.get::<_, String>(0)).len(),
         1

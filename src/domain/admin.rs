@@ -80,7 +80,8 @@ impl UserPatch {
 /// A re-runnable task, named as `GET /v1/admin/tasks` lists it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TaskRef {
-    /// `pdf_info:{score_id}` or `thumbnail:{score_id}`: a score's failed processing.
+    /// `pdf_info:{score_id}` or `thumbnail:{score_id}` (`part_info:{part_id}`,
+    /// `part_thumbnail:{part_id}`): a score's (or part's) failed processing.
     Score(Task),
     /// `dead:{message_id}`: a dead-lettered message; its body says which task.
     DeadLetter(String),
@@ -93,12 +94,19 @@ impl TaskRef {
             return None;
         }
         let score_id = || rest.starts_with("sco_").then(|| rest.to_owned());
+        let part_id = || rest.starts_with("prt_").then(|| rest.to_owned());
         match kind {
             "pdf_info" => Some(Self::Score(Task::PdfInfo {
                 score_id: score_id()?,
             })),
             "thumbnail" => Some(Self::Score(Task::Thumbnail {
                 score_id: score_id()?,
+            })),
+            "part_info" => Some(Self::Score(Task::PartInfo {
+                part_id: part_id()?,
+            })),
+            "part_thumbnail" => Some(Self::Score(Task::PartThumbnail {
+                part_id: part_id()?,
             })),
             "dead" => Some(Self::DeadLetter(rest.to_owned())),
             _ => None,

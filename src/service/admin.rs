@@ -257,18 +257,18 @@ pub async fn retry_task<P: Ports>(cx: &Cx<'_, P>, caller: &UserRow, id: &str) ->
     Ok(json!({ "id": id, "task": name, "record_id": record_id, "state": "pending" }))
 }
 
-/// Puts a score task back to pending; how many rows changed (0: it was not failed). Other tasks
+/// Puts a score's (or part's) processing task back to pending; how many rows changed (0: it was not failed). Other tasks
 /// have no state of their own to reset.
 async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
-    let score_id = task.score_id().unwrap_or_default();
+    use crate::store::processing::Of;
     let stmt = match task {
-        Task::PdfInfo { .. } => q::retry_pdf_info(score_id),
-        Task::Thumbnail { .. } => q::retry_thumbnail(score_id),
+        Task::PdfInfo { score_id } => q::retry_pdf_info(Of::Score, score_id),
+        Task::Thumbnail { score_id } => q::retry_thumbnail(Of::Score, score_id),
+        Task::PartInfo { part_id } => q::retry_pdf_info(Of::Part, part_id),
+        Task::PartThumbnail { part_id } => q::retry_thumbnail(Of::Part, part_id),
         Task::RenderPage { .. }
         | Task::Ping { .. }
         | Task::DeleteFile { .. }
-        | Task::PartInfo { .. }
-        | Task::PartThumbnail { .. }
         | Task::ExtractBookmark { .. } => return Ok(1),
     };
     cx.db().run(stmt).await

@@ -3,6 +3,7 @@
 
 use crate::args;
 
+use super::processing::Of;
 use super::Stmt;
 
 /// A user as admins see it (never the password hash), as JSON text.
@@ -119,6 +120,16 @@ pub fn failed_tasks(limit: i64) -> Stmt {
              'updated_at', s.updated_at) \
            from scores s where s.thumbnail_state = 'failed' \
            union all \
+           select p.updated_at, json_object('id', 'part_info:' || p.id, 'task', 'part_info', \
+             'state', 'failed', 'score_id', p.score_id, 'part_id', p.id, 'user_id', p.user_id, \
+             'reason', p.pdf_info_reason, 'updated_at', p.updated_at) \
+           from score_parts p where p.pdf_info_state = 'failed' \
+           union all \
+           select p.updated_at, json_object('id', 'part_thumbnail:' || p.id, 'task', 'part_thumbnail', \
+             'state', 'failed', 'score_id', p.score_id, 'part_id', p.id, 'user_id', p.user_id, \
+             'reason', p.thumbnail_reason, 'updated_at', p.updated_at) \
+           from score_parts p where p.thumbnail_state = 'failed' \
+           union all \
            select t.updated_at, json_object('id', t.id, 'task', 'dead_letter', 'state', 'dead', \
              'message', json(case when json_valid(t.detail) then t.detail else json_quote(t.detail) end), \
              'attempts', t.attempts, 'updated_at', t.updated_at) \
@@ -146,19 +157,25 @@ pub fn dead_letter_retried(id: &str, now: &str) -> Stmt {
 }
 
 /// Puts a score's failed `pdf_info` back to pending. Changed nothing: it was not failed.
-pub fn retry_pdf_info(score_id: &str) -> Stmt {
+pub fn retry_pdf_info(of: Of, id: &str) -> Stmt {
     Stmt::new(
-        "update scores set pdf_info_state = 'pending', pdf_info_reason = null \
-         where id = ?1 and pdf_info_state = 'failed'",
-        args![score_id],
+        format!(
+            "update {} set pdf_info_state = 'pending', pdf_info_reason = null \
+             where id = ?1 and pdf_info_state = 'failed'",
+            of.table()
+        ),
+        args![id],
     )
 }
 
-/// Puts a score's failed `thumbnail` back to pending. Changed nothing: it was not failed.
-pub fn retry_thumbnail(score_id: &str) -> Stmt {
+/// Puts a score's (or part's) failed `thumbnail` back to pending. Changed nothing: it was not failed.
+pub fn retry_thumbnail(of: Of, id: &str) -> Stmt {
     Stmt::new(
-        "update scores set thumbnail_state = 'pending', thumbnail_reason = null \
-         where id = ?1 and thumbnail_state = 'failed'",
-        args![score_id],
+        format!(
+            "update {} set thumbnail_state = 'pending', thumbnail_reason = null \
+             where id = ?1 and thumbnail_state = 'failed'",
+            of.table()
+        ),
+        args![id],
     )
 }

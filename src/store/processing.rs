@@ -14,7 +14,7 @@ pub enum Of {
 }
 
 impl Of {
-    const fn table(self) -> &'static str {
+    pub const fn table(self) -> &'static str {
         match self {
             Self::Score => "scores",
             Self::Part => "score_parts",
