@@ -106,21 +106,49 @@ fn room(env: &Env, setlist: &str) -> ApiResult<worker::Stub> {
 /// the room was ever opened (a deletion is always told: the row that would say is gone).
 pub fn notify(context: &Rc<Context>, env: &Env, notice: Notice) {
     let env = env.clone();
-    context.wait_until(async move {
-        let told = async {
-            if !notice.deleted {
-                let ctx = Ctx::new(&env)?;
-                if !uc::is_live(&ctx.cx(""), &notice.setlist).await? {
-                    return Ok(());
+    context.wait_until(async move { tell(&env, &notice).await });
+}
+
+/// [`notify`]'s work: a failure is logged, never the write's.
+async fn tell(env: &Env, notice: &Notice) {
+    let told = async {
+        if !notice.deleted {
+            let ctx = Ctx::new(env)?;
+            if !uc::is_live(&ctx.cx(""), &notice.setlist).await? {
+                return Ok(());
+            }
+        }
+        send(env, notice).await
+    };
+    if let Err(e) = told.await {
+        log_failure(&notice.setlist, &e);
+    }
+}
+
+fn log_failure(setlist: &str, e: &ApiError) {
+    console_error!(
+        "{}",
+        json!({"level": "error", "msg": "live notice failed", "setlist": setlist, "error": e.to_string()})
+    );
+}
+
+/// The rooms of the owner's setlists that hold `score` hear that their items changed (one of the
+/// score's parts was added, renamed or removed: the items' `part` may differ), after the response.
+pub fn parts_changed(call: &Call, owner: &str, score: &str) {
+    let env = call.ctx.env.clone();
+    let (owner, score) = (owner.to_owned(), score.to_owned());
+    call.context.wait_until(async move {
+        let setlists = match Ctx::new(&env) {
+            Ok(ctx) => uc::setlists_with_score(&ctx.cx(""), &owner, &score).await,
+            Err(e) => Err(e),
+        };
+        match setlists {
+            Ok(setlists) => {
+                for setlist in setlists {
+                    tell(&env, &changed(&setlist, Change::Items, None)).await;
                 }
             }
-            send(&env, &notice).await
-        };
-        if let Err(e) = told.await {
-            console_error!(
-                "{}",
-                json!({"level": "error", "msg": "live notice failed", "setlist": notice.setlist, "error": e.to_string()})
-            );
+            Err(e) => log_failure(&score, &e),
         }
     });
 }

@@ -1,5 +1,6 @@
 //! Score parts (SPEC §10): each handler takes the request apart, calls its use case in
-//! `service::parts`, and replies.
+//! `service::parts`, and replies; the live rooms of setlists holding the score hear of a part
+//! added, renamed or removed (their items' `part` may change).
 
 use crate::error::ApiResult;
 use crate::service::parts;
@@ -15,6 +16,7 @@ fn part_reply(status: u16, part: &str) -> Reply {
 pub async fn create_part(call: Call) -> ApiResult<Reply> {
     let body = call.body.clone();
     let part = parts::create_part(&call.cx(), call.user_id()?, call.param(0), body).await?;
+    super::live::parts_changed(&call, call.user_id()?, call.param(0));
     Ok(part_reply(201, &part))
 }
 
@@ -29,6 +31,7 @@ pub async fn patch_part(call: Call) -> ApiResult<Reply> {
     let body = call.body.clone();
     let (score, part) = (call.param(0), call.param(1));
     let part = parts::patch_part(&call.cx(), call.user_id()?, score, part, body).await?;
+    super::live::parts_changed(&call, call.user_id()?, score);
     Ok(part_reply(200, &part))
 }
 
@@ -36,6 +39,7 @@ pub async fn patch_part(call: Call) -> ApiResult<Reply> {
 pub async fn delete_part(call: Call) -> ApiResult<Reply> {
     let (score, part) = (call.param(0), call.param(1));
     parts::delete_part(&call.cx(), call.user_id()?, score, part).await?;
+    super::live::parts_changed(&call, call.user_id()?, score);
     Ok(Reply::NoContent)
 }
 

@@ -248,6 +248,21 @@ describe("a band following its leader", () => {
     await Promise.all(sockets.map((c) => c.close()));
   });
 
+  test("a part added to, renamed in or removed from a score in the setlist tells the room", { timeout: 30000 }, async () => {
+    const { id } = await band();
+    const v = await Client.join(id, viewer);
+    const changes = () => v.frames.filter((f) => f.type === "setlist_changed" && f.what === "items").length;
+    const made = await api.post(`/v1/scores/${scores[0].id}/parts`, { name: "Trumpet 1", pages: { first: 1, last: 1 } }, owner.access);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await v.next((f) => f.type === "setlist_changed" && f.what === "items");
+    const part = made.body.part.id;
+    assert.equal((await api.patch(`/v1/scores/${scores[0].id}/parts/${part}`, { name: "Trumpet 2" }, owner.access)).status, 200);
+    await eventually(() => changes() === 2);
+    assert.equal((await api.json("DELETE", `/v1/scores/${scores[0].id}/parts/${part}`, undefined, owner.access)).status, 204);
+    await eventually(() => changes() === 3);
+    await v.close();
+  });
+
   test("deleting a score that is in the setlist tells the room, and a goto to its item is refused", { timeout: 30000 }, async () => {
     const { id } = await band();
     const gone = await api.uploadScore(owner.access, makePdf({ title: "Gone" }), { title: "Gone" });
