@@ -416,15 +416,7 @@ pub struct MemberPatch {
 impl MemberPatch {
     pub fn parse(f: &mut Fields) -> Self {
         let role = if f.present("role") {
-            match f.string("role").as_deref() {
-                Some("viewer") => Some(Role::Viewer),
-                Some("editor") => Some(Role::Editor),
-                Some(_) => {
-                    f.error("role", "must be viewer or editor");
-                    None
-                }
-                None => None,
-            }
+            member_role(f)
         } else {
             None
         };
@@ -441,7 +433,13 @@ pub fn parse_member(f: &mut Fields) -> Option<(String, Role)> {
             .map(|e| e.as_str().to_owned())
             .map_err(|e| e.to_string())
     });
-    let role = match f.string("role").as_deref() {
+    let role = member_role(f);
+    Some((email?, role?))
+}
+
+/// A member's `role` (required where asked): viewer or editor.
+fn member_role(f: &mut Fields) -> Option<Role> {
+    match f.string("role").as_deref() {
         Some("viewer") => Some(Role::Viewer),
         Some("editor") => Some(Role::Editor),
         Some(_) => {
@@ -449,8 +447,7 @@ pub fn parse_member(f: &mut Fields) -> Option<(String, Role)> {
             None
         }
         None => None,
-    };
-    Some((email?, role?))
+    }
 }
 
 /// `POST /v1/setlists/{id}/links`: an optional expiry, in the future and within
