@@ -108,90 +108,176 @@ pub fn extract_pages(
     if pdf.len() > limits.max_input_bytes {
         return Err(ExtractError::TooLarge("the PDF is over the input limit"));
     }
-    let mut book = pdf_info::load(pdf, MAX_LOAD_STREAM_BYTES)?;
-    let (all_pages, count) = pdf_info::page_ids(&book, usize::MAX);
-    if count == 0 {
-        return Err(ExtractError::Unreadable("no pages found".into()));
-    }
-    let page_count = u32::try_from(count).unwrap_or(u32::MAX);
-    if first == 0 || first > last || last > page_count {
-        return Err(ExtractError::NoSuchPages { page_count });
-    }
-    let chosen = all_pages[first as usize - 1..last as usize].to_vec();
+    let book = pdf_info::load(pdf, MAX_LOAD_STREAM_BYTES)?;
+    let title = title(&book);
+    let mut assembly = Assembly::new(book.version.clone(), limits);
+    assembly.append(book, Some((first, last)))?;
+    assembly.finish(title, &[])
+}
 
-    let mut out = Document::with_version(book.version.clone());
-    // A classic table: every reader takes it, and it is not a stream to compress.
-    out.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
-    let tree_id = out.new_object_id();
-    let catalog_id = out.new_object_id();
+/// A PDF being put together from pages of one or more loaded PDFs: its own page tree and
+/// catalog, and the running totals its limits bound (objects, copied stream bytes).
+pub(crate) struct Assembly<'l> {
+    out: Document,
+    tree_id: ObjectId,
+    catalog_id: ObjectId,
+    next_id: u32,
+    stream_bytes: usize,
+    kids: Vec<Object>,
+    limits: &'l ExtractLimits,
+}
 
-    // Read first, move later: choosing annotations and resolving inheritance read objects that
-    // the copy would otherwise already have moved out of `book`.
-    let chosen_set: HashSet<ObjectId> = chosen.iter().copied().collect();
-    let mut walk = Walk {
-        book: &book,
-        limits,
-        pages: all_pages.into_iter().collect(),
-        map: HashMap::new(),
-        order: Vec::new(),
-        pending: Vec::new(),
-        next_id: out.max_id + 1,
-        stream_bytes: 0,
-    };
-    let mut pages = Vec::with_capacity(chosen.len());
-    for &old in &chosen {
-        let new = walk.fresh_id()?;
-        // A page listed twice in the tree is copied twice; links go to its first copy.
-        walk.map.entry(old).or_insert(new);
-        pages.push((new, page_dict(&book, old, &chosen_set)));
-    }
-    for (_, page) in &pages {
-        walk.reach_dict(page)?;
-    }
-    walk.drain()?;
-    let (map, order, last_id) = (walk.map, walk.order, walk.next_id - 1);
-
-    for old in order {
-        if let Some(object) = book.objects.remove(&old) {
-            out.objects.insert(map[&old], rewrite(object, &map));
+impl<'l> Assembly<'l> {
+    pub(crate) fn new(version: String, limits: &'l ExtractLimits) -> Self {
+        let mut out = Document::with_version(version);
+        // A classic table: every reader takes it, and it is not a stream to compress.
+        out.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let tree_id = out.new_object_id();
+        let catalog_id = out.new_object_id();
+        let next_id = out.max_id + 1;
+        Self {
+            out,
+            tree_id,
+            catalog_id,
+            next_id,
+            stream_bytes: 0,
+            kids: Vec::new(),
+            limits,
         }
     }
-    let mut kids = Vec::with_capacity(pages.len());
-    for (new, page) in pages {
-        let mut page = rewrite_dict(page, &map);
-        page.set("Parent", tree_id);
-        out.objects.insert(new, Object::Dictionary(page));
-        kids.push(Object::Reference(new));
-    }
-    let count = i64::try_from(kids.len()).unwrap_or(i64::MAX);
-    out.objects.insert(
-        tree_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
-    out.objects.insert(
-        catalog_id,
-        Object::Dictionary(dictionary! { "Type" => "Catalog", "Pages" => tree_id }),
-    );
-    out.max_id = last_id;
-    out.trailer.set("Root", catalog_id);
-    if let Some(title) = title(&book) {
-        let info = out.add_object(dictionary! { "Title" => title });
-        out.trailer.set("Info", info);
-    }
-    // What is left of the book is not needed to write the copy.
-    drop(book);
 
-    let mut sink = Bounded {
-        bytes: Vec::new(),
-        max: limits.max_output_bytes,
-        exceeded: false,
-    };
-    match out.save_to(&mut sink) {
-        Ok(()) => Ok(sink.bytes),
-        Err(_) if sink.exceeded => Err(ExtractError::TooLarge(
-            "the extracted PDF is over the output limit",
-        )),
-        Err(e) => Err(ExtractError::Unreadable(e.to_string())),
+    /// The pages the assembly holds so far.
+    pub(crate) fn pages(&self) -> usize {
+        self.kids.len()
+    }
+
+    /// Appends pages `first..=last` of `book` (all of them for `None`); the new number of the
+    /// first appended page. `book` is consumed: copied objects are moved out of it.
+    ///
+    /// # Errors
+    /// As [`extract_pages`].
+    pub(crate) fn append(
+        &mut self,
+        mut book: Document,
+        range: Option<(u32, u32)>,
+    ) -> Result<ObjectId, ExtractError> {
+        let (all_pages, count) = pdf_info::page_ids(&book, usize::MAX);
+        if count == 0 {
+            return Err(ExtractError::Unreadable("no pages found".into()));
+        }
+        let page_count = u32::try_from(count).unwrap_or(u32::MAX);
+        let (first, last) = range.unwrap_or((1, page_count));
+        if first == 0 || first > last || last > page_count {
+            return Err(ExtractError::NoSuchPages { page_count });
+        }
+        let chosen = all_pages[first as usize - 1..last as usize].to_vec();
+
+        // Read first, move later: choosing annotations and resolving inheritance read objects
+        // that the copy would otherwise already have moved out of `book`.
+        let chosen_set: HashSet<ObjectId> = chosen.iter().copied().collect();
+        let mut walk = Walk {
+            book: &book,
+            limits: self.limits,
+            pages: all_pages.into_iter().collect(),
+            map: HashMap::new(),
+            order: Vec::new(),
+            pending: Vec::new(),
+            next_id: self.next_id,
+            stream_bytes: self.stream_bytes,
+        };
+        let mut pages = Vec::with_capacity(chosen.len());
+        for &old in &chosen {
+            let new = walk.fresh_id()?;
+            // A page listed twice in the tree is copied twice; links go to its first copy.
+            walk.map.entry(old).or_insert(new);
+            pages.push((new, page_dict(&book, old, &chosen_set)));
+        }
+        for (_, page) in &pages {
+            walk.reach_dict(page)?;
+        }
+        walk.drain()?;
+        let (map, order) = (walk.map, walk.order);
+        (self.next_id, self.stream_bytes) = (walk.next_id, walk.stream_bytes);
+
+        for old in order {
+            if let Some(object) = book.objects.remove(&old) {
+                self.out.objects.insert(map[&old], rewrite(object, &map));
+            }
+        }
+        let first_new = pages.first().map(|(id, _)| *id).unwrap_or(self.tree_id);
+        for (new, page) in pages {
+            let mut page = rewrite_dict(page, &map);
+            page.set("Parent", self.tree_id);
+            self.out.objects.insert(new, Object::Dictionary(page));
+            self.kids.push(Object::Reference(new));
+        }
+        Ok(first_new)
+    }
+
+    /// A number for an object the assembly adds itself (an outline entry), within the limit.
+    pub(crate) fn fresh_id(&mut self) -> Result<ObjectId, ExtractError> {
+        if self.next_id as usize > self.limits.max_objects {
+            return Err(ExtractError::TooLarge(
+                "the pages reach more objects than the limit",
+            ));
+        }
+        let id = (self.next_id, 0);
+        self.next_id += 1;
+        Ok(id)
+    }
+
+    /// Inserts an object under a number from [`Assembly::fresh_id`].
+    pub(crate) fn insert(&mut self, id: ObjectId, object: Object) {
+        self.out.objects.insert(id, object);
+    }
+
+    /// Writes the page tree, the catalog (with `catalog` entries added) and `title`, within the
+    /// output limit.
+    ///
+    /// # Errors
+    /// [`ExtractError::TooLarge`] past the output limit.
+    pub(crate) fn finish(
+        self,
+        title: Option<Object>,
+        catalog: &[(&str, Object)],
+    ) -> Result<Vec<u8>, ExtractError> {
+        let Self {
+            mut out,
+            tree_id,
+            catalog_id,
+            next_id,
+            kids,
+            limits,
+            ..
+        } = self;
+        let count = i64::try_from(kids.len()).unwrap_or(i64::MAX);
+        out.objects.insert(
+            tree_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+        );
+        let mut root = dictionary! { "Type" => "Catalog", "Pages" => tree_id };
+        for (key, value) in catalog {
+            root.set(*key, value.clone());
+        }
+        out.objects.insert(catalog_id, Object::Dictionary(root));
+        out.max_id = next_id - 1;
+        out.trailer.set("Root", catalog_id);
+        if let Some(title) = title {
+            let info = out.add_object(dictionary! { "Title" => title });
+            out.trailer.set("Info", info);
+        }
+        let mut sink = Bounded {
+            bytes: Vec::new(),
+            max: limits.max_output_bytes,
+            exceeded: false,
+        };
+        match out.save_to(&mut sink) {
+            Ok(()) => Ok(sink.bytes),
+            Err(_) if sink.exceeded => Err(ExtractError::TooLarge(
+                "the extracted PDF is over the output limit",
+            )),
+            Err(e) => Err(ExtractError::Unreadable(e.to_string())),
+        }
     }
 }
 

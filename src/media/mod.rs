@@ -11,6 +11,7 @@ pub fn has_pdf_header(bytes: &[u8]) -> bool {
         .any(|w| w == PDF_MAGIC)
 }
 
+pub mod book;
 pub mod extract;
 pub mod pdf_info;
 pub mod pdf_ranges;
