@@ -594,6 +594,23 @@ fn describe(e: Endpoint) -> Op {
                 &[403, 404, 409],
             )
         },
+        E::RequestBook => Op {
+            body_required: false,
+            ..op(
+                "Ask for the setlist's book for your part (the current version), made by the queue",
+                "setlists",
+                None,
+                (202, Some("BookEnvelope")),
+                &[404, 429],
+            )
+        },
+        E::GetBook => op(
+            "The newest book asked for your part: pending, running, ok (with its URL) or failed",
+            "setlists",
+            None,
+            (200, Some("BookEnvelope")),
+            &[404],
+        ),
         E::ItemDownloadUrl => Op {
             query: MEMBER_ITEM_QUERY,
             also: PENDING,
@@ -1584,6 +1601,25 @@ fn schemas(limits: &Settings) -> Value {
                 ],
             ),
         ),
+        (
+            "Book",
+            obj(
+                &["state", "version", "stale"],
+                &[
+                    (
+                        "state",
+                        json!({"enum": ["pending", "running", "ok", "failed"]}),
+                    ),
+                    ("version", t("integer")),
+                    ("stale", t("boolean")),
+                    ("url", t("string")),
+                    ("expires_at", t("string")),
+                    ("pages", t("integer")),
+                    ("reason", t("string")),
+                ],
+            ),
+        ),
+        ("BookEnvelope", envelope("book", "Book")),
         (
             "Annotation",
             obj(

@@ -81,6 +81,8 @@ pub enum Endpoint {
     PatchItem,
     DeleteItem,
     ItemDownloadUrl,
+    RequestBook,
+    GetBook,
     ListComments,
     ListScoreAnnotations,
     PutScoreAnnotation,
@@ -411,6 +413,18 @@ pub const ROUTES: &[RouteDef] = &[
         "DELETE",
         "/v1/setlists/{id}/items/{item_id}",
         Endpoint::DeleteItem,
+        Access::User,
+    ),
+    route(
+        "POST",
+        "/v1/setlists/{id}/book",
+        Endpoint::RequestBook,
+        Access::User,
+    ),
+    route(
+        "GET",
+        "/v1/setlists/{id}/book",
+        Endpoint::GetBook,
         Access::User,
     ),
     route(

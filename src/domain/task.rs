@@ -32,6 +32,12 @@ pub enum Task {
     /// The pages of bookmark `bookmark_id` copied into a PDF of their own, requested by a
     /// `download-url?extract=true` (single-flight: one message per bookmark).
     ExtractBookmark { bookmark_id: String },
+    /// The book of setlist `setlist_id` for part `part_key` (`""`: the full scores), at the
+    /// version its row asks for (single-flight: one message per setlist, part and version).
+    SetlistBook {
+        setlist_id: String,
+        part_key: String,
+    },
 }
 
 impl Task {
@@ -45,6 +51,7 @@ impl Task {
             Self::PartInfo { .. } => "part_info",
             Self::PartThumbnail { .. } => "part_thumbnail",
             Self::ExtractBookmark { .. } => "extract_bookmark",
+            Self::SetlistBook { .. } => "setlist_book",
         }
     }
 
@@ -63,6 +70,10 @@ impl Task {
             Self::PartInfo { part_id } => format!("part_info:{part_id}"),
             Self::PartThumbnail { part_id } => format!("part_thumbnail:{part_id}"),
             Self::ExtractBookmark { bookmark_id } => format!("extract_bookmark:{bookmark_id}"),
+            Self::SetlistBook {
+                setlist_id,
+                part_key,
+            } => format!("setlist_book:{setlist_id}:{part_key}"),
         }
     }
 }
@@ -87,7 +98,8 @@ impl Task {
             | Self::RenderPage { .. }
             | Self::PartInfo { .. }
             | Self::PartThumbnail { .. }
-            | Self::ExtractBookmark { .. } => None,
+            | Self::ExtractBookmark { .. }
+            | Self::SetlistBook { .. } => None,
         }
     }
 }

@@ -64,9 +64,6 @@ pub fn assemble(
     sections: &[Section<'_>],
     limits: &ExtractLimits,
 ) -> Result<Book, BookError> {
-    if sections.is_empty() {
-        return Err(BookError::Empty);
-    }
     let total = sections
         .iter()
         .map(|s| s.pdf.len())
@@ -76,31 +73,73 @@ pub fn assemble(
             "its PDFs together are over the input limit",
         ));
     }
-    let mut assembly = Assembly::new("1.7".into(), limits);
-    let mut starts = Vec::with_capacity(sections.len());
+    let mut builder = BookBuilder::new(limits);
     for (index, section) in sections.iter().enumerate() {
-        let item = |error| BookError::Item { index, error };
-        let book = pdf_info::load(section.pdf, MAX_LOAD_STREAM_BYTES)
-            .map_err(|f| item(ExtractError::from(f)))?;
-        starts.push(
-            assembly
-                .append(book, section.pages)
-                .map_err(limit_or(item))?,
-        );
+        builder.add(index, section.pdf, section.pages, section.title)?;
     }
-    let pages = assembly.pages();
-    let whole = limit_or(|e| BookError::Write(e.to_string()));
-    let outline = outline(&mut assembly, sections, &starts).map_err(&whole)?;
-    let bytes = assembly
-        .finish(
-            Some(text(title)),
-            &[
-                ("Outlines", Object::Reference(outline)),
-                ("PageMode", "UseOutlines".into()),
-            ],
-        )
-        .map_err(&whole)?;
-    Ok(Book { bytes, pages })
+    builder.finish(title)
+}
+
+/// A book made one source at a time, so that a caller fetching its sources holds one at a time
+/// (the queue's task); [`assemble`] when they are all at hand.
+pub struct BookBuilder<'l> {
+    assembly: Assembly<'l>,
+    entries: Vec<(String, ObjectId)>,
+}
+
+impl<'l> BookBuilder<'l> {
+    pub fn new(limits: &'l ExtractLimits) -> Self {
+        Self {
+            assembly: Assembly::new("1.7".into(), limits),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Appends pages `first..=last` of `pdf` (all of them for `None`) as item `index` (0-based,
+    /// for errors), with its outline entry `title`.
+    ///
+    /// # Errors
+    /// [`BookError::Item`] for a source that is unreadable, encrypted or has no such pages;
+    /// [`BookError::TooLarge`] past the object or output limit.
+    pub fn add(
+        &mut self,
+        index: usize,
+        pdf: &[u8],
+        pages: Option<(u32, u32)>,
+        title: &str,
+    ) -> Result<(), BookError> {
+        let item = |error| BookError::Item { index, error };
+        let book =
+            pdf_info::load(pdf, MAX_LOAD_STREAM_BYTES).map_err(|f| item(ExtractError::from(f)))?;
+        let start = self.assembly.append(book, pages).map_err(limit_or(item))?;
+        self.entries.push((title.to_owned(), start));
+        Ok(())
+    }
+
+    /// The book, titled `title`, with its outline.
+    ///
+    /// # Errors
+    /// [`BookError::Empty`] without items; [`BookError::TooLarge`] past the object or output
+    /// limit.
+    pub fn finish(mut self, title: &str) -> Result<Book, BookError> {
+        if self.entries.is_empty() {
+            return Err(BookError::Empty);
+        }
+        let pages = self.assembly.pages();
+        let whole = limit_or(|e| BookError::Write(e.to_string()));
+        let outline = outline(&mut self.assembly, &self.entries).map_err(&whole)?;
+        let bytes = self
+            .assembly
+            .finish(
+                Some(text(title)),
+                &[
+                    ("Outlines", Object::Reference(outline)),
+                    ("PageMode", "UseOutlines".into()),
+                ],
+            )
+            .map_err(&whole)?;
+        Ok(Book { bytes, pages })
+    }
 }
 
 /// A limit of the whole book is the book's, not the item's that happened to cross it.
@@ -111,20 +150,19 @@ fn limit_or(item: impl Fn(ExtractError) -> BookError) -> impl Fn(ExtractError) -
     }
 }
 
-/// The outline: one entry per section, in order, each opening its first page fitted to the
+/// The outline: one entry per piece, in order, each opening its first page fitted to the
 /// window (ISO 32000-1 §12.3.3). The root's number.
 fn outline(
     assembly: &mut Assembly<'_>,
-    sections: &[Section<'_>],
-    starts: &[ObjectId],
+    entries: &[(String, ObjectId)],
 ) -> Result<ObjectId, ExtractError> {
     let root = assembly.fresh_id()?;
-    let ids = (0..sections.len())
+    let ids = (0..entries.len())
         .map(|_| assembly.fresh_id())
         .collect::<Result<Vec<_>, _>>()?;
-    for (i, (section, page)) in sections.iter().zip(starts).enumerate() {
+    for (i, (title, page)) in entries.iter().enumerate() {
         let mut entry = dictionary! {
-            "Title" => text(section.title),
+            "Title" => text(title),
             "Parent" => root,
             "Dest" => vec![Object::Reference(*page), "Fit".into()],
         };

@@ -269,7 +269,8 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
         Task::RenderPage { .. }
         | Task::Ping { .. }
         | Task::DeleteFile { .. }
-        | Task::ExtractBookmark { .. } => return Ok(1),
+        | Task::ExtractBookmark { .. }
+        | Task::SetlistBook { .. } => return Ok(1),
     };
     cx.db().run(stmt).await
 }

@@ -8,12 +8,14 @@ use serde_json::{json, Value};
 
 use crate::domain::task::{self as jobs, AfterError, Start, Task};
 use crate::error::{ApiError, ApiResult};
+use crate::media::book::BookBuilder;
 use crate::media::extract::{extract_pages, ExtractLimits, EXTRACT_LIMITS};
 use crate::media::pdf_ranges::{self, RangeError, RangeSource};
 use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::ports::{Blobs, Db, Ports, Tasks};
 use crate::storage::keys;
 use crate::store::bookmarks;
+use crate::store::books;
 use crate::store::library::{self as lib, PageImage};
 use crate::store::processing::{self as q, Of};
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
@@ -162,6 +164,19 @@ async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> Api
             width,
         } => lib::render_failed(score_id, *page, *width, reason, &cx.now_text()),
         Task::ExtractBookmark { bookmark_id } => bookmarks::extract_failed(bookmark_id, reason),
+        Task::SetlistBook {
+            setlist_id,
+            part_key,
+        } => {
+            let Some(row) = cx
+                .db()
+                .first::<books::BookRow>(books::book(setlist_id, part_key))
+                .await?
+            else {
+                return Ok(());
+            };
+            books::failed(setlist_id, part_key, row.version, reason, &cx.now_text())
+        }
         Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(()),
     };
     cx.db().run(stmt).await.map(drop)
@@ -236,6 +251,10 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
         Task::ExtractBookmark { bookmark_id } => {
             extract_bookmark(cx, task, bookmark_id, message_id).await
         }
+        Task::SetlistBook {
+            setlist_id,
+            part_key,
+        } => setlist_book(cx, task, (setlist_id, part_key), message_id).await,
         Task::DeleteFile { key } => {
             cx.blobs().delete(key).await?;
             cx.blobs().delete_prefix(&keys::derived_prefix(key)).await?;
@@ -551,6 +570,114 @@ async fn extract_bookmark<P: Ports>(
     record(cx, task, OK, Some("extracted"), message_id).await
 }
 
+/// The most a book may read (SPEC §11: its PDFs together).
+pub const BOOK_MAX_INPUT_BYTES: i64 = 200 * 1024 * 1024;
+
+/// `setlist_book`: the setlist's pieces as one PDF with an outline entry each, stored under the
+/// owner's books prefix, or failed with the reason later requests are told. Each source is
+/// fetched, copied and dropped in turn (one source in memory at a time, each held to the
+/// whole-file limit); the book itself is held to twice that. Idempotent: a book no longer asked
+/// for, or asked for again at a newer version meanwhile, is done.
+async fn setlist_book<P: Ports>(
+    cx: &Cx<'_, P>,
+    task: &Task,
+    (setlist, part_key): (&str, &str),
+    message_id: &str,
+) -> ApiResult<()> {
+    let Some(row) = cx
+        .db()
+        .first::<books::BookRow>(books::book(setlist, part_key))
+        .await?
+    else {
+        return record(cx, task, OK, Some("setlist no longer exists"), message_id).await;
+    };
+    if !matches!(row.state.as_str(), "pending" | "running") {
+        return record(cx, task, OK, Some("no longer asked for"), message_id).await;
+    }
+    let now = cx.now_text();
+    let version = row.version;
+    cx.db()
+        .run(books::running(setlist, part_key, version, &now))
+        .await?;
+    let sources = cx
+        .db()
+        .all::<books::Source>(books::sources(setlist, part_key))
+        .await?;
+    let made = make_book(cx, &row.name, &sources).await?;
+    let (pdf, pages) = match made {
+        Ok(book) => book,
+        Err(reason) => {
+            cx.db()
+                .run(books::failed(setlist, part_key, version, &reason, &now))
+                .await?;
+            return record(cx, task, FAILED, Some(&reason), message_id).await;
+        }
+    };
+    let key = keys::setlist_book(&row.owner, setlist, part_key, version);
+    let size = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
+    cx.blobs().put(&key, pdf, "application/pdf").await?;
+    let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+    if cx
+        .db()
+        .run(books::made(
+            (setlist, part_key, version),
+            &key,
+            pages,
+            size,
+            &now,
+        ))
+        .await?
+        == 0
+    {
+        // Asked for again at a newer version, or the setlist deleted, meanwhile.
+        discard(cx, &key).await?;
+    }
+    record(cx, task, OK, Some("made"), message_id).await
+}
+
+/// The book of `sources`, and its page count, or the permanent reason it cannot be made.
+async fn make_book<P: Ports>(
+    cx: &Cx<'_, P>,
+    title: &str,
+    sources: &[books::Source],
+) -> ApiResult<Result<(Vec<u8>, usize), String>> {
+    if sources.is_empty() {
+        return Ok(Err("the setlist has no items".into()));
+    }
+    let total: i64 = sources.iter().map(|s| s.size_bytes).sum();
+    if total > BOOK_MAX_INPUT_BYTES {
+        return Ok(Err(format!(
+            "its PDFs together are over {}",
+            crate::domain::human_bytes(BOOK_MAX_INPUT_BYTES)
+        )));
+    }
+    let whole = usize::try_from(cx.config.whole_file_max_bytes).unwrap_or(usize::MAX);
+    let limits = ExtractLimits {
+        max_input_bytes: usize::try_from(BOOK_MAX_INPUT_BYTES).unwrap_or(usize::MAX),
+        max_output_bytes: whole.saturating_mul(2),
+        ..EXTRACT_LIMITS
+    };
+    let mut builder = BookBuilder::new(&limits);
+    for (index, source) in sources.iter().enumerate() {
+        let bytes = match load_pdf(cx, &source.object_key, source.size_bytes).await? {
+            Ok(bytes) => bytes,
+            Err(reason) => return Ok(Err(format!("item {}: {reason}", index + 1))),
+        };
+        let page = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        let range = source
+            .first_page
+            .zip(source.last_page)
+            .map(|(f, l)| (page(f), page(l)));
+        if let Err(e) = builder.add(index, &bytes, range, &source.title) {
+            return Ok(Err(e.reason()));
+        }
+    }
+    Ok(builder
+        .finish(title)
+        .map(|b| (b.bytes, b.pages))
+        .map_err(|e| e.reason()))
+}
+
 // ---- the sweep ----
 
 /// Most rows handled per kind per sweep (bounded work per invocation).
@@ -596,6 +723,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
     let (processing_requeued, processing_abandoned) = requeue_processing(cx).await?;
     let (renders_requeued, renders_abandoned) = requeue_renders(cx).await?;
     let extracts_requeued = requeue_extracts(cx).await?;
+    let books_requeued = requeue_books(cx).await?;
     let purged = cx
         .db()
         .batch(vec![
@@ -614,6 +742,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
         "renders_requeued": renders_requeued,
         "renders_abandoned": renders_abandoned,
         "extracts_requeued": extracts_requeued,
+        "books_requeued": books_requeued,
         "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
         "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
         "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),
@@ -716,6 +845,26 @@ async fn requeue_renders<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> 
     let count = tasks.len();
     send(cx, tasks).await?;
     Ok((count, abandoned))
+}
+
+/// Re-sends books asked for [`RENDER_REQUEUE_SECONDS`] ago and still not made (a lost message,
+/// or a delivery that crashed); a task that keeps failing is given up by the consumer.
+async fn requeue_books<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<usize> {
+    let before = cx.now.plus_seconds(-RENDER_REQUEUE_SECONDS).rfc3339();
+    let stale = cx
+        .db()
+        .all::<books::StaleBook>(books::stale(&before, SWEEP_BATCH))
+        .await?;
+    let tasks: Vec<Task> = stale
+        .into_iter()
+        .map(|r| Task::SetlistBook {
+            setlist_id: r.setlist_id,
+            part_key: r.part_key,
+        })
+        .collect();
+    let count = tasks.len();
+    send(cx, tasks).await?;
+    Ok(count)
 }
 
 /// Re-sends extractions asked for [`RENDER_REQUEUE_SECONDS`] ago and still not made (a lost

@@ -21,7 +21,7 @@ use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
 use super::{
-    accounts, activity, admin, annotations, blobs, bookmarks, library, limits, live, parts,
+    accounts, activity, admin, annotations, blobs, bookmarks, books, library, limits, live, parts,
     presets, setlists,
 };
 
@@ -221,6 +221,8 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::PatchItem => setlists::patch_item(call).await,
         Endpoint::DeleteItem => setlists::delete_item(call).await,
         Endpoint::ItemDownloadUrl => setlists::item_download_url(call).await,
+        Endpoint::RequestBook => books::request(call).await,
+        Endpoint::GetBook => books::get(call).await,
         Endpoint::ListComments => setlists::list_comments(call).await,
         Endpoint::ListScoreAnnotations => annotations::list(call, On::Score).await,
         Endpoint::ListItemAnnotations => annotations::list(call, On::Item).await,

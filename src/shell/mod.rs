@@ -9,6 +9,7 @@ mod admin;
 mod annotations;
 mod blobs;
 mod bookmarks;
+mod books;
 mod call;
 mod ctx;
 mod d1;

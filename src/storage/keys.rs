@@ -31,6 +31,19 @@ pub fn page_image(pdf_key: &str, number: u32, width: u32) -> String {
 
 /// The PDF of pages `first..=last` of a songbook, extracted for bookmark `bookmark_id`: under
 /// the songbook's derived prefix, so it goes with the songbook.
+/// The book of a setlist for a part (`""`: the full scores) at a version: under the owner's
+/// prefix, outside any score's, since it draws on many. The part is hashed (a name may hold any
+/// character).
+pub fn setlist_book(owner: &str, setlist: &str, part_key: &str, version: i64) -> String {
+    let part = if part_key.is_empty() {
+        "full".to_owned()
+    } else {
+        use sha2::{Digest, Sha256};
+        crate::domain::hex(&Sha256::digest(part_key.as_bytes())[..8])
+    };
+    format!("u/{owner}/books/{setlist}/{part}-v{version}.pdf")
+}
+
 pub fn bookmark_pdf(pdf_key: &str, bookmark_id: &str, first: i64, last: i64) -> String {
     format!(
         "{}bookmark-{bookmark_id}-{first}-{last}.pdf",

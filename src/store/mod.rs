@@ -9,6 +9,7 @@ pub mod activity;
 pub mod admin;
 pub mod annotations;
 pub mod bookmarks;
+pub mod books;
 pub mod library;
 pub mod limits;
 pub mod live;

@@ -118,6 +118,12 @@ const MATRIX = {
     const b = await band();
     return { path: `/v1/setlists/${b.id}/items/${b.item}` };
   } },
+  "POST /v1/setlists/{id}/book": { expect: SETLIST(202).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/book` }) },
+  // The full scores' book (nobody in the matrix plays a part), asked for by the owner first.
+  "GET /v1/setlists/{id}/book": { expect: SETLIST(200).read, request: async () => {
+    assert.equal((await api.post(`/v1/setlists/${ctx.setlist}/book`, undefined, ctx.owner.access)).status, 202);
+    return { path: `/v1/setlists/${ctx.setlist}/book` };
+  } },
   "GET /v1/setlists/{id}/items/{item_id}/download-url": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/download-url` }) },
   "GET /v1/setlists/{id}/items/{item_id}/comments": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/comments` }) },
   "POST /v1/setlists/{id}/items/{item_id}/comments": { expect: SETLIST(201).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/comments`, body: { body: "nice" } }) },
