@@ -530,6 +530,57 @@ mod who_plays_what {
     }
 
     #[test]
+    fn a_member_reads_a_page_of_the_uploaded_part_they_play() {
+        let w = World::new();
+        let owner = w.user("leader3@example.com", 1 << 30);
+        let cello = w.user("cello2@example.com", 1 << 30);
+        let score = processed_score(&w, &owner, 4, "Quartet");
+        let up = upload(&w, &owner, &pdf(2, "cello part"));
+        let part = create(
+            &w,
+            &owner,
+            &score,
+            json!({"name": "Cello", "upload_id": up}),
+        )
+        .unwrap();
+        run_queue(&w);
+        let (set, item) = band(&w, &owner, &score, &[("cello2@example.com", Some("cello"))]);
+        let asked = download(&w, &cello, &set, &item, &[("page", "2")]).unwrap();
+        assert_eq!(asked, Download::Pending);
+        let sent = w.ports.tasks.drain();
+        assert_eq!(
+            sent,
+            [Task::PartRenderPage {
+                part_id: part["id"].as_str().unwrap().to_owned(),
+                page: 2,
+                width: 1240,
+            }]
+        );
+        run_queue_of(&w, sent);
+        assert!(w
+            .ports
+            .blobs
+            .has(&format!("u/{owner}/s/{up}/page-2-1240.png")));
+        assert!(matches!(
+            download(&w, &cello, &set, &item, &[("page", "2")]).unwrap(),
+            Download::Ready { .. }
+        ));
+        // The full score's page 2 is the score's own image, asked for separately.
+        let full = download(&w, &cello, &set, &item, &[("page", "2"), ("part", "full")]);
+        assert_eq!(full.unwrap(), Download::Pending);
+        assert!(matches!(
+            w.ports.tasks.drain().as_slice(),
+            [Task::RenderPage { page: 2, .. }]
+        ));
+    }
+
+    fn run_queue_of(w: &World, tasks: Vec<Task>) {
+        for task in tasks {
+            block_on(processing::run(&w.cx(), &task, "m")).unwrap();
+        }
+    }
+
+    #[test]
     fn a_member_chooses_their_own_part_but_not_their_role_nor_anyone_elses() {
         let w = World::new();
         let owner = w.user("own2@example.com", 1 << 30);
@@ -681,4 +732,211 @@ fn a_parts_failed_processing_is_recorded_on_the_part_and_an_admin_re_runs_it() {
         serde_json::from_str(&block_on(parts::list_parts(&w.cx(), &u, &score)).unwrap()).unwrap();
     assert_eq!(listed["parts"][0]["processing"]["pdf_info"]["state"], "ok");
     assert_eq!(listed["parts"][0]["page_count"], 1);
+}
+
+/// Page images of a part uploaded as its own PDF: rendered, recorded and counted on the part as a
+/// score's are on the score (the same functions, given the part's file).
+mod part_pages {
+    use super::*;
+    use scoremate::service::library::Download;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+    /// A processed score with an uploaded part of `pages` pages: the score id, the part id and the
+    /// part's upload id (its object `u/{user}/s/{upload}.pdf`). The part's processing ran
+    /// unless `processed` is false.
+    fn uploaded_part(
+        w: &World,
+        user: &str,
+        pages: usize,
+        nonce: &str,
+        processed: bool,
+    ) -> (String, String, String) {
+        let score = processed_score(w, user, 3, &format!("{nonce} score"));
+        let up = upload(w, user, &pdf(pages, nonce));
+        let part = create(w, user, &score, json!({"name": nonce, "upload_id": up})).unwrap();
+        if processed {
+            run_queue(w);
+        }
+        (score, part["id"].as_str().unwrap().to_owned(), up)
+    }
+
+    fn page(w: &World, user: &str, score: &str, part: &str, n: u32) -> Result<Download, ApiError> {
+        let query = [("page".to_owned(), n.to_string())];
+        block_on(parts::download_url(&w.cx(), user, score, part, &query))
+    }
+
+    fn render_row(w: &World, part: &str, page: u32) -> Option<(String, Option<String>, i64)> {
+        w.db()
+            .query_row(
+                "select state, reason, bytes from part_page_renders where part_id = ?1 and page = ?2",
+                rusqlite::params![part, page],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok()
+    }
+
+    #[test]
+    fn an_uploaded_parts_page_is_rendered_once_by_the_queue_under_the_parts_prefix() {
+        let w = World::new();
+        let u = w.user("pages-of-part@example.com", 1 << 30);
+        let (score, part, up) = uploaded_part(&w, &u, 2, "Horn", false);
+        w.ports.tasks.drain();
+        // No render before the part's page count is known.
+        assert_eq!(page(&w, &u, &score, &part, 2).unwrap(), Download::Pending);
+        assert!(w.ports.tasks.drain().is_empty());
+        run_queue(&w);
+        let sent = w.ports.tasks.drain();
+        assert!(sent.is_empty(), "{sent:?}");
+        for task in [
+            Task::PartInfo {
+                part_id: part.clone(),
+            },
+            Task::PartThumbnail {
+                part_id: part.clone(),
+            },
+        ] {
+            block_on(processing::run(&w.cx(), &task, "m")).unwrap();
+        }
+
+        assert_eq!(page(&w, &u, &score, &part, 2).unwrap(), Download::Pending);
+        assert_eq!(page(&w, &u, &score, &part, 2).unwrap(), Download::Pending);
+        let sent = w.ports.tasks.drain();
+        let render = Task::PartRenderPage {
+            part_id: part.clone(),
+            page: 2,
+            width: 1240,
+        };
+        assert_eq!(
+            sent,
+            std::slice::from_ref(&render),
+            "one message per page (single flight)"
+        );
+        block_on(processing::run(&w.cx(), &render, "m")).unwrap();
+
+        let key = format!("u/{u}/s/{up}/page-2-1240.png");
+        let image = w.ports.blobs.objects.borrow()[&key].clone();
+        assert!(image.starts_with(PNG));
+        assert_eq!(
+            render_row(&w, &part, 2),
+            Some(("ok".into(), None, image.len() as i64)),
+            "recorded on the part at its size"
+        );
+        assert_eq!(
+            w.count("select count(*) from page_renders"),
+            0,
+            "not the score's"
+        );
+        assert!(matches!(
+            page(&w, &u, &score, &part, 2).unwrap(),
+            Download::Ready { .. }
+        ));
+        assert!(w.ports.tasks.drain().is_empty());
+        let past = page(&w, &u, &score, &part, 3).unwrap_err();
+        assert_eq!(past.status(), 422);
+        w.assert_ledger();
+    }
+
+    #[test]
+    fn a_parts_failed_render_is_remembered_and_answered_422_without_rendering_again() {
+        let w = World::new();
+        let u = w.user("broken-part@example.com", 1 << 30);
+        let (score, part, up) = uploaded_part(&w, &u, 2, "Oboe", true);
+        // The object damaged after its inspection: the render fails for good.
+        w.ports
+            .blobs
+            .store(&format!("u/{u}/s/{up}.pdf"), b"%PDF-1.7\nbroken\n");
+        assert_eq!(page(&w, &u, &score, &part, 1).unwrap(), Download::Pending);
+        let render = w.ports.tasks.drain().pop().unwrap();
+        block_on(processing::run(&w.cx(), &render, "m")).unwrap();
+        assert_eq!(render_row(&w, &part, 1).unwrap().0, "failed");
+        let err = page(&w, &u, &score, &part, 1).unwrap_err();
+        assert_eq!(err.status(), 422);
+        assert!(w.ports.tasks.drain().is_empty(), "not asked again");
+    }
+
+    /// A part with its page 1 rendered: the score, the part, the image's key.
+    fn rendered(w: &World, user: &str, nonce: &str) -> (String, String, String) {
+        let (score, part, up) = uploaded_part(w, user, 1, nonce, true);
+        page(w, user, &score, &part, 1).unwrap();
+        run_queue(w);
+        let key = format!("u/{user}/s/{up}/page-1-1240.png");
+        assert!(w.ports.blobs.has(&key));
+        (score, part, key)
+    }
+
+    #[test]
+    fn deleting_a_part_deletes_its_page_images() {
+        let w = World::new();
+        let u = w.user("drop-part@example.com", 1 << 30);
+        let (score, part, key) = rendered(&w, &u, "Tuba");
+        block_on(parts::delete_part(&w.cx(), &u, &score, &part)).unwrap();
+        assert_eq!(w.count("select count(*) from part_page_renders"), 0);
+        run_queue(&w);
+        assert!(!w.ports.blobs.has(&key));
+        w.assert_ledger();
+    }
+
+    #[test]
+    fn deleting_a_score_deletes_its_parts_page_images() {
+        let w = World::new();
+        let u = w.user("drop-score@example.com", 1 << 30);
+        let (score, _, key) = rendered(&w, &u, "Flute");
+        block_on(library::delete_score(&w.cx(), &u, &score)).unwrap();
+        assert_eq!(w.count("select count(*) from part_page_renders"), 0);
+        run_queue(&w);
+        assert!(!w.ports.blobs.has(&key));
+        assert!(
+            w.ports.blobs.keys().is_empty(),
+            "{:?}",
+            w.ports.blobs.keys()
+        );
+        w.assert_ledger();
+    }
+
+    #[test]
+    fn a_parts_page_images_stop_at_its_budget() {
+        let w = World::with(&[("DERIVED_MIN_BYTES", "0")]);
+        let u = w.user("budget-part@example.com", 1 << 30);
+        let (score, part, up) = uploaded_part(&w, &u, 3, "Viola", true);
+        // Room for page 1 when asked, none once it is rendered: the image goes.
+        assert_eq!(page(&w, &u, &score, &part, 1).unwrap(), Download::Pending);
+        let render = w.ports.tasks.drain().pop().unwrap();
+        w.db()
+            .execute(
+                "update score_parts set thumbnail_bytes = size_bytes * 2 where id = ?1",
+                [&part],
+            )
+            .unwrap();
+        block_on(processing::run(&w.cx(), &render, "m")).unwrap();
+        let (state, reason, _) = render_row(&w, &part, 1).unwrap();
+        assert_eq!(state, "failed");
+        assert!(reason.unwrap().contains("budget"));
+        assert!(!w.ports.blobs.has(&format!("u/{u}/s/{up}/page-1-1240.png")));
+        // The budget full: refused when asked, nothing queued.
+        let err = page(&w, &u, &score, &part, 2).unwrap_err();
+        assert_eq!(err.status(), 422);
+        assert!(format!("{err:?}").contains("budget"), "{err:?}");
+        assert!(w.ports.tasks.drain().is_empty());
+        assert_eq!(render_row(&w, &part, 2), None);
+    }
+
+    #[test]
+    fn the_sweep_resends_a_parts_lost_render() {
+        let w = World::new();
+        let u = w.user("lost-render@example.com", 1 << 30);
+        let (score, part, _) = uploaded_part(&w, &u, 1, "Harp", true);
+        page(&w, &u, &score, &part, 1).unwrap();
+        let lost = w.ports.tasks.drain();
+        w.advance(3600);
+        block_on(processing::sweep(&w.cx())).unwrap();
+        let resent: Vec<Task> = w
+            .ports
+            .tasks
+            .drain()
+            .into_iter()
+            .filter(|t| matches!(t, Task::PartRenderPage { .. }))
+            .collect();
+        assert_eq!(resent, lost);
+    }
 }

@@ -10,6 +10,7 @@ use scoremate::domain::score::ScoreFields;
 use scoremate::storage::signed::SigningKey;
 use scoremate::store::library::{self as lib, NewScore, NewUpload, PageImage};
 use scoremate::store::paging::CURSOR_PURPOSE;
+use scoremate::store::processing::Of;
 use scoremate::store::search::ListQuery;
 use scoremate::store::{presets, processing};
 
@@ -595,7 +596,8 @@ fn presets_filter_by_instrumentation_or_genre_tag_and_only_the_users_own_or_buil
 
 fn image(score: &str, page: u32, floor: i64) -> PageImage<'_> {
     PageImage {
-        score_id: score,
+        of: Of::Score,
+        id: score,
         page,
         width: 1240,
         pdf_bytes: 10,
@@ -648,7 +650,10 @@ fn a_page_is_requested_once_rendered_once_and_its_failure_remembered() {
         "idempotent: only a pending row"
     );
     assert_eq!(request_render(&c, "s1", 2, 1000), 1);
-    exec(&c, &lib::render_failed("s1", 2, 1240, "too large", T1));
+    exec(
+        &c,
+        &lib::render_failed((Of::Score, "s1"), 2, 1240, "too large", T1),
+    );
     assert_eq!(
         render_state(&c, "s1", 2, 1000),
         (Some("failed".into()), Some("too large".into()), false)

@@ -29,6 +29,12 @@ pub enum Task {
     PartInfo { part_id: String },
     /// `thumbnail` of a part uploaded as its own PDF.
     PartThumbnail { part_id: String },
+    /// `render_page` of a part uploaded as its own PDF (its page `page`, `width` pixels wide).
+    PartRenderPage {
+        part_id: String,
+        page: u32,
+        width: u32,
+    },
     /// The pages of bookmark `bookmark_id` copied into a PDF of their own, requested by a
     /// `download-url?extract=true` (single-flight: one message per bookmark).
     ExtractBookmark { bookmark_id: String },
@@ -50,6 +56,7 @@ impl Task {
             Self::RenderPage { .. } => "render_page",
             Self::PartInfo { .. } => "part_info",
             Self::PartThumbnail { .. } => "part_thumbnail",
+            Self::PartRenderPage { .. } => "part_render_page",
             Self::ExtractBookmark { .. } => "extract_bookmark",
             Self::SetlistBook { .. } => "setlist_book",
         }
@@ -69,6 +76,11 @@ impl Task {
             } => format!("render_page:{score_id}:{page}:{width}"),
             Self::PartInfo { part_id } => format!("part_info:{part_id}"),
             Self::PartThumbnail { part_id } => format!("part_thumbnail:{part_id}"),
+            Self::PartRenderPage {
+                part_id,
+                page,
+                width,
+            } => format!("part_render_page:{part_id}:{page}:{width}"),
             Self::ExtractBookmark { bookmark_id } => format!("extract_bookmark:{bookmark_id}"),
             Self::SetlistBook {
                 setlist_id,
@@ -98,6 +110,7 @@ impl Task {
             | Self::RenderPage { .. }
             | Self::PartInfo { .. }
             | Self::PartThumbnail { .. }
+            | Self::PartRenderPage { .. }
             | Self::ExtractBookmark { .. }
             | Self::SetlistBook { .. } => None,
         }
@@ -209,6 +222,22 @@ mod tests {
         assert_eq!(
             wire,
             json!({"task": "render_page", "score_id": "sco_1", "page": 3, "width": 1240})
+        );
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn a_parts_render_is_recorded_per_part_page_and_width() {
+        let task = Task::PartRenderPage {
+            part_id: "prt_1".into(),
+            page: 2,
+            width: 1240,
+        };
+        assert_eq!(task.record_id(), "part_render_page:prt_1:2:1240");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(
+            wire,
+            json!({"task": "part_render_page", "part_id": "prt_1", "page": 2, "width": 1240})
         );
         assert_eq!(parse(&wire), Ok(task));
     }

@@ -267,6 +267,7 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
         Task::PartInfo { part_id } => q::retry_pdf_info(Of::Part, part_id),
         Task::PartThumbnail { part_id } => q::retry_thumbnail(Of::Part, part_id),
         Task::RenderPage { .. }
+        | Task::PartRenderPage { .. }
         | Task::Ping { .. }
         | Task::DeleteFile { .. }
         | Task::ExtractBookmark { .. }

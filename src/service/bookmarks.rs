@@ -19,6 +19,7 @@ use crate::storage::{keys, presign};
 use crate::store::bookmarks::{
     self as q, BookmarkRow, ExtractRow, NewBookmark, SongbookRow, IMPORT_CHUNK,
 };
+use crate::store::processing::Of;
 use crate::store::search;
 
 use super::activity::{page_query, position};
@@ -488,7 +489,8 @@ pub async fn download_url<P: Ports>(
         return extract_url(cx, id, Some(user)).await;
     }
     let file = StoredFile {
-        score_id: &job.score_id,
+        of: Of::Score,
+        id: &job.score_id,
         inspection: (&job.pdf_info_state, job.pdf_info_reason.as_deref()),
         object_key: &job.object_key,
         pages: job.pages,

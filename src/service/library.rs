@@ -17,6 +17,7 @@ use crate::ports::{changed, Blobs, Db, Ports, Tasks};
 use crate::storage::presign::{self, UploadSpec};
 use crate::storage::{keys, sigv4};
 use crate::store::library::{self as q, NewScore, NewUpload, PageImage};
+use crate::store::processing::Of;
 use crate::store::rows::{IdRow, ScoreRow, UploadRow, UsageRow};
 use crate::store::search::ListQuery;
 use crate::store::{accounts, Stmt};
@@ -524,9 +525,11 @@ pub fn page_param(query: &[(String, String)]) -> ApiResult<Option<usize>> {
     f.finish().map(|()| page)
 }
 
-/// What a download URL needs to know of a score's file.
+/// What a download URL needs to know of a score's file (or of a part's own).
 pub struct StoredFile<'a> {
-    pub score_id: &'a str,
+    /// Whose file it is: page images are recorded on, and counted against, that score or part.
+    pub of: Of,
+    pub id: &'a str,
     /// The `pdf_info` task's state and reason: page images wait for the page count.
     pub inspection: (&'a str, Option<&'a str>),
     pub object_key: &'a str,
@@ -570,7 +573,8 @@ pub async fn download_url<P: Ports>(
     let stored: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
     let inspected = &stored["processing"]["pdf_info"];
     let file = StoredFile {
-        score_id: &row.id,
+        of: Of::Score,
+        id: &row.id,
         inspection: (
             inspected["state"].as_str().unwrap_or("pending"),
             inspected["reason"].as_str(),
@@ -624,8 +628,8 @@ struct RenderState {
 /// The key of page `number` rendered for reading, or `None` while the queue renders it. The
 /// request never renders: the first one for a page inserts its pending row and sends the one
 /// render message (single flight per page and width); a failure is remembered with its reason
-/// and answered as 422 without rendering again; a score whose derived images fill their budget
-/// gets no more; no page is rendered before the page count is known.
+/// and answered as 422 without rendering again; a score (or part) whose derived images fill their
+/// budget gets no more; no page is rendered before the page count is known.
 async fn page_image<P: Ports>(
     cx: &Cx<'_, P>,
     file: &StoredFile<'_>,
@@ -644,11 +648,15 @@ async fn page_image<P: Ports>(
         }
         _ => {}
     }
+    let whose = match file.of {
+        Of::Score => "score",
+        Of::Part => "part",
+    };
     if let Some(pages) = file.pages {
         if number as u64 > pages {
             return Err(ApiError::field(
                 "page",
-                format!("the score has {pages} pages"),
+                format!("the {whose} has {pages} pages"),
             ));
         }
     }
@@ -664,7 +672,8 @@ async fn page_image<P: Ports>(
     }
     let page = u32::try_from(number).map_err(|_| ApiError::field("page", "is too large"))?;
     let image = PageImage {
-        score_id: file.score_id,
+        of: file.of,
+        id: file.id,
         page,
         width: PAGE_WIDTH,
         pdf_bytes: file.size_bytes,
@@ -682,10 +691,18 @@ async fn page_image<P: Ports>(
             .run(q::request_render(&image, &cx.now_text()))
             .await?;
         if asked > 0 {
-            let task = Task::RenderPage {
-                score_id: file.score_id.to_owned(),
-                page,
-                width: PAGE_WIDTH,
+            let (id, width) = (file.id.to_owned(), PAGE_WIDTH);
+            let task = match file.of {
+                Of::Score => Task::RenderPage {
+                    score_id: id,
+                    page,
+                    width,
+                },
+                Of::Part => Task::PartRenderPage {
+                    part_id: id,
+                    page,
+                    width,
+                },
             };
             // The row stays pending; the sweep sends the message again if this one is lost.
             let _ = cx.tasks().send(vec![task]).await;
@@ -708,9 +725,9 @@ async fn page_image<P: Ports>(
         },
         Some(RenderState { full: Some(1), .. }) => Err(ApiError::field(
             "page",
-            "the page images of this score fill its storage budget",
+            format!("the page images of this {whose} fill its storage budget"),
         )),
-        // The score was deleted meanwhile.
+        // The score (or part) was deleted meanwhile.
         _ => Err(ApiError::NotFound),
     }
 }

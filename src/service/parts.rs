@@ -15,6 +15,7 @@ use crate::domain::task::Task;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{changed, Db, Ports, Tasks};
 use crate::store::parts::{self as q, NewPart, PartRow, ScoreOfParts};
+use crate::store::processing::Of;
 use crate::store::rows::IdRow;
 
 use super::library::{
@@ -296,10 +297,16 @@ pub async fn delete_part<P: Ports>(
     Ok(())
 }
 
-/// The file a part reads, as a download needs it: its own PDF, or the score's for a pages part.
+/// The file a part reads, as a download needs it: its own PDF (whose page images are the
+/// part's), or the score's for a pages part (whose page images are the score's).
 pub fn stored_file(row: &PartRow) -> StoredFile<'_> {
     StoredFile {
-        score_id: &row.file_id,
+        of: if row.source == "pages" {
+            Of::Score
+        } else {
+            Of::Part
+        },
+        id: &row.file_id,
         inspection: (&row.pdf_info_state, row.pdf_info_reason.as_deref()),
         object_key: &row.object_key,
         pages: row.pages,
@@ -307,12 +314,13 @@ pub fn stored_file(row: &PartRow) -> StoredFile<'_> {
     }
 }
 
-/// The URL of a part's PDF: an upload part's own file; a pages part's is the score's file with
-/// the range (`first_page`, `last_page`), and `page` N is page N of the range. Page images are
-/// rendered for pages parts (they are the score's pages); an upload part's are not (yet).
+/// The URL of a part's PDF, or of its page `page` once the queue has rendered it: an upload
+/// part's own file and page images (rendered, recorded and counted on the part as a score's are
+/// on the score); a pages part's is the score's file with the range (`first_page`,
+/// `last_page`), and `page` N is page N of the range, the score's page image.
 ///
 /// # Errors
-/// 422 for a page past the part or of an upload part; as [`file_url`].
+/// 422 for a page past the part; as [`file_url`].
 pub async fn part_file_url<P: Ports>(
     cx: &Cx<'_, P>,
     row: &PartRow,
@@ -333,11 +341,7 @@ pub async fn part_file_url<P: Ports>(
             };
             super::bookmarks::range_url(cx, &file, page, (first, last)).await
         }
-        None if page.is_some() => Err(ApiError::field(
-            "page",
-            "page images of an uploaded part are not rendered; download its PDF",
-        )),
-        None => file_url(cx, &file, None).await,
+        None => file_url(cx, &file, page).await,
     }
 }
 

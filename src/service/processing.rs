@@ -162,7 +162,12 @@ async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> Api
             score_id,
             page,
             width,
-        } => lib::render_failed(score_id, *page, *width, reason, &cx.now_text()),
+        } => lib::render_failed((Of::Score, score_id), *page, *width, reason, &cx.now_text()),
+        Task::PartRenderPage {
+            part_id,
+            page,
+            width,
+        } => lib::render_failed((Of::Part, part_id), *page, *width, reason, &cx.now_text()),
         Task::ExtractBookmark { bookmark_id } => bookmarks::extract_failed(bookmark_id, reason),
         Task::SetlistBook {
             setlist_id,
@@ -247,7 +252,12 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
             score_id,
             page,
             width,
-        } => render_page(cx, task, score_id, (*page, *width), message_id).await,
+        } => render_page(cx, task, (Of::Score, score_id), (*page, *width), message_id).await,
+        Task::PartRenderPage {
+            part_id,
+            page,
+            width,
+        } => render_page(cx, task, (Of::Part, part_id), (*page, *width), message_id).await,
         Task::ExtractBookmark { bookmark_id } => {
             extract_bookmark(cx, task, bookmark_id, message_id).await
         }
@@ -437,19 +447,20 @@ struct RenderJob {
     size_bytes: i64,
 }
 
-/// `render_page`: one page image asked for by `download-url?page=N`, its outcome recorded on its
-/// row: stored and counted within the score's budget, or failed with the reason later requests
-/// are told (never rendered twice). Idempotent: a row no longer pending is done.
+/// `render_page` (and `part_render_page`): one page image asked for by `download-url?page=N`, its
+/// outcome recorded on its row: stored under the file's derived prefix and counted within the
+/// score's (or part's) budget, or failed with the reason later requests are told (never rendered
+/// twice). Idempotent: a row no longer pending is done.
 async fn render_page<P: Ports>(
     cx: &Cx<'_, P>,
     task: &Task,
-    score_id: &str,
+    (of, id): (Of, &str),
     (page, width): (u32, u32),
     message_id: &str,
 ) -> ApiResult<()> {
     let Some(job) = cx
         .db()
-        .first::<RenderJob>(lib::render_job(score_id, page, width))
+        .first::<RenderJob>(lib::render_job((of, id), page, width))
         .await?
     else {
         return record(cx, task, OK, Some("no longer requested"), message_id).await;
@@ -470,7 +481,7 @@ async fn render_page<P: Ports>(
         Ok(image) => image,
         Err(reason) => {
             cx.db()
-                .run(lib::render_failed(score_id, page, width, &reason, &now))
+                .run(lib::render_failed((of, id), page, width, &reason, &now))
                 .await?;
             return record(cx, task, FAILED, Some(&reason), message_id).await;
         }
@@ -479,18 +490,23 @@ async fn render_page<P: Ports>(
     let size = i64::try_from(image.png.len()).unwrap_or(i64::MAX);
     cx.blobs().put(&key, image.png, "image/png").await?;
     let at = PageImage {
-        score_id,
+        of,
+        id,
         page,
         width,
         pdf_bytes: job.size_bytes,
         floor: cx.config.derived_min_bytes,
     };
     if cx.db().run(lib::render_ok(&at, size, &now)).await? == 0 {
-        // The score was deleted meanwhile, or the image does not fit its budget: it goes.
+        // The score (or part) was deleted meanwhile, or the image does not fit its budget: it
+        // goes.
         discard(cx, &key).await?;
-        let reason = "the page images of this score fill its storage budget";
+        let reason = match of {
+            Of::Score => "the page images of this score fill its storage budget",
+            Of::Part => "the page images of this part fill its storage budget",
+        };
         cx.db()
-            .run(lib::render_failed(score_id, page, width, reason, &now))
+            .run(lib::render_failed((of, id), page, width, reason, &now))
             .await?;
     }
     record(cx, task, OK, Some("rendered"), message_id).await
@@ -812,38 +828,49 @@ async fn requeue_processing<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize
     Ok((count, abandoned))
 }
 
-/// Re-sends renders pending for [`RENDER_REQUEUE_SECONDS`] and gives up on those pending after
-/// [`jobs::ABANDON_AFTER_SECONDS`].
+/// Re-sends renders (of scores and of parts) pending for [`RENDER_REQUEUE_SECONDS`] and gives up
+/// on those pending after [`jobs::ABANDON_AFTER_SECONDS`].
 async fn requeue_renders<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<(usize, usize)> {
-    let abandon_before = cx.now.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
-    let abandoned = cx
-        .db()
-        .run(lib::abandon_stale_renders(
-            &abandon_before,
-            jobs::NEVER_FINISHED,
-        ))
-        .await?;
     #[derive(Deserialize)]
     struct Stale {
-        score_id: String,
+        id: String,
         page: u32,
         width: u32,
     }
+    let abandon_before = cx.now.plus_seconds(-jobs::ABANDON_AFTER_SECONDS).rfc3339();
     let before = cx.now.plus_seconds(-RENDER_REQUEUE_SECONDS).rfc3339();
-    let stale = cx
-        .db()
-        .all::<Stale>(lib::stale_renders(&before, SWEEP_BATCH, &cx.now_text()))
-        .await?;
-    let tasks: Vec<Task> = stale
-        .into_iter()
-        .map(|r| Task::RenderPage {
-            score_id: r.score_id,
-            page: r.page,
-            width: r.width,
-        })
-        .collect();
-    let count = tasks.len();
-    send(cx, tasks).await?;
+    let (mut count, mut abandoned) = (0, 0);
+    for of in [Of::Score, Of::Part] {
+        abandoned += cx
+            .db()
+            .run(lib::abandon_stale_renders(
+                of,
+                &abandon_before,
+                jobs::NEVER_FINISHED,
+            ))
+            .await?;
+        let stale = cx
+            .db()
+            .all::<Stale>(lib::stale_renders(of, &before, SWEEP_BATCH, &cx.now_text()))
+            .await?;
+        let tasks: Vec<Task> = stale
+            .into_iter()
+            .map(|r| match of {
+                Of::Score => Task::RenderPage {
+                    score_id: r.id,
+                    page: r.page,
+                    width: r.width,
+                },
+                Of::Part => Task::PartRenderPage {
+                    part_id: r.id,
+                    page: r.page,
+                    width: r.width,
+                },
+            })
+            .collect();
+        count += tasks.len();
+        send(cx, tasks).await?;
+    }
     Ok((count, abandoned))
 }
 

@@ -23,6 +23,7 @@ use crate::domain::setlist::{
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{changed, Db, Outcome, Ports};
 use crate::store::paging::Pager;
+use crate::store::processing::Of;
 use crate::store::setlists::{
     self as q, AccessRow, AuthorRow, Claim, CountRow, Expect, ItemFileRow, ItemMove, ItemPartRow,
     ItemPos, LinkRow, ListRow, NewComment, NewItem, NewSetlist, UserIdRow, Via, ViewRow,
@@ -609,7 +610,8 @@ async fn item_file_url<P: Ports>(
     decide(party, Action::DownloadItem).check()?;
     let file = file.ok_or(ApiError::NotFound)?;
     let stored = StoredFile {
-        score_id: &file.score_id,
+        of: Of::Score,
+        id: &file.score_id,
         inspection: (&file.pdf_info_state, file.pdf_info_reason.as_deref()),
         object_key: &file.object_key,
         pages: file.pages,

@@ -5,6 +5,7 @@
 use crate::args;
 use crate::domain::score::ScoreFields;
 
+use super::processing::Of;
 use super::{SqlValue, Stmt};
 
 /// The states from which an upload can still become a score or be released.
@@ -421,13 +422,9 @@ pub fn lingering_deletions(retry_before: &str, limit: i64, now: &str) -> Stmt {
 
 // ---- page images (download-url?page=N) ----
 
-/// Bytes of derived images a score (`s`) may hold: twice its PDF (`?1` its size), or the floor
-/// `?2` (`DERIVED_MIN_BYTES`) when that is larger.
-macro_rules! derived_cap {
-    () => {
-        "max(2 * ?1, ?2)"
-    };
-}
+/// Bytes of derived images a score or part (`s`) may hold: twice its PDF (`?1` its size), or the
+/// floor `?2` (`DERIVED_MIN_BYTES`) when that is larger.
+const DERIVED_CAP: &str = "max(2 * ?1, ?2)";
 
 /// Bytes of derived objects score `s` holds: its thumbnail, every page image and every
 /// bookmark's extracted PDF.
@@ -441,13 +438,29 @@ macro_rules! derived_bytes {
 /// [`derived_bytes!`] as a constant, for statements built elsewhere (bookmark extracts).
 pub const DERIVED_BYTES: &str = derived_bytes!();
 
-/// One page image: the score, page and width, and the score's budget for derived images.
+/// Bytes of derived objects part `s` (uploaded as its own PDF) holds: its thumbnail and every
+/// page image.
+const PART_DERIVED_BYTES: &str = "s.thumbnail_bytes + coalesce((select sum(bytes) from \
+     part_page_renders x where x.part_id = s.id), 0)";
+
+/// Where the page images of a score or part are recorded: the table, the column naming the
+/// file's owner row, and the bytes of derived objects counted against its budget.
+const fn renders(of: Of) -> (&'static str, &'static str, &'static str) {
+    match of {
+        Of::Score => ("page_renders", "score_id", DERIVED_BYTES),
+        Of::Part => ("part_page_renders", "part_id", PART_DERIVED_BYTES),
+    }
+}
+
+/// One page image: the score (or part), page and width, and its budget for derived images.
 #[derive(Debug, Clone, Copy)]
 pub struct PageImage<'a> {
-    pub score_id: &'a str,
+    /// Whose file it is a page of.
+    pub of: Of,
+    pub id: &'a str,
     pub page: u32,
     pub width: u32,
-    /// The score's PDF size.
+    /// The file's PDF size.
     pub pdf_bytes: i64,
     /// `DERIVED_MIN_BYTES`.
     pub floor: i64,
@@ -455,103 +468,108 @@ pub struct PageImage<'a> {
 
 impl PageImage<'_> {
     fn args(&self) -> Vec<SqlValue> {
-        args![
-            self.pdf_bytes,
-            self.floor,
-            self.score_id,
-            self.page,
-            self.width
-        ]
+        args![self.pdf_bytes, self.floor, self.id, self.page, self.width]
     }
 }
 
 /// What a request needs to answer: the render's `state` and `reason` (null: never asked), and
-/// whether the score's derived images already fill its budget (`full`).
+/// whether the file's derived images already fill its budget (`full`).
 pub fn page_render(p: &PageImage<'_>) -> Stmt {
+    let (renders, col, bytes) = renders(p.of);
     Stmt::new(
-        concat!(
-            "select r.state, r.reason, (select ",
-            derived_bytes!(),
-            " from scores s where s.id = ?3) >= ",
-            derived_cap!(),
-            " as full \
-             from (select 1) left join page_renders r on r.score_id = ?3 and r.page = ?4 and r.width = ?5"
+        format!(
+            "select r.state, r.reason, (select {bytes} from {} s where s.id = ?3) >= {DERIVED_CAP} as full \
+             from (select 1) left join {renders} r on r.{col} = ?3 and r.page = ?4 and r.width = ?5",
+            p.of.table()
         ),
         p.args(),
     )
 }
 
-/// Asks for the page: inserts its pending row unless one exists or the budget is full. The
-/// request whose insert changed a row sends the one render message (single flight).
+/// Asks for the page: inserts its pending row unless one exists, the score (or part) is gone or
+/// its budget is full. The request whose insert changed a row sends the one render message
+/// (single flight).
 pub fn request_render(p: &PageImage<'_>, now: &str) -> Stmt {
+    let (renders, col, bytes) = renders(p.of);
     let mut args = p.args();
     args.push(now.into());
     Stmt::new(
-        concat!(
-            "insert into page_renders (score_id, page, width, state, created_at, updated_at) \
-             select ?3, ?4, ?5, 'pending', ?6, ?6 from scores s where s.id = ?3 and ",
-            derived_bytes!(),
-            " < ",
-            derived_cap!(),
-            " on conflict (score_id, page, width) do nothing"
+        format!(
+            "insert into {renders} ({col}, page, width, state, created_at, updated_at) \
+             select ?3, ?4, ?5, 'pending', ?6, ?6 from {} s where s.id = ?3 and {bytes} < {DERIVED_CAP} \
+             on conflict ({col}, page, width) do nothing",
+            p.of.table()
         ),
         args,
     )
 }
 
-/// The image (`bytes` long) is stored: recorded only while the row is pending, the score exists
-/// and the image fits the budget. When it changes nothing, the task deletes the image.
+/// The image (`bytes` long) is stored: recorded only while the row is pending, the score (or
+/// part) exists and the image fits the budget. When it changes nothing, the task deletes the
+/// image.
 pub fn render_ok(p: &PageImage<'_>, bytes: i64, now: &str) -> Stmt {
+    let (renders, col, derived) = renders(p.of);
     let mut args = p.args();
     args.extend(args![bytes, now]);
     Stmt::new(
-        concat!(
-            "update page_renders set state = 'ok', bytes = ?6, reason = null, updated_at = ?7 \
-             where score_id = ?3 and page = ?4 and width = ?5 and state = 'pending' \
-               and (select ",
-            derived_bytes!(),
-            " + ?6 from scores s where s.id = ?3) <= ",
-            derived_cap!()
+        format!(
+            "update {renders} set state = 'ok', bytes = ?6, reason = null, updated_at = ?7 \
+             where {col} = ?3 and page = ?4 and width = ?5 and state = 'pending' \
+               and (select {derived} + ?6 from {} s where s.id = ?3) <= {DERIVED_CAP}",
+            p.of.table()
         ),
         args,
     )
 }
 
 /// The render failed for good (while still pending).
-pub fn render_failed(score_id: &str, page: u32, width: u32, reason: &str, now: &str) -> Stmt {
+pub fn render_failed((of, id): (Of, &str), page: u32, width: u32, reason: &str, now: &str) -> Stmt {
+    let (renders, col, _) = renders(of);
     Stmt::new(
-        "update page_renders set state = 'failed', reason = ?4, updated_at = ?5 \
-         where score_id = ?1 and page = ?2 and width = ?3 and state = 'pending'",
-        args![score_id, page, width, reason, now],
+        format!(
+            "update {renders} set state = 'failed', reason = ?4, updated_at = ?5 \
+             where {col} = ?1 and page = ?2 and width = ?3 and state = 'pending'"
+        ),
+        args![id, page, width, reason, now],
     )
 }
 
 /// A render task's view of its row and file: `state`, `object_key`, `size_bytes`.
-pub fn render_job(score_id: &str, page: u32, width: u32) -> Stmt {
+pub fn render_job((of, id): (Of, &str), page: u32, width: u32) -> Stmt {
+    let (renders, col, _) = renders(of);
     Stmt::new(
-        "select r.state, s.object_key, s.size_bytes from page_renders r \
-         join scores s on s.id = r.score_id where r.score_id = ?1 and r.page = ?2 and r.width = ?3",
-        args![score_id, page, width],
+        format!(
+            "select r.state, s.object_key, s.size_bytes from {renders} r \
+             join {} s on s.id = r.{col} where r.{col} = ?1 and r.page = ?2 and r.width = ?3",
+            of.table()
+        ),
+        args![id, page, width],
     )
 }
 
-/// Sweep: renders pending since before `before` (a lost message), at most `limit`
-/// (`score_id`, `page`, `width`); each is touched so it is sent once per sweep.
-pub fn stale_renders(before: &str, limit: i64, now: &str) -> Stmt {
+/// Sweep: renders of scores (or parts) pending since before `before` (a lost message), at most
+/// `limit` (`id`, `page`, `width`); each is touched so it is sent once per sweep.
+pub fn stale_renders(of: Of, before: &str, limit: i64, now: &str) -> Stmt {
+    let (renders, col, _) = renders(of);
     Stmt::new(
-        "update page_renders set updated_at = ?3 \
-         where (score_id, page, width) in (select score_id, page, width from page_renders \
-           where state = 'pending' and updated_at < ?1 limit ?2) \
-         returning score_id, page, width",
+        format!(
+            "update {renders} set updated_at = ?3 \
+             where ({col}, page, width) in (select {col}, page, width from {renders} \
+               where state = 'pending' and updated_at < ?1 limit ?2) \
+             returning {col} as id, page, width"
+        ),
         args![before, limit, now],
     )
 }
 
-/// Sweep: gives up on renders asked for before `before` and still pending.
-pub fn abandon_stale_renders(before: &str, reason: &str) -> Stmt {
+/// Sweep: gives up on renders of scores (or parts) asked for before `before` and still pending.
+pub fn abandon_stale_renders(of: Of, before: &str, reason: &str) -> Stmt {
+    let (renders, _, _) = renders(of);
     Stmt::new(
-        "update page_renders set state = 'failed', reason = ?2 \
-         where state = 'pending' and created_at < ?1",
+        format!(
+            "update {renders} set state = 'failed', reason = ?2 \
+             where state = 'pending' and created_at < ?1"
+        ),
         args![before, reason],
     )
 }

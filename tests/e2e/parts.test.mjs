@@ -146,3 +146,60 @@ test("a band of three with parts assigned downloads three different PDFs for the
   assert.equal(gone.used_bytes, before.used_bytes - score.size_bytes);
   await invariants(w);
 });
+
+test("an uploaded part's pages are rendered by the queue like a score's, for the owner and for the member who plays it", async () => {
+  const t = owner.access;
+  const score = await api.settled((await api.uploadScore(t, makePdf({ pages: 4, title: "Paged Chart" }))).id, t);
+  const uploadId = await upload(t, makePdf({ pages: 2, title: "Paged Horn part" }));
+  const created = await api.post(`/v1/scores/${score.id}/parts`, { name: "Horn", upload_id: uploadId }, t);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const part = await settledPart(score.id, created.body.part.id, t);
+  assert.equal(part.page_count, 2);
+
+  // The owner: 202 while the queue renders page 1 once, then 200 with a PNG under the part's prefix.
+  const pageUrl = (n) => `/v1/scores/${score.id}/parts/${part.id}/download-url?page=${n}`;
+  const pending = await api.get(pageUrl(1), t);
+  assert.equal(pending.status, 202, JSON.stringify(pending.body));
+  assert.deepEqual(pending.body, { state: "pending" });
+  assert.ok(Number(pending.headers.get("retry-after")) >= 1);
+  const ready = await eventually(async () => {
+    const res = await api.get(pageUrl(1), t);
+    return res.status === 202 ? null : res;
+  });
+  assert.equal(ready.status, 200, JSON.stringify(ready.body));
+  assert.equal(typeof ready.body.expires_at, "string");
+  const image = await w.mf.dispatchFetch(ready.body.url);
+  assert.equal(image.status, 200);
+  assert.equal(image.headers.get("content-type"), "image/png");
+  const png = Buffer.from(await image.arrayBuffer());
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const bucket = await w.bucket();
+  const key = `u/${owner.user.id}/s/${uploadId}/page-1-1240.png`;
+  assert.ok(await bucket.head(key), "stored under the part's own prefix");
+  const beyond = await api.get(pageUrl(3), t);
+  assertEnvelope(assert, beyond, 422, "VALIDATION_FAILED");
+  assert.equal(beyond.body.error.fields.page, "the part has 2 pages");
+
+  // A member assigned the part reaches its pages through the item download.
+  const setlist = (await api.post("/v1/setlists", { name: "Paged gig" }, t)).body.setlist;
+  const item = (await api.post(`/v1/setlists/${setlist.id}/items`, { score_id: score.id }, t)).body.setlist.items[0];
+  const horn = await api.signup("horn-pages@example.com");
+  assert.equal((await api.post(`/v1/setlists/${setlist.id}/members`, { email: "horn-pages@example.com", role: "viewer" }, t)).status, 201);
+  assert.equal((await api.patch(`/v1/setlists/${setlist.id}/members/${horn.user.id}`, { part: "horn" }, t)).status, 200);
+  const itemPage = (n) => `/v1/setlists/${setlist.id}/items/${item.id}/download-url?page=${n}`;
+  assert.equal((await api.get(itemPage(1), horn.access)).status, 200, "the owner's render serves the member");
+  assert.equal((await api.get(itemPage(2), horn.access)).status, 202);
+  const second = await eventually(async () => {
+    const res = await api.get(itemPage(2), horn.access);
+    return res.status === 202 ? null : res;
+  });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  const page2 = await w.mf.dispatchFetch(second.body.url);
+  assert.equal(page2.headers.get("content-type"), "image/png");
+  assert.ok(await bucket.head(`u/${owner.user.id}/s/${uploadId}/page-2-1240.png`));
+
+  // Deleting the part deletes its page images.
+  assert.equal((await api.delete(`/v1/scores/${score.id}/parts/${part.id}`, t)).status, 204);
+  await eventually(async () => (await bucket.head(key)) === null);
+  await invariants(w);
+});
