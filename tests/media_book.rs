@@ -9,8 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::pdf::pdf;
-use lopdf::{Document, Object};
+use common::pdf::{outline, pdf};
+use lopdf::Document;
 use scoremate::media::book::{assemble, BookError, Section};
 use scoremate::media::extract::{ExtractError, ExtractLimits, EXTRACT_LIMITS};
 
@@ -37,47 +37,6 @@ fn run(tool: &str, args: &[&str]) -> String {
 fn lilypond() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engraved.pdf"))
         .unwrap_or_else(|_| pdf(2, "engraved"))
-}
-
-/// The outline's (title, page number) pairs, read back with lopdf.
-fn outline(bytes: &[u8]) -> Vec<(String, usize)> {
-    let doc = Document::load_mem(bytes).unwrap();
-    let pages: Vec<_> = doc.get_pages().into_values().collect();
-    let root = doc
-        .catalog()
-        .unwrap()
-        .get(b"Outlines")
-        .unwrap()
-        .as_reference()
-        .unwrap();
-    let mut at = doc
-        .get_dictionary(root)
-        .unwrap()
-        .get(b"First")
-        .unwrap()
-        .as_reference()
-        .ok();
-    let mut out = Vec::new();
-    while let Some(id) = at {
-        let entry = doc.get_dictionary(id).unwrap();
-        let title = match entry.get(b"Title").unwrap() {
-            Object::String(b, _) if b.starts_with(&[0xFE, 0xFF]) => String::from_utf16(
-                &b[2..]
-                    .chunks(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap(),
-            Object::String(b, _) => String::from_utf8(b.clone()).unwrap(),
-            other => panic!("title {other:?}"),
-        };
-        let dest = entry.get(b"Dest").unwrap().as_array().unwrap()[0]
-            .as_reference()
-            .unwrap();
-        out.push((title, pages.iter().position(|p| *p == dest).unwrap() + 1));
-        at = entry.get(b"Next").and_then(Object::as_reference).ok();
-    }
-    out
 }
 
 #[test]

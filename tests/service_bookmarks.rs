@@ -68,22 +68,6 @@ fn songbook(w: &World, user: &str, bytes: &[u8]) -> String {
     score["id"].as_str().unwrap().to_owned()
 }
 
-/// Runs every queued task (and those they queue).
-fn run_tasks(w: &World) -> Vec<Task> {
-    let mut ran = Vec::new();
-    loop {
-        let tasks = w.ports.tasks.drain();
-        if tasks.is_empty() {
-            return ran;
-        }
-        for task in tasks {
-            let outcome = block_on(processing::run(&w.cx(), &task, "m1"));
-            block_on(processing::finish(&w.cx(), &task, outcome, "m1"));
-            ran.push(task);
-        }
-    }
-}
-
 fn create(w: &World, user: &str, score: &str, v: Value) -> Result<Value, ApiError> {
     block_on(uc::create(&w.cx(), user, score, body(v))).map(|t| parse(&t))
 }
@@ -106,7 +90,7 @@ fn band() -> (World, String, String) {
     let w = World::new();
     let u = w.user("player@example.com", 1 << 30);
     let s = songbook(&w, &u, &pdf(12, "book"));
-    run_tasks(&w);
+    w.run_tasks();
     (w, u, s)
 }
 
@@ -467,7 +451,7 @@ fn a_failed_extract_is_remembered_and_told_without_trying_again() {
         block_on(uc::download_url(&w.cx(), &u, bid, &extract)).unwrap(),
         Download::Pending
     );
-    run_tasks(&w);
+    w.run_tasks();
     for _ in 0..2 {
         let e = block_on(uc::download_url(&w.cx(), &u, bid, &extract)).unwrap_err();
         assert_eq!(fields(&e), ["extract"]);

@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::pdf::pdf;
+use common::pdf::{outline, pdf};
 use common::ports::{block_on, World};
-use lopdf::{Document, Object};
+use lopdf::Document;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -23,22 +23,6 @@ fn body(v: Value) -> Map<String, Value> {
 
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
-}
-
-/// Runs every queued task (and those they queue): which ran.
-fn run_tasks(w: &World) -> Vec<Task> {
-    let mut ran = Vec::new();
-    loop {
-        let tasks = w.ports.tasks.drain();
-        if tasks.is_empty() {
-            return ran;
-        }
-        for task in tasks {
-            let outcome = block_on(processing::run(&w.cx(), &task, "m1"));
-            block_on(processing::finish(&w.cx(), &task, outcome, "m1"));
-            ran.push(task);
-        }
-    }
 }
 
 /// A score of `pages` pages, processed (its page count known).
@@ -72,7 +56,7 @@ fn upload_part(w: &World, user: &str, score: &str, name: &str, pages: usize) {
         body(json!({"name": name, "upload_id": up.upload_id})),
     ))
     .unwrap();
-    run_tasks(w);
+    w.run_tasks();
 }
 
 struct Band {
@@ -161,41 +145,14 @@ fn read_book(w: &World, setlist: &str, part_key: &str) -> (usize, Vec<String>) {
         )
         .unwrap();
     let bytes = w.ports.blobs.objects.borrow()[&key].clone();
-    let doc = Document::load_mem(&bytes).unwrap();
-    let root = doc
-        .catalog()
-        .unwrap()
-        .get(b"Outlines")
-        .unwrap()
-        .as_reference()
-        .unwrap();
-    let mut at = doc
-        .get_dictionary(root)
-        .unwrap()
-        .get(b"First")
-        .unwrap()
-        .as_reference()
-        .ok();
-    let mut titles = Vec::new();
-    while let Some(id) = at {
-        let entry = doc.get_dictionary(id).unwrap();
-        let Object::String(t, _) = entry.get(b"Title").unwrap() else {
-            panic!("title")
-        };
-        titles.push(if t.starts_with(&[0xFE, 0xFF]) {
-            String::from_utf16(
-                &t[2..]
-                    .chunks(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap()
-        } else {
-            String::from_utf8(t.clone()).unwrap()
-        });
-        at = entry.get(b"Next").and_then(Object::as_reference).ok();
-    }
-    (doc.get_pages().len(), titles)
+    let pages = Document::load_mem(&bytes).unwrap().get_pages().len();
+    (
+        pages,
+        outline(&bytes)
+            .into_iter()
+            .map(|(title, _)| title)
+            .collect(),
+    )
 }
 
 #[test]
@@ -205,7 +162,7 @@ fn a_members_book_holds_their_parts_and_the_owners_the_full_scores() {
     assert_eq!((asked.state.as_str(), asked.stale), ("pending", false));
     // Asked again at the same version: no second message.
     block_on(books::request(&b.w.cx(), &b.trumpet, &b.setlist)).unwrap();
-    let ran = run_tasks(&b.w);
+    let ran = b.w.run_tasks();
     assert_eq!(
         ran.iter()
             .filter(|t| matches!(t, Task::SetlistBook { .. }))
@@ -227,7 +184,7 @@ fn a_members_book_holds_their_parts_and_the_owners_the_full_scores() {
     );
     // The owner plays no part: the full scores.
     block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
-    run_tasks(&b.w);
+    b.w.run_tasks();
     let full = block_on(books::get(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
     assert_eq!(full.pages, Some(3 + 2 + 3));
     assert_eq!(
@@ -240,7 +197,7 @@ fn a_members_book_holds_their_parts_and_the_owners_the_full_scores() {
 fn a_change_makes_the_book_stale_and_the_next_request_makes_the_new_version() {
     let b = band();
     block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
-    run_tasks(&b.w);
+    b.w.run_tasks();
     let first = block_on(books::get(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
     block_on(setlists::patch(
         &b.w.cx(),
@@ -257,7 +214,7 @@ fn a_change_makes_the_book_stale_and_the_next_request_makes_the_new_version() {
     let again = block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
     assert_eq!((again.state.as_str(), again.stale), ("pending", false));
     assert!(again.version > first.version);
-    run_tasks(&b.w);
+    b.w.run_tasks();
     assert_eq!(
         block_on(books::get(&b.w.cx(), &b.owner, &b.setlist))
             .unwrap()
@@ -289,7 +246,7 @@ fn an_unreadable_source_fails_the_book_once_with_its_reason() {
             .unwrap();
     b.w.ports.blobs.store(&key, b"%PDF-1.7 this is no PDF");
     block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
-    run_tasks(&b.w);
+    b.w.run_tasks();
     let failed = block_on(books::get(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
     assert_eq!(failed.state, "failed");
     assert!(

@@ -49,3 +49,46 @@ pub fn pdf(pages: usize, nonce: &str) -> Vec<u8> {
     ));
     out.into_bytes()
 }
+
+/// A PDF's outline, top level, in order: each entry's title (UTF-16 with its byte-order mark, or
+/// bytes as UTF-8) and the 1-based page its destination opens.
+pub fn outline(bytes: &[u8]) -> Vec<(String, usize)> {
+    use lopdf::{Document, Object};
+    let doc = Document::load_mem(bytes).unwrap();
+    let pages: Vec<_> = doc.get_pages().into_values().collect();
+    let root = doc
+        .catalog()
+        .unwrap()
+        .get(b"Outlines")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let mut at = doc
+        .get_dictionary(root)
+        .unwrap()
+        .get(b"First")
+        .unwrap()
+        .as_reference()
+        .ok();
+    let mut out = Vec::new();
+    while let Some(id) = at {
+        let entry = doc.get_dictionary(id).unwrap();
+        let title = match entry.get(b"Title").unwrap() {
+            Object::String(b, _) if b.starts_with(&[0xFE, 0xFF]) => String::from_utf16(
+                &b[2..]
+                    .chunks(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            Object::String(b, _) => String::from_utf8(b.clone()).unwrap(),
+            other => panic!("title {other:?}"),
+        };
+        let dest = entry.get(b"Dest").unwrap().as_array().unwrap()[0]
+            .as_reference()
+            .unwrap();
+        out.push((title, pages.iter().position(|p| *p == dest).unwrap() + 1));
+        at = entry.get(b"Next").and_then(Object::as_reference).ok();
+    }
+    out
+}
