@@ -5,6 +5,7 @@
 //! `#[event]` entry points, HTTP plumbing and the D1/R2/Queue adapters.
 
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod config;
 pub mod domain;
