@@ -7,17 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::tools::installed;
 use scoremate::archive::{
     is_safe_name, needs_large_entry, ArchiveError, ArchiveWriter, PART_BYTES,
 };
 use sha2::{Digest, Sha256};
-
-fn installed(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 fn write(name: &str, parts: &[Vec<u8>]) -> PathBuf {
     let path =
@@ -80,7 +76,7 @@ fn parts_are_exact_and_the_entries_read_back_with_their_sha256() {
     );
     assert!(!last.is_empty() && last.len() <= PART_BYTES);
     let path = write("parts", &parts);
-    if installed("unzip", "-v") {
+    if installed("unzip") {
         let out = Command::new("unzip")
             .args(["-t", path.to_str().unwrap()])
             .output()
@@ -93,7 +89,7 @@ fn parts_are_exact_and_the_entries_read_back_with_their_sha256() {
     } else {
         eprintln!("note: unzip missing; unzip -t skipped");
     }
-    if installed("python3", "--version") {
+    if installed("python3") {
         let listing = python_listing(&path);
         for (name, bytes) in &files {
             let sha = scoremate::domain::hex(&Sha256::digest(bytes));
@@ -132,14 +128,14 @@ fn past_65_535_entries_the_archive_has_zip64_records() {
     assert!(bytes.windows(4).any(|w| w == [0x50, 0x4b, 0x06, 0x06]));
     assert!(bytes.windows(4).any(|w| w == [0x50, 0x4b, 0x06, 0x07]));
     let path = write("many", &parts);
-    if installed("python3", "--version") {
+    if installed("python3") {
         let out = Command::new("python3")
             .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(len(z.infolist())); print(z.read('files/69999.txt').decode())", path.to_str().unwrap()])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "70000\n69999\n");
     }
-    if installed("unzip", "-v") {
+    if installed("unzip") {
         let out = Command::new("unzip")
             .args(["-tq", path.to_str().unwrap()])
             .output()

@@ -6,33 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::pdf::{outline, pdf};
+use common::tools::{installed, run, scratch};
 use lopdf::Document;
 use scoremate::media::book::{assemble, BookError, Section};
 use scoremate::media::extract::{ExtractError, ExtractLimits, EXTRACT_LIMITS};
-
-fn installed(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("scoremate-book-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{tool} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn lilypond() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engraved.pdf"))
@@ -96,7 +76,7 @@ fn five_pieces_make_one_book_in_order_with_an_outline_entry_each() {
         eprintln!("note: pdfinfo or qpdf missing; poppler and qpdf checks skipped");
         return;
     }
-    let dir = scratch("five");
+    let dir = scratch("book", "five");
     let file = dir.join("book.pdf");
     std::fs::write(&file, &book.bytes).unwrap();
     let f = file.to_str().unwrap();

@@ -4,8 +4,11 @@
 //! with object streams, a LilyPond engraving, and every refusal. The poppler and qpdf checks are
 //! skipped, with a note, where those tools are not installed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
+
+use common::tools::{installed, run, scratch};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -145,31 +148,6 @@ fn songbook() -> &'static [u8] {
     BOOK.get_or_init(|| book(PAGES, 2048))
 }
 
-fn installed(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("note: {tool} is not installed; this check is skipped");
-    }
-    found
-}
-
-/// A fresh directory for one test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("scoremate-extract-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{tool} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -241,7 +219,7 @@ fn ten_pages_of_a_300_page_book_keep_their_sizes_rotation_and_text() {
     if !installed("pdfinfo") || !installed("pdftotext") {
         return;
     }
-    let dir = scratch("ten");
+    let dir = scratch("extract", "ten");
 
     assert_pages_120_to_129_match(&dir, songbook());
 
@@ -253,7 +231,7 @@ fn a_book_with_object_streams_from_qpdf_extracts_the_same() {
     if !installed("pdfinfo") || !installed("pdftotext") || !installed("qpdf") {
         return;
     }
-    let dir = scratch("objstm");
+    let dir = scratch("extract", "objstm");
     let plain = dir.join("plain.pdf");
     let packed = dir.join("packed.pdf");
     std::fs::write(&plain, songbook()).unwrap();
@@ -363,7 +341,7 @@ fn a_lilypond_engraving_keeps_its_embedded_fonts_and_text() {
     if !installed("pdftotext") {
         return;
     }
-    let dir = scratch("engraved");
+    let dir = scratch("extract", "engraved");
     let source = Path::new("tests/fixtures/engraved.pdf");
     let extracted = dir.join("extract.pdf");
 
@@ -379,7 +357,7 @@ fn every_readable_fixture_gives_the_pages_asked_for() {
     if !installed("pdfinfo") {
         return;
     }
-    let dir = scratch("fixtures");
+    let dir = scratch("extract", "fixtures");
     for name in [
         "base.pdf",
         "objstm.pdf",
@@ -442,7 +420,7 @@ fn a_file_needing_a_password_is_refused_as_encrypted() {
     if !installed("qpdf") {
         return;
     }
-    let dir = scratch("encrypted");
+    let dir = scratch("extract", "encrypted");
     let plain = dir.join("plain.pdf");
     let locked = dir.join("locked.pdf");
     std::fs::write(&plain, book(3, 0)).unwrap();

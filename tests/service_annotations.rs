@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use scoremate::error::ApiError;
 use scoremate::service::annotations::{self as uc, Place};
 use scoremate::service::library;
-use scoremate::service::setlists::{self, Posted};
+use scoremate::service::setlists;
 
 fn body(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -39,36 +39,15 @@ fn band(quota: i64) -> Band {
     w.db()
         .execute("update scores set pages = 3 where id = ?1", [&score])
         .unwrap();
-    let created: Value = serde_json::from_str(
-        &block_on(setlists::create(
-            &w.cx(),
-            &owner,
-            body(json!({"name": "Gig"})),
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let setlist = created["id"].as_str().unwrap().to_owned();
-    for email in ["member@ann.example", "other@ann.example"] {
-        block_on(setlists::add_member(
-            &w.cx(),
-            &owner,
-            &setlist,
-            body(json!({"email": email, "role": "viewer"})),
-        ))
-        .unwrap();
-    }
-    let Posted::Added(view) = block_on(setlists::post_items(
-        &w.cx(),
+    let (setlist, item) = w.setlist(
         &owner,
-        &setlist,
-        body(json!({"score_id": score})),
-    ))
-    .unwrap() else {
-        panic!("an add");
-    };
-    let view: Value = serde_json::from_str(&view).unwrap();
-    let item = view["items"][0]["id"].as_str().unwrap().to_owned();
+        "Gig",
+        &[
+            ("member@ann.example", "viewer"),
+            ("other@ann.example", "viewer"),
+        ],
+        &score,
+    );
     Band {
         w,
         owner,

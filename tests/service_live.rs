@@ -12,7 +12,7 @@ use scoremate::auth::tickets::{Bearer, Ticket};
 use scoremate::domain::setlist::Party;
 use scoremate::error::{ApiError, ApiResult};
 use scoremate::service::live;
-use scoremate::service::setlists::{self, LinkGate, Posted};
+use scoremate::service::setlists::{self, LinkGate};
 
 fn body(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -49,39 +49,15 @@ fn band() -> Band {
     let viewer = w.user("viewer@live.example", 1 << 30);
     let outsider = w.user("outsider@live.example", 1 << 30);
     let score = w.score(&owner, &pdf(1, "live"), "Piece");
-    let created: Value = serde_json::from_str(
-        &block_on(setlists::create(
-            &w.cx(),
-            &owner,
-            body(json!({"name": "Gig"})),
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let setlist = created["id"].as_str().unwrap().to_owned();
-    for (email, role) in [
-        ("editor@live.example", "editor"),
-        ("viewer@live.example", "viewer"),
-    ] {
-        block_on(setlists::add_member(
-            &w.cx(),
-            &owner,
-            &setlist,
-            body(json!({"email": email, "role": role})),
-        ))
-        .unwrap();
-    }
-    let Posted::Added(view) = block_on(setlists::post_items(
-        &w.cx(),
+    let (setlist, item) = w.setlist(
         &owner,
-        &setlist,
-        body(json!({"score_id": score})),
-    ))
-    .unwrap() else {
-        panic!("an add");
-    };
-    let view: Value = serde_json::from_str(&view).unwrap();
-    let item = view["items"][0]["id"].as_str().unwrap().to_owned();
+        "Gig",
+        &[
+            ("editor@live.example", "editor"),
+            ("viewer@live.example", "viewer"),
+        ],
+        &score,
+    );
     Band {
         w,
         owner,

@@ -84,25 +84,26 @@ pub async fn request<P: Ports>(cx: &Cx<'_, P>, user: &str, setlist: &str) -> Api
         .db()
         .first::<BookRow>(q::book(setlist, &reader.part_key))
         .await?;
-    let fresh = current.as_ref().is_some_and(|b| b.version == b.current);
-    if !fresh {
-        let renders = limits::window(cx, "renders", &reader.owner, cx.config.rate_renders);
-        limits::hit(cx, &[renders]).await?;
-        if cx
-            .db()
-            .run(q::request(setlist, &reader.part_key, &cx.now_text()))
-            .await?
-            > 0
-        {
-            // The row stays pending; the sweep sends the message again if this one is lost.
-            let _ = cx
-                .tasks()
-                .send(vec![Task::SetlistBook {
-                    setlist_id: setlist.to_owned(),
-                    part_key: reader.part_key.clone(),
-                }])
-                .await;
-        }
+    if let Some(book) = current.filter(|b| b.version == b.current) {
+        // Asked for already at this version: made, being made, or failed for good.
+        return view(cx, book);
+    }
+    let renders = limits::window(cx, "renders", &reader.owner, cx.config.rate_renders);
+    limits::hit(cx, &[renders]).await?;
+    if cx
+        .db()
+        .run(q::request(setlist, &reader.part_key, &cx.now_text()))
+        .await?
+        > 0
+    {
+        // The row stays pending; the sweep sends the message again if this one is lost.
+        let _ = cx
+            .tasks()
+            .send(vec![Task::SetlistBook {
+                setlist_id: setlist.to_owned(),
+                part_key: reader.part_key.clone(),
+            }])
+            .await;
     }
     let row = cx
         .db()

@@ -438,6 +438,50 @@ impl World {
             .to_owned()
     }
 
+    /// A setlist `name` of `owner` with `members` (`(email, role)`) and one item playing `score`:
+    /// `(setlist, item)`.
+    pub fn setlist(
+        &self,
+        owner: &str,
+        name: &str,
+        members: &[(&str, &str)],
+        score: &str,
+    ) -> (String, String) {
+        use scoremate::service::setlists::{self, Posted};
+        let object = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let created: Value = serde_json::from_str(
+            &block_on(setlists::create(
+                &self.cx(),
+                owner,
+                object(serde_json::json!({"name": name})),
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let setlist = created["id"].as_str().unwrap().to_owned();
+        for (email, role) in members {
+            block_on(setlists::add_member(
+                &self.cx(),
+                owner,
+                &setlist,
+                object(serde_json::json!({"email": email, "role": role})),
+            ))
+            .unwrap();
+        }
+        let Posted::Added(view) = block_on(setlists::post_items(
+            &self.cx(),
+            owner,
+            &setlist,
+            object(serde_json::json!({"score_id": score})),
+        ))
+        .unwrap() else {
+            panic!("an add");
+        };
+        let view: Value = serde_json::from_str(&view).unwrap();
+        let item = view["items"][0]["id"].as_str().unwrap().to_owned();
+        (setlist, item)
+    }
+
     /// A registered user with `quota` bytes: its id.
     pub fn user(&self, email: &str, quota: i64) -> String {
         let id = format!(
