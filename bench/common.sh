@@ -36,7 +36,11 @@ load_data() {
 start_worker() {
   setsid node bench/start-worker.cjs "$PORT" "$state" >"$work/worker.log" 2>&1 &
   pg=$!
-  for _ in $(seq 120); do curl -sf -o /dev/null "$base/health" && break; sleep 0.25; done
+  # Two minutes: with the peers' data set and a busy machine, workerd can take over 30 s to
+  # answer (a shorter wait made the scripts fail later, at login, with an empty reply).
+  for _ in $(seq 480); do curl -sf -o /dev/null "$base/health" && return 0; sleep 0.25; done
+  echo "bench: the Worker did not answer $base/health within 2 minutes (log: $work/worker.log)" >&2
+  exit 1
 }
 
 login() { curl -sf -XPOST "$base/v1/auth/login" -H 'content-type: application/json' -d "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).access'; }
