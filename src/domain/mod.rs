@@ -7,6 +7,7 @@ pub mod bookmark;
 pub mod fields;
 pub mod ids;
 pub mod live;
+pub mod manifest;
 pub mod part;
 pub mod preset;
 pub mod rate;
