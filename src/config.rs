@@ -78,6 +78,8 @@ pub struct Config {
     pub e2e_faults: bool,
     /// Derived images (thumbnail, page images) a score may hold: twice its PDF, or this floor.
     pub derived_min_bytes: i64,
+    /// Days a trashed score is kept before the sweep purges it (SPEC §11).
+    pub trash_retention_days: i64,
 }
 
 impl Config {
@@ -164,6 +166,7 @@ impl Config {
                 0,
                 10 * 1024 * 1024 * 1024,
             )?,
+            trash_retention_days: int("TRASH_RETENTION_DAYS", 30, 1, 3650)?,
             score_versions_max: int("SCORE_VERSIONS_MAX", DEFAULT_SCORE_VERSIONS_MAX, 1, 1000)?,
             download_url_ttl_seconds: ttl("DOWNLOAD_URL_TTL_SECONDS", 300)?,
             public_base_url: lookup("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty()),

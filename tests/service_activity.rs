@@ -538,7 +538,7 @@ fn the_statistics_match_the_rows_and_count_only_the_callers() {
     .unwrap();
     assert_eq!(
         empty["stats"],
-        json!({"scores": 0, "pages": 0, "bytes": 0, "setlists": 0, "setlists_shared_by_me": 0,
+        json!({"scores": 0, "pages": 0, "bytes": 0, "trashed": 0, "setlists": 0, "setlists_shared_by_me": 0,
                "setlists_shared_with_me": 0, "favorites": 0, "top_opened": []})
     );
     w.ports.db.fail_next("json_object(", 1);

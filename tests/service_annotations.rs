@@ -196,7 +196,12 @@ fn layer_bytes_are_counted_exactly_and_given_back() {
     b.put(&b.owner, b.on_score(), "ink", json!({"data": {"p": 1}}))
         .unwrap();
     // Deleting the score takes its layers (everyone's) and gives their bytes back.
-    block_on(library::delete_score(&b.w.cx(), &b.owner, &b.score)).unwrap();
+    block_on(common::ports::delete_for_good(
+        &b.w.cx(),
+        &b.owner,
+        &b.score,
+    ))
+    .unwrap();
     assert_eq!(b.w.count("select count(*) from annotations"), 0);
     assert_eq!((b.used(&b.owner), b.used(&b.member)), (0, 0));
     b.w.assert_ledger();

@@ -506,7 +506,7 @@ fn deleting_a_bookmark_or_its_songbook_takes_its_items_out_with_a_history_event(
             .status(),
         404
     );
-    block_on(library::delete_score(&w.cx(), &u, &s)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, &s)).unwrap();
     let view = parse(&block_on(setlists::get(&w.cx(), &u, &set)).unwrap());
     assert_eq!(view["items"], json!([]));
     assert_eq!(view["history"][0]["kind"], "score_deleted");

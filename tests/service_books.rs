@@ -234,6 +234,47 @@ fn a_change_makes_the_book_stale_and_the_next_request_makes_the_new_version() {
 }
 
 #[test]
+fn a_trashed_score_leaves_the_book_and_its_restore_makes_the_book_stale_again() {
+    let b = band();
+    block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
+    b.w.run_tasks();
+    let bossa: String =
+        b.w.db()
+            .query_row("select id from scores where title = 'Bossa'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+    block_on(scoremate::service::trash::trash_score(
+        &b.w.cx(),
+        &b.owner,
+        &bossa,
+    ))
+    .unwrap();
+    assert!(
+        block_on(books::get(&b.w.cx(), &b.owner, &b.setlist))
+            .unwrap()
+            .stale
+    );
+    block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
+    b.w.run_tasks();
+    assert_eq!(
+        read_book(&b.w, &b.setlist, ""),
+        (3 + 3, vec!["Autumn".to_owned(), "Blue".to_owned()])
+    );
+    block_on(scoremate::service::trash::restore(
+        &b.w.cx(),
+        &b.owner,
+        &bossa,
+    ))
+    .unwrap();
+    assert!(
+        block_on(books::get(&b.w.cx(), &b.owner, &b.setlist))
+            .unwrap()
+            .stale
+    );
+}
+
+#[test]
 fn an_unreadable_source_fails_the_book_once_with_its_reason() {
     let b = band();
     let key: String =

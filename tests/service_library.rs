@@ -251,7 +251,7 @@ fn deleting_releases_the_bytes_at_once_and_the_task_removes_the_objects() {
     let score = uploaded(&w, &u, &pdf(1, "delete"));
     let id = score["id"].as_str().unwrap();
     w.ports.tasks.drain();
-    block_on(library::delete_score(&w.cx(), &u, id)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, id)).unwrap();
     assert_eq!(usage(&w, &u), (0, 0));
     assert_eq!(
         code(&block_on(library::get_score(&w.cx(), &u, id)).unwrap_err()),
@@ -281,7 +281,7 @@ fn another_users_score_is_not_found_everywhere() {
             body(json!({"title": "x"})),
         ))
         .unwrap_err(),
-        block_on(library::delete_score(&cx, &other, id)).unwrap_err(),
+        block_on(common::ports::delete_for_good(&cx, &other, id)).unwrap_err(),
         block_on(library::download_url(&cx, &other, id, &[])).unwrap_err(),
     ] {
         assert_eq!(code(&err), "NOT_FOUND");

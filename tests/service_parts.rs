@@ -320,7 +320,7 @@ fn deleting_a_score_deletes_its_parts_and_releases_their_bytes_exactly() {
     .unwrap();
     run_queue(&w);
     w.assert_ledger();
-    block_on(library::delete_score(&w.cx(), &u, &score)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, &score)).unwrap();
     assert_eq!(usage(&w, &u), before);
     assert_eq!(w.count("select count(*) from score_parts"), 0);
     w.assert_ledger();
@@ -882,7 +882,7 @@ mod part_pages {
         let w = World::new();
         let u = w.user("drop-score@example.com", 1 << 30);
         let (score, _, key) = rendered(&w, &u, "Flute");
-        block_on(library::delete_score(&w.cx(), &u, &score)).unwrap();
+        block_on(common::ports::delete_for_good(&w.cx(), &u, &score)).unwrap();
         assert_eq!(w.count("select count(*) from part_page_renders"), 0);
         run_queue(&w);
         assert!(!w.ports.blobs.has(&key));

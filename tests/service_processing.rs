@@ -333,7 +333,7 @@ fn giving_up_marks_only_what_is_still_pending_and_a_deletion_stays_in_the_outbox
     block_on(processing::give_up(&cx, &thumb(&id), "why", "m")).unwrap();
     assert_eq!(states(&w, &id).3.as_deref(), Some("why"));
     // A deletion given up: the objects stay, and so does the outbox row the sweep retries.
-    block_on(library::delete_score(&cx, &u, &id)).unwrap();
+    block_on(common::ports::delete_for_good(&cx, &u, &id)).unwrap();
     let delete = Task::DeleteFile { key: key.clone() };
     block_on(processing::give_up(&cx, &delete, "why", "m")).unwrap();
     assert_eq!(w.count("select count(*) from deletions"), 1);
@@ -566,7 +566,7 @@ fn a_task_for_a_score_deleted_before_it_ran_records_that_and_stores_nothing() {
     let w = World::new();
     let u = w.user("gone@example.com", 1 << 30);
     let (id, key) = scored(&w, &u, &pdf(1, "gone"));
-    block_on(library::delete_score(&w.cx(), &u, &id)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, &id)).unwrap();
     for task in w.ports.tasks.drain() {
         block_on(processing::run(&w.cx(), &task, "d")).unwrap();
     }
@@ -595,7 +595,7 @@ fn a_ping_is_recorded_and_a_deletion_removes_the_file_its_images_and_its_outbox_
     assert_eq!(w.ports.blobs.keys().len(), 2);
     // Past the upload URL's expiry, so the outbox row may go.
     w.advance(901);
-    block_on(library::delete_score(&w.cx(), &u, &id)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, &id)).unwrap();
     let delete = w.ports.tasks.drain().pop().unwrap();
     assert_eq!(delete, Task::DeleteFile { key: key.clone() });
     // The store failing: transient, the row stays.
@@ -699,7 +699,7 @@ fn an_unrenderable_page_is_a_permanent_failure_and_a_render_for_a_deleted_score_
     assert_eq!(run_of(&w, &task.record_id()).unwrap().state, "failed");
     // The score deleted: its rows went with it, and the task is simply done.
     let (id2, _, task2) = render_asked(&w, &u, "badpage2");
-    block_on(library::delete_score(&w.cx(), &u, &id2)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, &id2)).unwrap();
     assert_eq!(deliver(&w, &task2, "m"), Disposition::Ack);
     assert_eq!(
         run_of(&w, &task2.record_id()).unwrap().detail.as_deref(),
@@ -850,7 +850,7 @@ impl<'a> Interleaved<'a> {
 
 /// Deletes the score as its owner would, and runs the deletion task it sent.
 fn delete_now(w: &World, user: &str, id: &str) {
-    block_on(library::delete_score(&w.cx(), user, id)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), user, id)).unwrap();
     for task in w.ports.tasks.drain() {
         block_on(processing::run(&w.cx(), &task, "d")).unwrap();
     }
@@ -997,7 +997,7 @@ fn the_sweep_resends_a_lingering_deletion_once_per_delay() {
     let (id, key) = scored(&w, &u, &pdf(1, "linger"));
     w.advance(901);
     w.ports.tasks.refuse.set(true);
-    block_on(library::delete_score(&w.cx(), &u, &id)).unwrap();
+    block_on(common::ports::delete_for_good(&w.cx(), &u, &id)).unwrap();
     w.ports.tasks.refuse.set(false);
     assert!(w.ports.blobs.has(&key), "the deletion was never sent");
     assert_eq!(sweep(&w)["deletions_requeued"], 0, "not yet lingering");
@@ -1088,6 +1088,7 @@ fn the_sweep_forgets_stale_rate_windows_and_reports_every_figure() {
             "renders_abandoned": 0,
             "extracts_requeued": 0,
             "books_requeued": 0,
+            "trash_purged": 0,
             "refresh_tokens_purged": 0,
             "sessions_purged": 0,
             "rate_windows_purged": 1,

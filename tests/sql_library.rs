@@ -286,8 +286,8 @@ fn another_users_patch_or_delete_leaves_the_owners_tag_index_alone() {
     let changes = batch(&mut c, &lib::patch_score("s1", "u2", &theirs, 50, T1)).unwrap();
     assert!(changes.iter().all(|&n| n == 0), "{changes:?}");
     assert_eq!(
-        batch(&mut c, &lib::delete_score("s1", "u2", T1)).unwrap(),
-        [0, 0, 0, 0, 0, 0]
+        batch(&mut c, &common::delete_for_good("s1", "u2", T1)).unwrap(),
+        [0, 0, 0, 0, 0, 0, 0]
     );
     let index: Vec<String> = c
         .prepare("select tag from score_tags where score_id = 's1'")
@@ -307,11 +307,11 @@ fn deleting_a_score_releases_its_bytes_and_queues_its_objects() {
     consume(&mut c, "u1", "up1", "s1", T1, r#"["a"]"#);
     // Another user cannot delete it.
     assert_eq!(
-        batch(&mut c, &lib::delete_score("s1", "u2", T1)).unwrap(),
-        [0, 0, 0, 0, 0, 0]
+        batch(&mut c, &common::delete_for_good("s1", "u2", T1)).unwrap(),
+        [0, 0, 0, 0, 0, 0, 0]
     );
     for _ in 0..2 {
-        batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
+        batch(&mut c, &common::delete_for_good("s1", "u1", T1)).unwrap();
     }
     assert_eq!(usage(&c, "u1"), (0, 0));
     let (tags, queued): (i64, i64) = c
@@ -436,6 +436,7 @@ fn the_score_json_built_by_sql_has_the_contract_shape() {
             "suggestions",
             "tags",
             "title",
+            "trashed_at",
             "updated_at"
         ]
     );
@@ -659,7 +660,7 @@ fn a_page_is_requested_once_rendered_once_and_its_failure_remembered() {
         (Some("failed".into()), Some("too large".into()), false)
     );
     // Deleting the score deletes its renders (their objects go with its derived prefix).
-    batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
+    batch(&mut c, &common::delete_for_good("s1", "u1", T1)).unwrap();
     let left: i64 = c
         .query_row("select count(*) from page_renders", [], |r| r.get(0))
         .unwrap();
@@ -692,6 +693,6 @@ fn page_images_stop_at_twice_the_pdf_or_the_floor() {
     );
     // A render finishing after its score was deleted changes nothing (the task deletes it).
     request_render(&c, "s1", 3, 100);
-    batch(&mut c, &lib::delete_score("s1", "u1", T1)).unwrap();
+    batch(&mut c, &common::delete_for_good("s1", "u1", T1)).unwrap();
     assert_eq!(render_ok(&c, "s1", 3, 1, 100), 0);
 }

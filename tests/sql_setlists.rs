@@ -303,17 +303,14 @@ fn deleting_a_score_leaves_every_setlist_dense_with_a_history_entry() {
     assert!(add(&mut c, "set1", v(4), "i4", "s3", 4));
     assert!(add(&mut c, "set2", v(1), "j1", "s1", 1));
     let before = (version(&c, "set1"), version(&c, "set2"));
-    let deleted = batch(
-        &mut c,
-        &scoremate::store::library::delete_score("s1", "u1", NOW),
-    )
-    .unwrap();
-    assert!(deleted[5] > 0);
+    let deleted = batch(&mut c, &common::delete_for_good("s1", "u1", NOW)).unwrap();
+    assert!(deleted[6] > 0);
     assert_eq!(order(&c, "set1"), vec![("i2".into(), 1), ("i4".into(), 2)]);
     assert!(order(&c, "set2").is_empty());
     assert_eq!(
         (version(&c, "set1"), version(&c, "set2")),
-        (before.0 + 1, before.1 + 1)
+        (before.0 + 2, before.1 + 2),
+        "trashed, then purged"
     );
     let via = Via::Member {
         setlist: "set1",
@@ -322,10 +319,15 @@ fn deleting_a_score_leaves_every_setlist_dense_with_a_history_entry() {
     let events: Vec<String> = rows(&c, &q::events(via), |r| r.get(0));
     assert_eq!(
         events.len(),
-        1,
-        "one entry even though the score was in it twice"
+        2,
+        "one entry each even though the score was in it twice"
     );
     assert!(events[0].contains("\"score_id\":\"s1\"") && events[0].contains("Title s1"));
+    assert!(events[0].contains("score_deleted") && events[1].contains("score_trashed"));
+    assert!(
+        !events[1].contains("Title s1"),
+        "a trashed score's title is not told"
+    );
 }
 
 #[test]

@@ -167,7 +167,7 @@ fn every_setlist_reader_gets_the_published_setlist() {
         body(json!({"score_id": gone["id"]})),
     ))
     .unwrap();
-    block_on(library::delete_score(
+    block_on(common::ports::delete_for_good(
         &w.cx(),
         &owner,
         gone["id"].as_str().unwrap(),

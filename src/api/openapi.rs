@@ -300,11 +300,45 @@ fn describe(e: Endpoint) -> Op {
             )
         },
         E::DeleteScore => op(
-            "Delete a score and its files",
+            "Move a score to the trash (its bytes still count until it is purged)",
             "scores",
             None,
             (204, None),
             &[404],
+        ),
+        E::ListTrash => Op {
+            query: PAGE,
+            ..op(
+                "Your trashed scores, most recently trashed first",
+                "trash",
+                None,
+                (200, Some("Trash")),
+                &[],
+            )
+        },
+        E::RestoreScore => Op {
+            body_required: false,
+            ..op(
+                "Restore a trashed score: back in lists and in every setlist it was in (409 if a live score has the same file)",
+                "trash",
+                None,
+                (200, Some("ScoreEnvelope")),
+                &[404, 409],
+            )
+        },
+        E::PurgeScore => op(
+            "Purge a trashed score now: its files, parts, bookmarks and annotations go, its bytes are released",
+            "trash",
+            None,
+            (204, None),
+            &[404],
+        ),
+        E::EmptyTrash => op(
+            "Empty the trash (up to 100 scores a call; `more` says whether to call again)",
+            "trash",
+            None,
+            (200, Some("TrashEmptied")),
+            &[],
         ),
         E::DownloadUrl => Op {
             query: PAGE_QUERY,
@@ -1480,6 +1514,32 @@ fn schemas(limits: &Settings) -> Value {
         ("ScorePatch", closed(&[], &score_input)),
         ("ScoreEnvelope", envelope("score", "Score")),
         ("ScoreList", list("scores", "Score", "next_cursor")),
+        (
+            "Trash",
+            obj(
+                &["trash", "next_cursor"],
+                &[
+                    (
+                        "trash",
+                        array_of(obj(
+                            &["trashed_at", "score"],
+                            &[("trashed_at", s.clone()), ("score", reference("Score"))],
+                        )),
+                    ),
+                    ("next_cursor", ns.clone()),
+                ],
+            ),
+        ),
+        (
+            "TrashEmptied",
+            obj(
+                &["purged", "more"],
+                &[
+                    ("purged", json!({"type": "integer", "minimum": 0})),
+                    ("more", json!({"type": "boolean"})),
+                ],
+            ),
+        ),
         (
             "Favorites",
             obj(

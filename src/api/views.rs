@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::shape::{Maybe, Object, View};
+use super::shape::{Maybe, Object, Shape, View};
 use crate::store::rows::{UsageRow, UserRow};
 
 crate::choice! {
@@ -52,6 +52,8 @@ crate::view! {
         processing: Processing,
         created_at: String,
         updated_at: String,
+        /// When it went to the trash (`null`: live). Only trash listings show trashed scores.
+        trashed_at: Option<String>,
     }
 }
 
@@ -230,6 +232,8 @@ crate::view! {
         thumbnail_url: Option<String>,
         id: String,
         position: i64,
+        /// `false`: see [`TrashedItem`] for an item whose score is in the trash.
+        trashed: bool,
         score_id: String,
         notes: Option<String>,
         title: String,
@@ -247,6 +251,36 @@ crate::view! {
         added_by: Option<String>,
         created_at: String,
         updated_at: String,
+    }
+}
+
+crate::view! {
+    /// An item whose score is in the trash (SPEC §11): no URLs; `score_id` and `title` for the
+    /// owner only. It keeps its position and is live again when the score is restored.
+    TrashedItem {
+        id: String,
+        position: i64,
+        /// Always `true`.
+        trashed: bool,
+        score_id: Maybe<String>,
+        title: Maybe<String>,
+    }
+}
+
+/// A setlist's item: live, or its score in the trash.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum Item {
+    Live(SetlistItem),
+    Trashed(TrashedItem),
+}
+
+impl Shape for Item {
+    fn schema() -> Value {
+        serde_json::json!({ "anyOf": [
+            crate::api::shape::reference("SetlistItem"),
+            crate::api::shape::reference("TrashedItem"),
+        ] })
     }
 }
 
@@ -277,7 +311,7 @@ crate::view! {
     /// A whole setlist: items in order, the latest history, and the members (not through a link).
     Setlist {
         role: SetlistRole,
-        items: Vec<SetlistItem>,
+        items: Vec<Item>,
         history: Vec<SetlistEvent>,
         members: Maybe<Vec<Member>>,
         id: String,
@@ -342,6 +376,7 @@ pub fn definitions() -> Vec<(&'static str, Value)> {
         d::<Person>(),
         d::<SetlistSummary>(),
         d::<SetlistItem>(),
+        d::<TrashedItem>(),
         d::<SetlistEvent>(),
         d::<Member>(),
         d::<Setlist>(),

@@ -26,6 +26,8 @@ pub const MANIFEST_NAME: &str = "manifest.json";
 pub const INDEX_NAME: &str = "index.csv";
 /// Where the PDFs are.
 pub const FILES_DIR: &str = "files/";
+/// Longest entry name, in bytes (the ZIP format allows 65 535; readers and file systems less).
+pub const NAME_MAX_BYTES: usize = 255;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +154,20 @@ pub struct FileRef<'a> {
     pub name: &'a str,
     pub sha256: &'a str,
     pub size_bytes: u64,
+}
+
+/// Whether `name` may be an entry: relative, `/`-separated, no `.` or `..` segment, no empty
+/// segment, no backslash or control character, within [`NAME_MAX_BYTES`]. What the import will
+/// refuse, the export never writes.
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= NAME_MAX_BYTES
+        && !name.starts_with('/')
+        && !name.chars().any(|c| c == '\\' || c.is_control())
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && !name.contains(':')
 }
 
 /// The entry name of a score's PDF: readable (`files/Autumn Leaves--{id}.pdf`) and unique by id.
@@ -309,9 +325,7 @@ impl Manifest {
         }
         let mut names = HashSet::new();
         for f in self.files() {
-            if !f.name.starts_with(FILES_DIR)
-                || !f.name.ends_with(".pdf")
-                || !crate::archive::is_safe_name(f.name)
+            if !f.name.starts_with(FILES_DIR) || !f.name.ends_with(".pdf") || !is_safe_name(f.name)
             {
                 return Err(format!("file name {:?} is not allowed", f.name));
             }
@@ -544,7 +558,7 @@ mod tests {
     fn file_names_are_safe_whatever_the_title() {
         for title in ["../../x", "a/b\\c:d", "", "...", "Ünïcødé", "\u{0}"] {
             let name = score_file("id/../1", title);
-            assert!(crate::archive::is_safe_name(&name), "{name}");
+            assert!(is_safe_name(&name), "{name}");
             assert!(name.starts_with("files/") && name.ends_with(".pdf"));
         }
         assert_eq!(

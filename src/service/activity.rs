@@ -129,7 +129,7 @@ pub async fn opened<P: Ports>(cx: &Cx<'_, P>, user: &str, id: &str) -> ApiResult
 
 /// `{<list>: [{<field>: at, score}], next_cursor}` as JSON text, each score's JSON spliced as
 /// SQL built it.
-fn timed_page<P>(
+pub(crate) fn timed_page<P>(
     cx: &Cx<'_, P>,
     list: &str,
     field: &str,

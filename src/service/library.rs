@@ -427,42 +427,6 @@ pub async fn patch_score<P: Ports>(
     get_score(cx, user_id, id).await
 }
 
-/// `DELETE /v1/scores/{id}`: the row and its parts go and their bytes are released at once; their objects go
-/// through the outbox and the `delete_file` task (retried by the sweep until gone).
-///
-/// # Errors
-/// 404.
-pub async fn delete_score<P: Ports>(cx: &Cx<'_, P>, user_id: &str, id: &str) -> ApiResult<()> {
-    let row = load(cx, id, user_id).await?.ok_or(ApiError::NotFound)?;
-    #[derive(Deserialize)]
-    struct Key {
-        object_key: String,
-    }
-    let parts = cx
-        .db()
-        .all::<Key>(crate::store::parts::part_keys(id, user_id))
-        .await?;
-    let outcomes = cx
-        .db()
-        .batch(q::delete_score(id, user_id, &cx.now_text()).into())
-        .await?;
-    if !changed(&outcomes, 5) {
-        return Err(ApiError::NotFound);
-    }
-    let mut deletions = vec![Task::DeleteFile {
-        key: row.object_key,
-    }];
-    // Parts made from uploads have objects of their own (already in the outbox).
-    deletions.extend(
-        parts
-            .into_iter()
-            .map(|k| Task::DeleteFile { key: k.object_key }),
-    );
-    // A failed send is retried by the sweep from the outbox.
-    let _ = cx.tasks().send(deletions).await;
-    Ok(())
-}
-
 /// `GET /v1/scores`: one statement both checks the session and reads the page (one round
 /// trip); only an empty page needs a second look, to tell "no scores" from "session revoked".
 /// Returns `{scores, next_cursor}` as JSON text, each score's JSON spliced as SQL built it.

@@ -18,6 +18,7 @@ pub mod platform;
 pub mod presets;
 pub mod processing;
 pub mod setlists;
+pub mod trash;
 
 use crate::config::Config;
 use crate::domain::ids::{new_id, ID_RANDOM_BYTES};

@@ -740,6 +740,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
     let (renders_requeued, renders_abandoned) = requeue_renders(cx).await?;
     let extracts_requeued = requeue_extracts(cx).await?;
     let books_requeued = requeue_books(cx).await?;
+    let trash_purged = super::trash::purge_expired(cx).await?;
     let purged = cx
         .db()
         .batch(vec![
@@ -759,6 +760,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
         "renders_abandoned": renders_abandoned,
         "extracts_requeued": extracts_requeued,
         "books_requeued": books_requeued,
+        "trash_purged": trash_purged,
         "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
         "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
         "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),

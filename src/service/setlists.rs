@@ -206,6 +206,9 @@ async fn view<P: Ports>(cx: &Cx<'_, P>, via: Via<'_>) -> ApiResult<String> {
     let party = Party::from_role(head.role.as_deref());
     decide(party, Action::Read).check()?;
     let items = views::json_array(outcomes.next().unwrap_or_default().into_iter().map(|item| {
+        if item.trashed == Some(1) {
+            return item.json;
+        }
         let url = thumbnail_url(cx, item.thumbnail_key.as_deref());
         let part = item.part_json.as_deref().map_or_else(
             || "null".to_owned(),

@@ -2,7 +2,7 @@
 //! `service::library`, and replies.
 
 use crate::error::{ApiError, ApiResult};
-use crate::service::library;
+use crate::service::{library, trash};
 
 use super::call::{Call, Reply};
 
@@ -38,15 +38,57 @@ pub async fn patch_score(call: Call) -> ApiResult<Reply> {
     Ok(score_reply(200, &score))
 }
 
-/// `DELETE /v1/scores/{id}`: the setlists that held it hear of their changed items.
+/// `DELETE /v1/scores/{id}`: to the trash; the setlists that hold it hear of their changed items.
 pub async fn delete_score(call: Call) -> ApiResult<Reply> {
+    let (user, score) = (call.user_id()?, call.param(0));
+    trash::trash_score(&call.cx(), user, score).await?;
+    tell_rooms(&call, user, score).await;
+    Ok(Reply::NoContent)
+}
+
+/// The rooms of the owner's setlists holding `score` hear that their items changed (a failure
+/// to find them is the notice's, never the write's).
+async fn tell_rooms(call: &Call, user: &str, score: &str) {
+    let rooms = crate::service::live::setlists_with_score(&call.cx(), user, score)
+        .await
+        .unwrap_or_default();
+    super::live::items_changed(call, rooms);
+}
+
+/// `GET /v1/trash`.
+pub async fn list_trash(call: Call) -> ApiResult<Reply> {
+    let body = trash::list(&call.cx(), call.user_id()?, &call.query).await?;
+    Ok(Reply::JsonText(200, body))
+}
+
+/// `POST /v1/trash/{id}/restore`: the setlists that hold it hear of their changed items.
+pub async fn restore_score(call: Call) -> ApiResult<Reply> {
+    let (user, score) = (call.user_id()?, call.param(0));
+    let body = trash::restore(&call.cx(), user, score).await?;
+    tell_rooms(&call, user, score).await;
+    Ok(score_reply(200, &body))
+}
+
+/// `DELETE /v1/trash/{id}`: the setlists that held it hear that its items are gone (found
+/// before: the purge's triggers remove the items).
+pub async fn purge_score(call: Call) -> ApiResult<Reply> {
     let (user, score) = (call.user_id()?, call.param(0));
     let rooms = crate::service::live::setlists_with_score(&call.cx(), user, score)
         .await
         .unwrap_or_default();
-    library::delete_score(&call.cx(), user, score).await?;
+    trash::purge_one(&call.cx(), user, score).await?;
     super::live::items_changed(&call, rooms);
     Ok(Reply::NoContent)
+}
+
+/// `DELETE /v1/trash`: `{purged, more}`; the setlists that held a purged score hear of it.
+pub async fn empty_trash(call: Call) -> ApiResult<Reply> {
+    let emptied = trash::empty(&call.cx(), call.user_id()?).await?;
+    super::live::items_changed(&call, emptied.setlists);
+    Reply::view(
+        200,
+        &serde_json::json!({"purged": emptied.purged, "more": emptied.more}),
+    )
 }
 
 pub async fn download_url(call: Call) -> ApiResult<Reply> {

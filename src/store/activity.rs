@@ -42,7 +42,7 @@ pub struct JsonRow {
 /// Whether `score` is `user`'s (a row, or none): tells 404 from an idempotent no-op.
 pub fn owns_score(user: &str, score: &str) -> Stmt {
     Stmt::new(
-        "select id from scores where id = ?2 and user_id = ?1",
+        "select id from scores where id = ?2 and user_id = ?1 and trashed_at is null",
         args![user, score],
     )
 }
@@ -51,7 +51,7 @@ pub fn owns_score(user: &str, score: &str) -> Stmt {
 pub fn favorite(user: &str, score: &str, now: &str) -> Stmt {
     Stmt::new(
         "insert into favorites (user_id, score_id, created_at) \
-         select ?1, id, ?3 from scores where id = ?2 and user_id = ?1 \
+         select ?1, id, ?3 from scores where id = ?2 and user_id = ?1 and trashed_at is null \
          on conflict (user_id, score_id) do nothing",
         args![user, score, now],
     )
@@ -73,7 +73,7 @@ pub fn favorites(user: &str, after: Option<(&str, &str)>, fetch: i64) -> Stmt {
         format!(
             "select s.id, s.object_key, s.thumbnail_key, {SCORE_JSON} as json, f.created_at as at \
              from favorites f join scores s on s.id = f.score_id \
-             where f.user_id = ?1 and (?2 is null or (f.created_at, f.score_id) < (?2, ?3)) \
+             where f.user_id = ?1 and s.trashed_at is null and (?2 is null or (f.created_at, f.score_id) < (?2, ?3)) \
              order by f.created_at desc, f.score_id desc limit ?4"
         ),
         args![user, at, id, fetch],
@@ -84,7 +84,7 @@ pub fn favorites(user: &str, after: Option<(&str, &str)>, fetch: i64) -> Stmt {
 pub fn record_open(user: &str, score: &str, now: &str) -> Stmt {
     Stmt::new(
         "insert into score_opens (user_id, score_id, opened_at) \
-         select ?1, id, ?3 from scores where id = ?2 and user_id = ?1",
+         select ?1, id, ?3 from scores where id = ?2 and user_id = ?1 and trashed_at is null",
         args![user, score, now],
     )
 }
@@ -105,7 +105,7 @@ pub fn history(user: &str, before: Option<i64>, fetch: i64) -> Stmt {
         format!(
             "select s.id, s.object_key, s.thumbnail_key, {SCORE_JSON} as json, o.opened_at as at, o.seq \
              from score_opens o join scores s on s.id = o.score_id \
-             where o.user_id = ?1 and (?2 is null or o.seq < ?2) \
+             where o.user_id = ?1 and s.trashed_at is null and (?2 is null or o.seq < ?2) \
              order by o.seq desc limit ?3"
         ),
         args![user, before, fetch],
@@ -120,7 +120,7 @@ pub fn versions(score: &str, owner: &str, after: i64, fetch: i64) -> Stmt {
     Stmt::new(
         "select v.version, v.user_id, v.before, v.after, v.created_at \
          from score_versions v join scores s on s.id = v.score_id \
-         where v.score_id = ?1 and s.user_id = ?2 and v.version > ?3 order by v.version limit ?4",
+         where v.score_id = ?1 and s.user_id = ?2 and s.trashed_at is null and v.version > ?3 order by v.version limit ?4",
         args![score, owner, after, fetch],
     )
 }
@@ -131,7 +131,7 @@ pub fn versions_at(score: &str, owner: &str, from: i64, to: i64) -> Stmt {
     Stmt::new(
         "select v.version, v.user_id, v.before, v.after, v.created_at \
          from score_versions v join scores s on s.id = v.score_id \
-         where v.score_id = ?1 and s.user_id = ?2 and v.version in (?3, ?4, 1) order by v.version",
+         where v.score_id = ?1 and s.user_id = ?2 and s.trashed_at is null and v.version in (?3, ?4, 1) order by v.version",
         args![score, owner, from, to],
     )
 }
@@ -153,19 +153,21 @@ pub fn prune_versions(score_id: &str, keep: i64) -> Stmt {
 pub fn stats(user: &str, since: &str) -> Stmt {
     Stmt::new(
         "select json_object(\
-           'scores', (select count(*) from scores where user_id = ?1), \
-           'pages', (select coalesce(sum(pages), 0) from scores where user_id = ?1), \
-           'bytes', (select coalesce(sum(size_bytes), 0) from scores where user_id = ?1), \
+           'scores', (select count(*) from scores where user_id = ?1 and trashed_at is null), \
+           'pages', (select coalesce(sum(pages), 0) from scores where user_id = ?1 and trashed_at is null), \
+           'bytes', (select coalesce(sum(size_bytes), 0) from scores where user_id = ?1 and trashed_at is null), \
+           'trashed', (select count(*) from scores where user_id = ?1 and trashed_at is not null), \
            'setlists', (select count(*) from setlists where owner_id = ?1), \
            'setlists_shared_by_me', (select count(*) from setlists s where s.owner_id = ?1 and \
               (exists (select 1 from setlist_members m where m.setlist_id = s.id) or \
                exists (select 1 from setlist_links l where l.setlist_id = s.id and l.revoked_at is null))), \
            'setlists_shared_with_me', (select count(*) from setlist_members where user_id = ?1), \
-           'favorites', (select count(*) from favorites where user_id = ?1), \
+           'favorites', (select count(*) from favorites f join scores s on s.id = f.score_id \
+              where f.user_id = ?1 and s.trashed_at is null), \
            'top_opened', (select coalesce(json_group_array(json(t.j)), json('[]')) from (\
               select json_object('score_id', s.id, 'title', s.title, 'composer', s.composer, 'opens', count(*)) as j \
               from score_opens o join scores s on s.id = o.score_id \
-              where o.user_id = ?1 and o.opened_at >= ?2 \
+              where o.user_id = ?1 and o.opened_at >= ?2 and s.trashed_at is null \
               group by s.id order by count(*) desc, max(o.seq) desc limit 10) t)\
          ) as json",
         args![user, since],

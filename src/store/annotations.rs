@@ -44,7 +44,7 @@ macro_rules! layer_json {
 /// Score `score` of owner `user` (its `pages`, when known): the owner-only routes' access.
 pub fn owned_score(user: &str, score: &str) -> Stmt {
     Stmt::new(
-        "select pages from scores where id = ?2 and user_id = ?1",
+        "select pages from scores where id = ?2 and user_id = ?1 and trashed_at is null",
         args![user, score],
     )
 }

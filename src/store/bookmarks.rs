@@ -88,7 +88,7 @@ pub fn bookmark(id: &str, owner: &str) -> Stmt {
     Stmt::new(
         format!(
             "select {} from bookmarks b join scores s on s.id = b.score_id \
-             where b.id = ?1 and b.user_id = ?2",
+             where b.id = ?1 and b.user_id = ?2 and s.trashed_at is null",
             columns()
         ),
         args![id, owner],
@@ -99,7 +99,7 @@ pub fn bookmark(id: &str, owner: &str) -> Stmt {
 pub fn songbook(score_id: &str, owner: &str) -> Stmt {
     Stmt::new(
         "select s.id, s.pages, (select count(*) from bookmarks b where b.score_id = s.id) as bookmarks \
-         from scores s where s.id = ?1 and s.user_id = ?2",
+         from scores s where s.id = ?1 and s.user_id = ?2 and s.trashed_at is null",
         args![score_id, owner],
     )
 }
@@ -109,7 +109,7 @@ pub fn songbook(score_id: &str, owner: &str) -> Stmt {
 /// The owner's score `?2` (owner `?3`) exists and has room for `?4` more bookmarks.
 macro_rules! room_in_songbook {
     () => {
-        "exists (select 1 from scores where id = ?2 and user_id = ?3) \
+        "exists (select 1 from scores where id = ?2 and user_id = ?3 and trashed_at is null) \
          and (select count(*) from bookmarks where score_id = ?2) + ?4 <= ?5"
     };
 }
@@ -310,7 +310,10 @@ pub fn list(
         params.push(v);
         format!("?{}", params.len())
     };
-    let mut clauses = vec!["b.user_id = ?1".to_owned()];
+    let mut clauses = vec![
+        "b.user_id = ?1".to_owned(),
+        "s.trashed_at is null".to_owned(),
+    ];
     if !terms.is_empty() {
         let matcher = terms
             .iter()
@@ -370,7 +373,7 @@ pub fn extract_job(id: &str, owner: Option<&str>, floor: i64) -> Stmt {
                b.first_page, b.last_page, b.score_id, s.object_key, s.size_bytes, s.pages, \
                s.pdf_info_state, s.pdf_info_reason, ({DERIVED_BYTES}) >= {} as full \
              from bookmarks b join scores s on s.id = b.score_id \
-             where b.id = ?1 and (?3 is null or b.user_id = ?3)",
+             where b.id = ?1 and (?3 is null or (b.user_id = ?3 and s.trashed_at is null))",
             cap!()
         ),
         args![id, floor, owner],

@@ -62,7 +62,7 @@ pub fn sources(setlist: &str, part_key: &str) -> Stmt {
          left join bookmarks b on b.id = i.bookmark_id \
          left join score_parts p on ?2 <> '' and i.bookmark_id is null and p.score_id = sc.id \
            and p.name = ?2 collate nocase \
-         where i.setlist_id = ?1 order by i.position, i.id",
+         where i.setlist_id = ?1 and sc.trashed_at is null order by i.position, i.id",
         args![setlist, part_key],
     )
 }

@@ -42,7 +42,7 @@ pub const SCORE_JSON: &str = concat!(
 'processing', ",
     processing_json!(),
     ", \
-'created_at', s.created_at, 'updated_at', s.updated_at)"
+'created_at', s.created_at, 'updated_at', s.updated_at, 'trashed_at', s.trashed_at)"
 );
 
 /// Columns of a score row ([`super::rows::ScoreRow`]): what the Worker needs besides the JSON.
@@ -52,10 +52,10 @@ pub fn score_columns() -> String {
 
 // ---- uploads and the quota ledger ----
 
-/// The caller's score with this file content (dedupe): `id`.
+/// The caller's live score with this file content (dedupe considers live scores only): `id`.
 pub fn score_id_by_hash(user_id: &str, sha256: &str) -> Stmt {
     Stmt::new(
-        "select id from scores where user_id = ?1 and content_hash = ?2",
+        "select id from scores where user_id = ?1 and content_hash = ?2 and trashed_at is null",
         args![user_id, sha256],
     )
 }
@@ -234,7 +234,7 @@ fn tags_json(tags: &[String]) -> String {
 fn insert_tags(score_id: &str, owner: &str, tags_json: &str) -> Stmt {
     Stmt::new(
         "insert or ignore into score_tags (score_id, tag) select ?1, value from json_each(?3) \
-         where exists (select 1 from scores where id = ?1 and user_id = ?2)",
+         where exists (select 1 from scores where id = ?1 and user_id = ?2 and trashed_at is null)",
         args![score_id, owner, tags_json],
     )
 }
@@ -242,7 +242,7 @@ fn insert_tags(score_id: &str, owner: &str, tags_json: &str) -> Stmt {
 fn delete_tags(score_id: &str, owner: &str) -> Stmt {
     Stmt::new(
         "delete from score_tags where score_id = ?1 \
-         and exists (select 1 from scores where id = ?1 and user_id = ?2)",
+         and exists (select 1 from scores where id = ?1 and user_id = ?2 and trashed_at is null)",
         args![score_id, owner],
     )
 }
@@ -303,11 +303,11 @@ pub fn usage(user_id: &str) -> Stmt {
 
 // ---- scores ----
 
-/// The owner's score ([`super::rows::ScoreRow`]).
+/// The owner's live score ([`super::rows::ScoreRow`]); a trashed one is not found.
 pub fn score(id: &str, owner: &str) -> Stmt {
     Stmt::new(
         format!(
-            "select {} from scores s where s.id = ?1 and s.user_id = ?2",
+            "select {} from scores s where s.id = ?1 and s.user_id = ?2 and s.trashed_at is null",
             score_columns()
         ),
         args![id, owner],
@@ -355,7 +355,7 @@ pub fn patch_score(
            duration = case when ?20 then ?21 else duration end, \
            tags = case when ?22 then ?23 else tags end, \
            updated_at = ?3 \
-         where id = ?1 and user_id = ?2",
+         where id = ?1 and user_id = ?2 and trashed_at is null",
         args,
     )];
     if let Some(tags) = &tags {
@@ -366,11 +366,74 @@ pub fn patch_score(
     stmts
 }
 
-/// Deletes a score in one batch: releases its bytes and its parts' bytes, queues its object and
-/// its parts' objects in the outbox (not before their upload URLs expire: a PUT may still land),
-/// removes its tags and the row (whose triggers take it out of every setlist; its parts go by
-/// `on delete cascade`). Statement 5 changed nothing: no such score.
-pub fn delete_score(id: &str, owner: &str, now: &str) -> [Stmt; 6] {
+/// Moves the owner's live score to the trash. Its rows stay (hidden by `trashed_at is null` in
+/// every read of live scores), its bytes still count; the trigger of migration 0015 records the
+/// event in each setlist holding it and bumps their versions. Changed nothing: no such live
+/// score.
+pub fn trash_score(id: &str, owner: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "update scores set trashed_at = ?3 where id = ?1 and user_id = ?2 and trashed_at is null",
+        args![id, owner, now],
+    )
+}
+
+/// Takes the owner's score out of the trash, unless a live score now has its content (dedupe
+/// considers live scores only; the partial unique index would refuse it too). Changed nothing:
+/// not in the trash, or a live duplicate (the caller tells which).
+pub fn restore_score(id: &str, owner: &str) -> Stmt {
+    Stmt::new(
+        "update scores set trashed_at = null where id = ?1 and user_id = ?2 and trashed_at is not null \
+           and not exists (select 1 from scores o where o.user_id = ?2 and o.trashed_at is null \
+                           and o.content_hash = scores.content_hash)",
+        args![id, owner],
+    )
+}
+
+/// The owner's trashed score ([`super::rows::ScoreRow`]).
+pub fn trashed_score(id: &str, owner: &str) -> Stmt {
+    Stmt::new(
+        format!(
+            "select {} from scores s where s.id = ?1 and s.user_id = ?2 and s.trashed_at is not null",
+            score_columns()
+        ),
+        args![id, owner],
+    )
+}
+
+/// A page of the owner's trash ([`super::activity::TimedRow`], `at` = `trashed_at`), newest
+/// first, after the keyset `(trashed_at, id)` of the previous page's last row, `fetch` rows.
+pub fn trash(owner: &str, after: Option<(&str, &str)>, fetch: i64) -> Stmt {
+    let (at, id) = after.unzip();
+    Stmt::new(
+        format!(
+            "select {}, s.trashed_at as at from scores s \
+             where s.user_id = ?1 and s.trashed_at is not null \
+               and (?2 is null or (s.trashed_at, s.id) < (?2, ?3)) \
+             order by s.trashed_at desc, s.id desc limit ?4",
+            score_columns()
+        ),
+        args![owner, at, id, fetch],
+    )
+}
+
+/// Trashed scores (`id`, `user_id`) to purge: trashed before `before`, oldest first, at most
+/// `limit`; or, with `owner`, that owner's whole trash (emptying it).
+pub fn purgeable(before: Option<&str>, owner: Option<&str>, limit: i64) -> Stmt {
+    Stmt::new(
+        "select id, user_id from scores where trashed_at is not null \
+           and (?1 is null or trashed_at < ?1) and (?2 is null or user_id = ?2) \
+         order by trashed_at, id limit ?3",
+        args![before, owner, limit],
+    )
+}
+
+/// Purges a trashed score in one batch (what `DELETE` did before the trash): releases its bytes
+/// and its parts' bytes, queues its object and its parts' objects in the outbox (not before
+/// their upload URLs expire: a PUT may still land), removes its tags and the row, whose triggers
+/// take it out of every setlist with a history event; its parts, bookmarks, annotations and
+/// settings go by `on delete cascade`. Every statement requires the score to be in the trash, so
+/// a purge racing a restore does nothing. Statement 5 changed nothing: no such trashed score.
+pub fn purge_score(id: &str, owner: &str, now: &str) -> [Stmt; 6] {
     let [parts_ledger, parts_outbox] = super::parts::delete_score_parts(id, owner, now);
     [
         parts_ledger,
@@ -378,18 +441,22 @@ pub fn delete_score(id: &str, owner: &str, now: &str) -> [Stmt; 6] {
         Stmt::new(
             "update users set used_bytes = used_bytes - (select size_bytes from scores where id = ?1 and user_id = ?2), \
                updated_at = ?3 \
-             where id = ?2 and exists (select 1 from scores where id = ?1 and user_id = ?2)",
+             where id = ?2 and exists (select 1 from scores where id = ?1 and user_id = ?2 and trashed_at is not null)",
             args![id, owner, now],
         ),
         Stmt::new(
             "insert or ignore into deletions (object_key, requested_at, not_before) \
              select s.object_key, ?3, (select max(u.expires_at, ?3) from uploads u where u.id = s.upload_id) \
-             from scores s where s.id = ?1 and s.user_id = ?2",
+             from scores s where s.id = ?1 and s.user_id = ?2 and s.trashed_at is not null",
             args![id, owner, now],
         ),
-        delete_tags(id, owner),
         Stmt::new(
-            "delete from scores where id = ?1 and user_id = ?2",
+            "delete from score_tags where score_id = ?1 \
+             and exists (select 1 from scores where id = ?1 and user_id = ?2 and trashed_at is not null)",
+            args![id, owner],
+        ),
+        Stmt::new(
+            "delete from scores where id = ?1 and user_id = ?2 and trashed_at is not null",
             args![id, owner],
         ),
     ]

@@ -98,6 +98,17 @@ pub fn setlists_with_score(owner: &str, score: &str) -> Stmt {
     )
 }
 
+/// The setlists of owner `owner` holding any of their trashed scores (`setlist`): their rooms
+/// hear of it when the trash is emptied.
+pub fn setlists_with_trash(owner: &str) -> Stmt {
+    Stmt::new(
+        "select distinct i.setlist_id as setlist from setlist_items i \
+         join scores sc on sc.id = i.score_id and sc.trashed_at is not null \
+         join setlists s on s.id = i.setlist_id and s.owner_id = ?1 where sc.user_id = ?1",
+        args![owner],
+    )
+}
+
 /// The setlists holding bookmark `bookmark` of owner `owner` (`setlist`): their rooms hear of it
 /// when the bookmark is deleted (a D1 trigger takes it out of each).
 pub fn setlists_with_bookmark(owner: &str, bookmark: &str) -> Stmt {

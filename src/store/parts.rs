@@ -75,7 +75,8 @@ pub fn parts(score: &str, owner: &str) -> Stmt {
     Stmt::new(
         format!(
             "select {} from score_parts p join scores s on s.id = p.score_id \
-             where p.score_id = ?1 and s.user_id = ?2 order by p.name collate nocase, p.id",
+             where p.score_id = ?1 and s.user_id = ?2 and s.trashed_at is null \
+             order by p.name collate nocase, p.id",
             part_columns()
         ),
         args![score, owner],
@@ -87,7 +88,7 @@ pub fn part(score: &str, part: &str, owner: &str) -> Stmt {
     Stmt::new(
         format!(
             "select {} from score_parts p join scores s on s.id = p.score_id \
-             where p.id = ?3 and p.score_id = ?1 and s.user_id = ?2",
+             where p.id = ?3 and p.score_id = ?1 and s.user_id = ?2 and s.trashed_at is null",
             part_columns()
         ),
         args![score, owner, part],
@@ -104,7 +105,7 @@ pub struct ScoreOfParts {
 pub fn score_of_parts(score: &str, owner: &str) -> Stmt {
     Stmt::new(
         "select s.pages, (select count(*) from score_parts p where p.score_id = s.id) as parts \
-         from scores s where s.id = ?1 and s.user_id = ?2",
+         from scores s where s.id = ?1 and s.user_id = ?2 and s.trashed_at is null",
         args![score, owner],
     )
 }
@@ -121,7 +122,7 @@ pub fn named(score: &str, name: &str, except: Option<&str>) -> Stmt {
 /// The caller's score or part holding this file content (dedupe): `id`.
 pub fn file_by_hash(user_id: &str, sha256: &str) -> Stmt {
     Stmt::new(
-        "select id from scores where user_id = ?1 and content_hash = ?2 \
+        "select id from scores where user_id = ?1 and content_hash = ?2 and trashed_at is null \
          union all select id from score_parts where user_id = ?1 and content_hash = ?2 limit 1",
         args![user_id, sha256],
     )
@@ -131,7 +132,7 @@ pub fn file_by_hash(user_id: &str, sha256: &str) -> Stmt {
 /// of an upload part's batch, so they apply together or not at all.
 fn room_guard() -> String {
     format!(
-        "exists (select 1 from scores where id = ?5 and user_id = ?1) \
+        "exists (select 1 from scores where id = ?5 and user_id = ?1 and trashed_at is null) \
          and (select count(*) from score_parts where score_id = ?5) < {PARTS_MAX}"
     )
 }
@@ -179,7 +180,7 @@ pub fn create_pages_part(p: &NewPart<'_>, pages: Pages) -> Stmt {
             "insert into score_parts (id, score_id, user_id, name, source, first_page, last_page, \
                pdf_info_state, thumbnail_state, created_at, updated_at) \
              select ?1, s.id, s.user_id, ?3, 'pages', ?4, ?5, 'ok', 'ok', ?6, ?6 from scores s \
-             where s.id = ?2 and s.user_id = ?7 and (s.pages is null or ?5 <= s.pages) \
+             where s.id = ?2 and s.user_id = ?7 and s.trashed_at is null and (s.pages is null or ?5 <= s.pages) \
                and (select count(*) from score_parts where score_id = s.id) < {PARTS_MAX} \
              on conflict do nothing"
         ),
@@ -210,6 +211,7 @@ pub fn patch_part(
         "update or ignore score_parts set name = coalesce(?4, name), \
            first_page = coalesce(?5, first_page), last_page = coalesce(?6, last_page), updated_at = ?7 \
          where id = ?2 and score_id = ?1 and user_id = ?3 \
+           and exists (select 1 from scores s where s.id = ?1 and s.trashed_at is null) \
            and (?5 is null or (source = 'pages' and (select s.pages is null or ?6 <= s.pages from scores s where s.id = ?1)))",
         vec![
             score.into(),
@@ -247,23 +249,23 @@ pub fn delete_part(score: &str, part: &str, owner: &str, now: &str) -> [Stmt; 3]
     ]
 }
 
-/// Deleting score `?1` of owner `?2` at `?3` also deletes its parts: their bytes released and
+/// Purging trashed score `?1` of owner `?2` at `?3` also deletes its parts: their bytes released and
 /// their objects queued in the outbox (the rows go with the score, `on delete cascade`). Runs in
-/// the score's delete batch, before the score's row goes.
+/// the score's purge batch, before the score's row goes.
 pub fn delete_score_parts(score: &str, owner: &str, now: &str) -> [Stmt; 2] {
     [
         Stmt::new(
             "update users set used_bytes = used_bytes - (select coalesce(sum(size_bytes), 0) from score_parts \
                where score_id = ?1 and user_id = ?2), updated_at = ?3 \
              where id = ?2 and exists (select 1 from score_parts p join scores s on s.id = p.score_id \
-               where p.score_id = ?1 and s.user_id = ?2)",
+               where p.score_id = ?1 and s.user_id = ?2 and s.trashed_at is not null)",
             args![score, owner, now],
         ),
         Stmt::new(
             "insert or ignore into deletions (object_key, requested_at, not_before) \
              select p.object_key, ?3, (select max(u.expires_at, ?3) from uploads u where u.id = p.upload_id) \
              from score_parts p join scores s on s.id = p.score_id \
-             where p.score_id = ?1 and s.user_id = ?2 and p.object_key is not null",
+             where p.score_id = ?1 and s.user_id = ?2 and s.trashed_at is not null and p.object_key is not null",
             args![score, owner, now],
         ),
     ]

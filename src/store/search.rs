@@ -285,7 +285,7 @@ impl ListQuery {
             params.push(v);
             format!("?{}", params.len())
         };
-        let mut clauses = vec!["s.user_id = ?1".to_owned()];
+        let mut clauses = vec!["s.user_id = ?1 and s.trashed_at is null".to_owned()];
         if let Some(sid) = session {
             let p = bind(SqlValue::Text(sid.to_owned()));
             clauses.push(format!(
@@ -388,7 +388,7 @@ mod tests {
         let (sql, params) = parse(&[]).unwrap().sql("s.id", "usr_1", None);
         assert_eq!(
             sql,
-            "select s.id, s.updated_at as sort_key from scores s where s.user_id = ?1 order by s.updated_at desc, s.id desc limit ?2"
+            "select s.id, s.updated_at as sort_key from scores s where s.user_id = ?1 and s.trashed_at is null order by s.updated_at desc, s.id desc limit ?2"
         );
         assert_eq!(
             params,
@@ -411,7 +411,7 @@ mod tests {
         let (sql, params) = q.sql("s.id", "usr_1", None);
         assert_eq!(
             sql,
-            "select s.id, s.title collate nocase as sort_key from scores s where s.user_id = ?1 \
+            "select s.id, s.title collate nocase as sort_key from scores s where s.user_id = ?1 and s.trashed_at is null \
              and s.seq in (select rowid from scores_fts where scores_fts match ?2) \
              and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?3) \
              and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?4) \

@@ -50,6 +50,9 @@ pub struct ViewRow {
     pub part_json: Option<String>,
     #[serde(default)]
     pub part_thumbnail_key: Option<String>,
+    /// An item whose score is in the trash: shown without URLs (SPEC §11).
+    #[serde(default)]
+    pub trashed: Option<i64>,
 }
 
 /// A setlist of the list ([`list`]).
@@ -234,16 +237,19 @@ fn head(via: Via<'_>) -> Stmt {
 /// member's assigned part in any case, found through the index on `(score_id, name collate
 /// nocase)` in the same statement (no round trip per item). Through a link: none.
 pub fn items(via: Via<'_>) -> Stmt {
-    let (reader_part, args) = match via {
+    // `?2` is the reader's id through a membership: the owner sees a trashed item's title.
+    let (reader_part, owner, args) = match via {
         Via::Member { setlist, user } => (
             "(select m.part from setlist_members m where m.setlist_id = ?1 and m.user_id = ?2)",
+            "s.user_id = ?2",
             args![setlist, user],
         ),
-        Via::Link { link, .. } => ("null", args![link]),
+        Via::Link { link, .. } => ("null", "0", args![link]),
     };
     Stmt::new(
         format!(
-            "select i.id, s.thumbnail_key, json_object('id', i.id, 'position', i.position, \
+            "select i.id, case when s.trashed_at is null then s.thumbnail_key end as thumbnail_key, \
+               case when s.trashed_at is null then json_object('id', i.id, 'position', i.position, \
                'score_id', i.score_id, 'notes', i.notes, 'title', coalesce(bk.title, s.title), \
                'composer', case when bk.id is null then s.composer else bk.composer end, \
                'key', case when bk.id is null then s.key else bk.key end, \
@@ -253,9 +259,14 @@ pub fn items(via: Via<'_>) -> Stmt {
                'bookmark', case when bk.id is null then null else json_object('id', bk.id, \
                  'title', bk.title, 'first_page', bk.first_page, 'last_page', bk.last_page) end, \
                'comment_count', (select count(*) from item_comments c where c.item_id = i.id), \
-               'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at) as json, \
-               case when p.id is null then null else {part_json} end as part_json, \
-               p.thumbnail_key as part_thumbnail_key \
+               'added_by', i.added_by, 'created_at', i.created_at, 'updated_at', i.updated_at, \
+               'trashed', json('false')) \
+               when {owner} then json_object('id', i.id, 'position', i.position, 'score_id', i.score_id, \
+                 'title', coalesce(bk.title, s.title), 'trashed', json('true')) \
+               else json_object('id', i.id, 'position', i.position, 'trashed', json('true')) end as json, \
+               case when p.id is null or s.trashed_at is not null then null else {part_json} end as part_json, \
+               case when s.trashed_at is null then p.thumbnail_key end as part_thumbnail_key, \
+               s.trashed_at is not null as trashed \
              from setlist_items i join scores s on s.id = i.score_id \
              left join bookmarks bk on bk.id = i.bookmark_id \
              left join score_parts p on p.score_id = i.score_id and i.bookmark_id is null \
@@ -428,7 +439,7 @@ pub fn update(setlist: &str, token: &str, f: &SetlistFields) -> Stmt {
 /// and so does bookmark `?9` of that score when one is named.
 macro_rules! owners_score {
     () => {
-        " and exists (select 1 from scores sc join setlists st on st.owner_id = sc.user_id where sc.id = ?5 and st.id = ?1) \
+        " and exists (select 1 from scores sc join setlists st on st.owner_id = sc.user_id where sc.id = ?5 and st.id = ?1 and sc.trashed_at is null) \
          and (?9 is null or exists (select 1 from bookmarks bk join setlists st on st.owner_id = bk.user_id \
            where bk.id = ?9 and bk.score_id = ?5 and st.id = ?1))"
     };
@@ -593,7 +604,7 @@ pub fn owners_bookmark(setlist: &str, bookmark: &str) -> Stmt {
 pub fn owners_score(setlist: &str, score: &str) -> Stmt {
     Stmt::new(
         "select sc.id from scores sc join setlists st on st.owner_id = sc.user_id \
-         where st.id = ?1 and sc.id = ?2",
+         where st.id = ?1 and sc.id = ?2 and sc.trashed_at is null",
         args![setlist, score],
     )
 }
@@ -611,7 +622,7 @@ macro_rules! item_file_columns {
 macro_rules! item_file_from {
     () => {
         ", i.bookmark_id, bk.first_page, bk.last_page \
-         from setlist_items i join scores sc on sc.id = i.score_id \
+         from setlist_items i join scores sc on sc.id = i.score_id and sc.trashed_at is null \
          left join bookmarks bk on bk.id = i.bookmark_id \
          join setlists s on s.id = i.setlist_id join users o on o.id = s.owner_id and o.disabled_at is null "
     };

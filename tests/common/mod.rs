@@ -97,3 +97,16 @@ pub fn rows<T>(
         .map(Result::unwrap)
         .collect()
 }
+
+/// The statements of what `DELETE /v1/scores/{id}` did before the trash: to the trash and
+/// purged in one batch (statement 6 is the purge's removal of the row).
+#[allow(
+    dead_code,
+    reason = "each test binary uses its own subset of the helpers"
+)]
+pub fn delete_for_good(id: &str, owner: &str, now: &str) -> Vec<scoremate::store::Stmt> {
+    use scoremate::store::library as lib;
+    let mut stmts = vec![lib::trash_score(id, owner, now)];
+    stmts.extend(lib::purge_score(id, owner, now));
+    stmts
+}

@@ -529,3 +529,10 @@ impl World {
         self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 }
+
+/// What `DELETE /v1/scores/{id}` did before the trash: the score goes to the trash and is purged
+/// at once (its rows, objects and bytes gone).
+pub async fn delete_for_good<P: Ports>(cx: &Cx<'_, P>, user: &str, id: &str) -> ApiResult<()> {
+    scoremate::service::trash::trash_score(cx, user, id).await?;
+    scoremate::service::trash::purge_one(cx, user, id).await
+}
