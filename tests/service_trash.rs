@@ -321,7 +321,7 @@ fn emptying_the_trash_purges_only_the_callers_trashed_scores() {
     }
     let emptied = block_on(trash::empty(&w.cx(), &b.owner)).unwrap();
     assert_eq!((emptied.purged, emptied.more), (2, false));
-    assert_eq!(emptied.setlists, [b.setlist.clone()]);
+    assert_eq!(emptied.setlists, vec![b.setlist.clone()]);
     assert_eq!(trash_page(w, &b.owner)["trash"], json!([]));
     assert_eq!(trash_page(w, &b.viewer)["trash"][0]["score"]["id"], theirs);
     assert_eq!(

@@ -271,7 +271,7 @@ crate::view! {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum Item {
-    Live(SetlistItem),
+    Live(Box<SetlistItem>),
     Trashed(TrashedItem),
 }
 
