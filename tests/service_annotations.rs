@@ -11,7 +11,6 @@ use serde_json::{json, Map, Value};
 
 use scoremate::error::ApiError;
 use scoremate::service::annotations::{self as uc, Place};
-use scoremate::service::library;
 use scoremate::service::setlists;
 
 fn body(v: Value) -> Map<String, Value> {
