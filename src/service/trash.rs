@@ -87,10 +87,12 @@ pub async fn restore<P: Ports>(cx: &Cx<'_, P>, owner: &str, id: &str) -> ApiResu
         }
         let hash = serde_json::from_str::<Hash>(&row.json)
             .map_err(|e| ApiError::internal(format!("score json: {e}")))?;
+        // A live score with its file, other than itself (restored meanwhile by a racing call).
         if let Some(live) = cx
             .db()
             .first::<crate::store::rows::IdRow>(q::score_id_by_hash(owner, &hash.content_hash))
             .await?
+            .filter(|live| live.id != id)
         {
             return Err(super::library::duplicate(live.id));
         }

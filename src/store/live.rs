@@ -75,10 +75,12 @@ pub fn live_rooms_of(user: &str) -> Stmt {
     )
 }
 
-/// Item `item` of setlist `setlist` (`id`), if it is one.
+/// Item `item` of setlist `setlist` (`id`), if it is one a room may stand on: its score is
+/// not in the trash.
 pub fn item(setlist: &str, item: &str) -> Stmt {
     Stmt::new(
-        "select id from setlist_items where setlist_id = ?1 and id = ?2",
+        "select i.id from setlist_items i join scores s on s.id = i.score_id and s.trashed_at is null \
+         where i.setlist_id = ?1 and i.id = ?2",
         args![setlist, item],
     )
 }

@@ -134,6 +134,9 @@ describe("deleting the score", () => {
     assert.equal((await api.put(`/v1/scores/${s.id}/settings`, { bpm: 90 }, owner.access)).status, 200);
     assert.equal((await api.json("DELETE", `/v1/scores/${s.id}`, undefined, owner.access)).status, 204);
     const db = await w.db();
+    const kept = await db.prepare("select count(*) as n from annotations where score_id = ?1").bind(s.id).first();
+    assert.equal(kept.n, 1, "the trash keeps the layers until the purge");
+    assert.equal((await api.json("DELETE", `/v1/trash/${s.id}`, undefined, owner.access)).status, 204);
     const left = await db.prepare("select (select count(*) from annotations where score_id = ?1) + (select count(*) from performance_settings where score_id = ?1) as n").bind(s.id).first();
     assert.equal(left.n, 0);
     await invariants(w);

@@ -64,6 +64,10 @@ const MATRIX = {
   "GET /v1/scores/{id}": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}` }) },
   "PATCH /v1/scores/{id}": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}`, body: { notes: "n" } }) },
   "DELETE /v1/scores/{id}": { expect: OWNED(204), request: async () => ({ path: `/v1/scores/${(await api.uploadScore(ctx.owner.access, makePdf())).id}` }) },
+  "GET /v1/trash": { expect: SELF(200), request: () => ({}) },
+  "DELETE /v1/trash": { expect: SELF(200), request: () => ({}) },
+  "POST /v1/trash/{id}/restore": { expect: OWNED(200), request: async () => ({ path: `/v1/trash/${await trashed()}/restore` }) },
+  "DELETE /v1/trash/{id}": { expect: OWNED(204), request: async () => ({ path: `/v1/trash/${await trashed()}` }) },
   "GET /v1/scores/{id}/download-url": { expect: OWNED(200), request: () => ({ path: `/v1/scores/${ctx.score.id}/download-url` }) },
   "PUT /v1/scores/{id}/favorite": { expect: OWNED(204), request: () => ({ path: `/v1/scores/${ctx.score.id}/favorite` }) },
   "DELETE /v1/scores/{id}/favorite": { expect: OWNED(204), request: () => ({ path: `/v1/scores/${ctx.score.id}/favorite` }) },
@@ -189,6 +193,13 @@ async function standIn(who) {
   const s = await api.signup(fresh(who));
   if (who === "admin") await (await w.db()).prepare("update users set role = 'admin' where id = ?").bind(s.user.id).run();
   return s;
+}
+
+/** A score of the owner's, freshly moved to the trash: its id. */
+async function trashed() {
+  const id = (await api.uploadScore(ctx.owner.access, makePdf())).id;
+  assert.equal((await api.raw("DELETE", `/v1/scores/${id}`, { token: ctx.owner.access })).status, 204);
+  return id;
 }
 
 /** An upload of `who`'s (stored), for creating a score. */

@@ -129,6 +129,10 @@ test("a songbook's 200-line index is imported, searched, played in a setlist and
   assert.equal(after1.history[0].kind, "bookmark_deleted");
   assert.equal((await api.raw("DELETE", `/v1/scores/${book.id}`, { token: owner.access })).status, 204);
   after1 = (await api.get(`/v1/setlists/${set.id}`, owner.access)).body.setlist;
+  assert.deepEqual(after1.items.map((i) => [i.position, i.trashed]), [[1, true]], "in the trash: still in place");
+  assert.deepEqual((await api.get("/v1/bookmarks", owner.access)).body.bookmarks, []);
+  assert.equal((await api.raw("DELETE", `/v1/trash/${book.id}`, { token: owner.access })).status, 204);
+  after1 = (await api.get(`/v1/setlists/${set.id}`, owner.access)).body.setlist;
   assert.deepEqual(after1.items, []);
   assert.equal(after1.history[0].kind, "score_deleted");
   assert.deepEqual((await api.get("/v1/bookmarks", owner.access)).body.bookmarks, []);

@@ -97,6 +97,7 @@ describe("deleting a score", () => {
     const key = `u/${s.user.id}/s/${up.upload_id}.pdf`;
     await w.fault("r2.delete", key, { times: 10 });
     assert.equal((await api.raw("DELETE", `/v1/scores/${score.id}`, { token: s.access })).status, 204);
+    assert.equal((await api.raw("DELETE", `/v1/trash/${score.id}`, { token: s.access })).status, 204);
     assert.equal((await api.get("/v1/me/usage", s.access)).body.used_bytes, 0);
     const db = await w.db();
     await eventually(async () => (await db.prepare("select attempts from task_runs where id like 'delete_file:%' and detail is not null").first()) ?? (await db.prepare("select 1 from e2e_faults where op = 'r2.delete' and remaining < 10").first()));

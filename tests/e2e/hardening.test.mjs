@@ -128,6 +128,7 @@ describe("objects written through a URL that outlived its upload", () => {
     assertEnvelope(assert, await a.post("/v1/scores", { upload_id: u2.upload_id, title: "Dupe" }, s.access), 409, "DUPLICATE_SCORE");
     const gone = (await a.post("/v1/scores", { upload_id: u3.upload_id, title: "Gone" }, s.access)).body.score;
     assert.equal((await a.raw("DELETE", `/v1/scores/${gone.id}`, { token: s.access })).status, 204);
+    assert.equal((await a.raw("DELETE", `/v1/trash/${gone.id}`, { token: s.access })).status, 204);
     await new Promise((r) => setTimeout(r, 1500)); // the delete_file task runs
     // The late PUTs land after the release and after the deletion.
     await bucket.put(key(u2), new Uint8Array(bytes));
@@ -390,6 +391,7 @@ describe("page images", () => {
     // Asked for, then deleted before the queue renders it: no image may outlive the score.
     assert.equal((await api.get(pageUrl(score.id, 1), s.access)).status, 202);
     assert.equal((await api.raw("DELETE", `/v1/scores/${score.id}`, { token: s.access })).status, 204);
+    assert.equal((await api.raw("DELETE", `/v1/trash/${score.id}`, { token: s.access })).status, 204);
     await new Promise((r) => setTimeout(r, 2500));
     const left = (await (await w.bucket()).list({ prefix: `u/${s.user.id}/` })).objects.map((o) => o.key);
     assert.deepEqual(left, []);

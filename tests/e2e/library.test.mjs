@@ -234,6 +234,7 @@ describe("scores", () => {
     const { score, upload: up, bytes } = await upload(s);
     assert.equal((await usage(s)).used_bytes, before.used_bytes + bytes.length);
     assert.equal((await api.json("DELETE", `/v1/scores/${score.id}`, undefined, s.access)).status, 204);
+    assert.equal((await api.json("DELETE", `/v1/trash/${score.id}`, undefined, s.access)).status, 204);
     assert.equal((await usage(s)).used_bytes, before.used_bytes);
     assertEnvelope(assert, await api.get(`/v1/scores/${score.id}`, s.access), 404, "NOT_FOUND");
     const key = `u/${s.user.id}/s/${up.upload_id}.pdf`;

@@ -263,7 +263,7 @@ describe("a band following its leader", () => {
     await v.close();
   });
 
-  test("deleting a score that is in the setlist tells the room, and a goto to its item is refused", { timeout: 30000 }, async () => {
+  test("trashing a score that is in the setlist tells the room and a goto to its item is refused; a restore tells it again", { timeout: 30000 }, async () => {
     const { id } = await band();
     const gone = await api.uploadScore(owner.access, makePdf({ title: "Gone" }), { title: "Gone" });
     const added = await api.post(`/v1/setlists/${id}/items`, { score_id: gone.id }, owner.access);
@@ -280,6 +280,12 @@ describe("a band following its leader", () => {
     const mark = lead.frames.length;
     lead.send({ type: "goto", item_id: item, page: 1 });
     assert.equal((await lead.next((f) => f.type === "error", { from: mark })).code, "BAD_MESSAGE");
+    // Restored from the trash: the room hears it and the item can be played again.
+    const back = lead.frames.length;
+    assert.equal((await api.raw("POST", `/v1/trash/${gone.id}/restore`, { token: owner.access })).status, 200);
+    assert.equal((await lead.next((f) => f.type === "setlist_changed", { from: back })).what, "items");
+    lead.send({ type: "goto", item_id: item, page: 1 });
+    await lead.next((f) => f.type === "state" && f.item_id === item, { from: back });
     await lead.close();
   });
 

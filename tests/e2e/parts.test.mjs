@@ -141,6 +141,7 @@ test("a band of three with parts assigned downloads three different PDFs for the
 
   // Deleting the score deletes its parts and their files; the quota is exact.
   assert.equal((await api.delete(`/v1/scores/${score.id}`, t)).status, 204);
+  assert.equal((await api.delete(`/v1/trash/${score.id}`, t)).status, 204);
   assert.equal((await api.get(`/v1/scores/${score.id}/parts`, t)).status, 404);
   const gone = (await api.get("/v1/me/usage", t)).body;
   assert.equal(gone.used_bytes, before.used_bytes - score.size_bytes);

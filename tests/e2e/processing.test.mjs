@@ -58,6 +58,7 @@ test("the thumbnail is rendered, stored under the score's prefix and served by a
   const thumbKey = keys.objects.map((o) => o.key).find((k) => k === row.thumbnail_key);
   assert.ok(thumbKey);
   assert.equal((await api.json("DELETE", `/v1/scores/${score.id}`, undefined, s.access)).status, 204);
+  assert.equal((await api.json("DELETE", `/v1/trash/${score.id}`, undefined, s.access)).status, 204);
   await eventually(async () => {
     const left = await (await w.bucket()).list({ prefix: row.object_key.replace(/\.pdf$/, "") });
     return left.objects.length === 0;
@@ -140,5 +141,6 @@ test("download-url?page=N answers 202 while the queue renders that page once, th
   const other = await api.signup("pages-outsider@example.com");
   assert.equal((await api.get(`/v1/scores/${score.id}/download-url?page=1`, other.access)).status, 404);
   assert.equal((await api.json("DELETE", `/v1/scores/${score.id}`, undefined, s.access)).status, 204);
+  assert.equal((await api.json("DELETE", `/v1/trash/${score.id}`, undefined, s.access)).status, 204);
   await eventually(async () => (await bucket.head(prefix[0])) === null);
 });

@@ -25,7 +25,16 @@ test("deleting, editing and favoriting one score at once: one delete wins, the r
   const deletes = results.filter((_, i) => i % 3 === 0).map((r) => r.status);
   assert.equal(deletes.filter((x) => x === 204).length, 1, JSON.stringify(deletes));
   assert.ok(results.every((r) => [200, 204, 404].includes(r.status)), JSON.stringify(results.map((r) => r.status)));
-  assert.equal((await api.get("/v1/me/usage", s.access)).body.used_bytes, 0);
+  const size = (await api.get("/v1/me/usage", s.access)).body.used_bytes;
+  assert.ok(size > 0, "a trashed score's bytes still count");
+  // Purges racing restores: the score ends either live (and counted) or purged (and released).
+  const raced = await all(20, (i) => i % 2 === 0 ? api.raw("DELETE", `/v1/trash/${score.id}`, { token: s.access })
+    : api.raw("POST", `/v1/trash/${score.id}/restore`, { token: s.access }));
+  assert.ok(raced.every((r) => [200, 204, 404].includes(r.status)), JSON.stringify(raced.map((r) => r.status)));
+  const live = (await api.get(`/v1/scores/${score.id}`, s.access)).status === 200;
+  const purged = raced.filter((_, i) => i % 2 === 0).filter((r) => r.status === 204).length;
+  assert.ok(purged <= 1 && live === (purged === 0), JSON.stringify(raced.map((r) => r.status)));
+  assert.equal((await api.get("/v1/me/usage", s.access)).body.used_bytes, live ? size : 0);
   await invariants(w);
 });
 

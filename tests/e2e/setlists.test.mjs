@@ -258,11 +258,23 @@ describe("a deleted score", () => {
     await api.post(`/v1/setlists/${id}/items`, { score_id: victim.id }, owner.access);
     const before = await current(id);
     assert.equal((await api.json("DELETE", `/v1/scores/${victim.id}`, undefined, owner.access)).status, 204);
+    // In the trash: the items stay in place, shown to members without title or URLs.
+    const trashed = (await api.get(`/v1/setlists/${id}`, editor.access)).body.setlist;
+    assert.equal(trashed.items.length, before.items.length);
+    const hidden = trashed.items.filter((i) => i.trashed);
+    assert.equal(hidden.length, 2);
+    assert.ok(hidden.every((i) => Object.keys(i).sort().join() === "id,position,trashed"), JSON.stringify(hidden));
+    assert.equal(trashed.version, before.version + 1);
+    assert.equal(trashed.history[0].kind, "score_trashed");
+    const owners = (await api.get(`/v1/setlists/${id}`, owner.access)).body.setlist;
+    assert.ok(owners.items.filter((i) => i.trashed).every((i) => i.title === "Doomed Ballad" && i.score_id === victim.id));
+    // Purged: the items leave, the gaps close.
+    assert.equal((await api.json("DELETE", `/v1/trash/${victim.id}`, undefined, owner.access)).status, 204);
     const after = (await api.get(`/v1/setlists/${id}`, editor.access)).body.setlist;
     assert.equal(after.items.length, before.items.length - 2);
     assert.ok(!after.items.some((i) => i.score_id === victim.id));
     assert.deepEqual(positions(after), after.items.map((_, i) => i + 1));
-    assert.equal(after.version, before.version + 1);
+    assert.equal(after.version, before.version + 2);
     assert.equal(after.history[0].kind, "score_deleted");
     assert.equal(after.history[0].detail.title, "Doomed Ballad");
   });
