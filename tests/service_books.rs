@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use scoremate::domain::task::Task;
 use scoremate::error::ApiError;
-use scoremate::service::{bookmarks, books, library, parts, processing, setlists};
+use scoremate::service::{bookmarks, books, library, parts, processing, setlists, trash};
 
 fn body(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -244,34 +244,22 @@ fn a_trashed_score_leaves_the_book_and_its_restore_makes_the_book_stale_again() 
                 r.get(0)
             })
             .unwrap();
-    block_on(scoremate::service::trash::trash_score(
-        &b.w.cx(),
-        &b.owner,
-        &bossa,
-    ))
-    .unwrap();
-    assert!(
-        block_on(books::get(&b.w.cx(), &b.owner, &b.setlist))
-            .unwrap()
-            .stale
-    );
+    let stale_after = |change: &dyn Fn() -> Result<(), scoremate::error::ApiError>| {
+        change().unwrap();
+        assert!(
+            block_on(books::get(&b.w.cx(), &b.owner, &b.setlist))
+                .unwrap()
+                .stale
+        );
+    };
+    stale_after(&|| block_on(trash::trash_score(&b.w.cx(), &b.owner, &bossa)));
     block_on(books::request(&b.w.cx(), &b.owner, &b.setlist)).unwrap();
     b.w.run_tasks();
     assert_eq!(
         read_book(&b.w, &b.setlist, ""),
         (3 + 3, vec!["Autumn".to_owned(), "Blue".to_owned()])
     );
-    block_on(scoremate::service::trash::restore(
-        &b.w.cx(),
-        &b.owner,
-        &bossa,
-    ))
-    .unwrap();
-    assert!(
-        block_on(books::get(&b.w.cx(), &b.owner, &b.setlist))
-            .unwrap()
-            .stale
-    );
+    stale_after(&|| block_on(trash::restore(&b.w.cx(), &b.owner, &bossa)).map(drop));
 }
 
 #[test]

@@ -129,7 +129,7 @@ pub async fn opened<P: Ports>(cx: &Cx<'_, P>, user: &str, id: &str) -> ApiResult
 
 /// `{<list>: [{<field>: at, score}], next_cursor}` as JSON text, each score's JSON spliced as
 /// SQL built it.
-pub(crate) fn timed_page<P>(
+fn timed_page<P>(
     cx: &Cx<'_, P>,
     list: &str,
     field: &str,
@@ -164,18 +164,34 @@ pub async fn favorites<P: Ports>(
     user: &str,
     query: &[(String, String)],
 ) -> ApiResult<String> {
+    timed_list(cx, query, "favorites", "favorited_at", |after, fetch| {
+        q::favorites(user, after, fetch)
+    })
+    .await
+}
+
+/// A list of scores, each with a time (`field`), newest first, paged by the keyset `(time, score
+/// id)` that `stmt` reads after (`None`: the first page), `fetch` rows: `{list: [{field, score}],
+/// next_cursor}` JSON text.
+///
+/// # Errors
+/// 422 for a bad limit or cursor.
+pub(crate) async fn timed_list<P: Ports>(
+    cx: &Cx<'_, P>,
+    query: &[(String, String)],
+    list: &'static str,
+    field: &str,
+    stmt: impl FnOnce(Option<(&str, &str)>, i64) -> crate::store::Stmt,
+) -> ApiResult<String> {
     let mut f = Fields::new(Map::new(), &[]);
     let (limit, cursor) = page_query(query, PAGE_MAX, &mut f, |_, _, _| false);
-    let pager = Pager::new(cx.config.cursor_key()?, "favorites", "", limit);
+    let pager = Pager::new(cx.config.cursor_key()?, list, "", limit);
     let after: Option<(String, String)> = position(&pager, cursor.as_deref(), &mut f);
     f.finish()?;
     let after = after.as_ref().map(|(at, id)| (at.as_str(), id.as_str()));
-    let rows = cx
-        .db()
-        .all::<TimedRow>(q::favorites(user, after, pager.fetch()))
-        .await?;
+    let rows = cx.db().all::<TimedRow>(stmt(after, pager.fetch())).await?;
     let (rows, next) = pager.page(rows, |r| (r.at.clone(), r.score.id.clone()));
-    Ok(timed_page(cx, "favorites", "favorited_at", &rows, next))
+    Ok(timed_page(cx, list, field, &rows, next))
 }
 
 /// `GET /v1/history?limit=&cursor=`: opens newest first (a score opened twice is listed twice),

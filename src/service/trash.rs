@@ -11,19 +11,15 @@
 //! count until it is purged.
 
 use serde::Deserialize;
-use serde_json::Map;
 
-use crate::domain::fields::Fields;
 use crate::domain::ids;
 use crate::domain::task::Task;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{changed, Db, Ports, Tasks};
-use crate::store::activity::TimedRow;
 use crate::store::library as q;
-use crate::store::paging::Pager;
 use crate::store::rows::ScoreRow;
 
-use super::activity::{page_query, position, timed_page, PAGE_MAX};
+use super::activity::timed_list;
 use super::Cx;
 
 /// Scores one `DELETE /v1/trash` or one sweep purges; more wait for the next call or sweep.
@@ -57,18 +53,10 @@ pub async fn list<P: Ports>(
     owner: &str,
     query: &[(String, String)],
 ) -> ApiResult<String> {
-    let mut f = Fields::new(Map::new(), &[]);
-    let (limit, cursor) = page_query(query, PAGE_MAX, &mut f, |_, _, _| false);
-    let pager = Pager::new(cx.config.cursor_key()?, "trash", "", limit);
-    let after: Option<(String, String)> = position(&pager, cursor.as_deref(), &mut f);
-    f.finish()?;
-    let after = after.as_ref().map(|(at, id)| (at.as_str(), id.as_str()));
-    let rows = cx
-        .db()
-        .all::<TimedRow>(q::trash(owner, after, pager.fetch()))
-        .await?;
-    let (rows, next) = pager.page(rows, |r| (r.at.clone(), r.score.id.clone()));
-    Ok(timed_page(cx, "trash", "trashed_at", &rows, next))
+    timed_list(cx, query, "trash", "trashed_at", |after, fetch| {
+        q::trash(owner, after, fetch)
+    })
+    .await
 }
 
 /// `POST /v1/trash/{id}/restore`: the score is live again, in every setlist it was in, at the
