@@ -179,7 +179,10 @@ fn entries_streamed_in_chunks_make_the_same_archive_as_entries_added_whole() {
 #[test]
 fn a_streamed_entry_is_held_to_its_declared_length() {
     let mut w = ArchiveWriter::new(PART_BYTES);
-    assert!(matches!(w.write(b"x"), Err(ArchiveError::Length(_))), "no entry open");
+    assert!(
+        matches!(w.write(b"x"), Err(ArchiveError::Length(_))),
+        "no entry open"
+    );
     assert!(matches!(w.end(), Err(ArchiveError::Length(_))));
     w.start("files/a.pdf", 4).unwrap();
     assert!(
@@ -187,12 +190,21 @@ fn a_streamed_entry_is_held_to_its_declared_length() {
         "one entry at a time"
     );
     w.write(b"abc").unwrap();
-    assert!(matches!(w.write(b"de"), Err(ArchiveError::Length(_))), "past its length");
-    assert!(matches!(w.end(), Err(ArchiveError::Length(_))), "short of its length");
+    assert!(
+        matches!(w.write(b"de"), Err(ArchiveError::Length(_))),
+        "past its length"
+    );
+    assert!(
+        matches!(w.end(), Err(ArchiveError::Length(_))),
+        "short of its length"
+    );
     let mut w = ArchiveWriter::new(PART_BYTES);
     w.start("files/a.pdf", 2).unwrap();
     w.write(b"a").unwrap();
-    assert!(matches!(w.finish(), Err(ArchiveError::Length(_))), "still open");
+    assert!(
+        matches!(w.finish(), Err(ArchiveError::Length(_))),
+        "still open"
+    );
     let mut w = ArchiveWriter::new(PART_BYTES);
     assert_eq!(
         w.start("../a.pdf", 1),

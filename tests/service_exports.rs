@@ -266,14 +266,27 @@ fn a_small_library_exports_to_one_zip_whose_manifest_is_what_the_database_holds(
     let path = archive(w, &id, "small");
     run("unzip", &["-tq", path.to_str().unwrap()]);
     let listed = entries(&path);
-    assert_eq!(done.size_bytes, Some(std::fs::metadata(&path).unwrap().len() as i64));
+    assert_eq!(
+        done.size_bytes,
+        Some(std::fs::metadata(&path).unwrap().len() as i64)
+    );
     let names: Vec<&str> = listed.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(&names[..2], ["manifest.json", "index.csv"], "the manifest first");
-    assert_eq!(names.len(), 2 + 4, "three live scores and one uploaded part");
+    assert_eq!(
+        &names[..2],
+        ["manifest.json", "index.csv"],
+        "the manifest first"
+    );
+    assert_eq!(
+        names.len(),
+        2 + 4,
+        "three live scores and one uploaded part"
+    );
     assert!(listed.iter().all(|e| e.3), "stored, not recompressed");
     for pdf in &lib.pdfs {
         assert!(
-            listed.iter().any(|e| e.1 == sha(pdf) && e.2 == pdf.len() as u64),
+            listed
+                .iter()
+                .any(|e| e.1 == sha(pdf) && e.2 == pdf.len() as u64),
             "every PDF as uploaded"
         );
     }
@@ -287,7 +300,9 @@ fn a_small_library_exports_to_one_zip_whose_manifest_is_what_the_database_holds(
              where trashed_at is null order by created_at, id",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -312,7 +327,11 @@ fn a_small_library_exports_to_one_zip_whose_manifest_is_what_the_database_holds(
         .iter()
         .map(|a| (a.layer.as_str(), a.item_id.is_some()))
         .collect();
-    assert_eq!(layers, [("pencil", false), ("gig", true)], "the owner's only");
+    assert_eq!(
+        layers,
+        [("pencil", false), ("gig", true)],
+        "the owner's only"
+    );
     assert_eq!(autumn.annotations[0].data, json!({"strokes": ["pencil"]}));
     assert_eq!(autumn.settings.len(), 1);
     assert_eq!(autumn.settings[0].data["bpm"], 96);
@@ -343,7 +362,12 @@ fn a_small_library_exports_to_one_zip_whose_manifest_is_what_the_database_holds(
     let mut lists: Vec<(&str, Vec<i64>)> = manifest
         .setlists
         .iter()
-        .map(|l| (l.name.as_str(), l.items.iter().map(|i| i.position).collect()))
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.items.iter().map(|i| i.position).collect(),
+            )
+        })
         .collect();
     lists.sort();
     assert_eq!(
@@ -351,7 +375,11 @@ fn a_small_library_exports_to_one_zip_whose_manifest_is_what_the_database_holds(
         [("Friday", vec![1, 2]), ("Sunday", vec![1])],
         "the trashed score's item left out"
     );
-    let friday = manifest.setlists.iter().find(|l| l.id == lib.friday).unwrap();
+    let friday = manifest
+        .setlists
+        .iter()
+        .find(|l| l.id == lib.friday)
+        .unwrap();
     assert_eq!(
         friday.items[1].bookmark_id.as_deref(),
         Some(songbook.bookmarks[0].id.as_str())
@@ -370,7 +398,11 @@ fn a_small_library_exports_to_one_zip_whose_manifest_is_what_the_database_holds(
     let csv = String::from_utf8(entry(&path, "index.csv")).unwrap();
     assert_eq!(csv, manifest.index_csv());
     let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
-    assert_eq!(lines.len(), 1 + 3 + 1, "a header, three scores, one bookmark");
+    assert_eq!(
+        lines.len(),
+        1 + 3 + 1,
+        "a header, three scores, one bookmark"
+    );
     assert!(lines.contains(&format!("{},Autumn,Kosma,1,2,Gm,ballad;jazz", autumn.file).as_str()));
     assert!(lines.contains(&format!("{},Blue,,2,3,F,", songbook.file).as_str()));
 
@@ -418,7 +450,12 @@ fn validate_against_schema(archive: &Path) {
         } else {
             &schema["$defs"][def]
         };
-        let mut keys: Vec<String> = node["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut keys: Vec<String> = node["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         keys
     };
@@ -450,7 +487,10 @@ fn validate_against_schema(archive: &Path) {
         assert_eq!(keys(value), props(def), "{def}");
     }
     let mut missing = manifest.clone();
-    missing["scores"][0].as_object_mut().unwrap().remove("sha256");
+    missing["scores"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("sha256");
     let mut unknown = manifest.clone();
     unknown["setlists"][0]["owner"] = json!("someone");
     let mut wrong = manifest.clone();
@@ -698,7 +738,10 @@ fn the_sweep_resends_stuck_exports_expires_old_ones_and_aborts_what_was_left() {
     w.advance(25 * 3600);
     let report = block_on(processing::sweep(&w.cx())).unwrap();
     assert_eq!(report["exports"]["abandoned"], 1);
-    assert_eq!(w.count("select count(*) from exports where state = 'failed'"), 1);
+    assert_eq!(
+        w.count("select count(*) from exports where state = 'failed'"),
+        1
+    );
     w.db()
         .execute("delete from users where id = ?1", [&owner])
         .unwrap();

@@ -1663,7 +1663,10 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         ("ExportEnvelope", envelope("export", "Export")),
-        ("ExportList", obj(&["exports"], &[("exports", array_of(reference("Export")))])),
+        (
+            "ExportList",
+            obj(&["exports"], &[("exports", array_of(reference("Export")))]),
+        ),
         (
             "Annotation",
             obj(

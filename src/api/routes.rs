@@ -430,12 +430,7 @@ pub const ROUTES: &[RouteDef] = &[
         Endpoint::GetBook,
         Access::User,
     ),
-    route(
-        "POST",
-        "/v1/exports",
-        Endpoint::RequestExport,
-        Access::User,
-    ),
+    route("POST", "/v1/exports", Endpoint::RequestExport, Access::User),
     route("GET", "/v1/exports", Endpoint::ListExports, Access::User),
     route("GET", "/v1/exports/{id}", Endpoint::GetExport, Access::User),
     route(

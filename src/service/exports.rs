@@ -19,7 +19,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{ArchiveError, ArchiveWriter, PART_BYTES};
-use crate::domain::manifest::{self, Manifest, FORMAT, INDEX_NAME, MANIFEST_MAX_BYTES, MANIFEST_NAME};
+use crate::domain::manifest::{
+    self, Manifest, FORMAT, INDEX_NAME, MANIFEST_MAX_BYTES, MANIFEST_NAME,
+};
 use crate::domain::task::{self as jobs, Task};
 use crate::domain::{hex, human_bytes, ids};
 use crate::error::{ApiError, ApiResult};
@@ -108,10 +110,7 @@ pub async fn request<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<ExportVi
         > 0
     {
         // The row stays pending; the sweep sends the message again if this one is lost.
-        let _ = cx
-            .tasks()
-            .send(vec![Task::Export { export_id: id }])
-            .await;
+        let _ = cx.tasks().send(vec![Task::Export { export_id: id }]).await;
     }
     // Ours, or the one a racing request made first.
     let row = cx
@@ -143,10 +142,7 @@ pub async fn get<P: Ports>(cx: &Cx<'_, P>, user: &str, id: &str) -> ApiResult<Ex
 /// # Errors
 /// Database errors.
 pub async fn list<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<Vec<ExportView>> {
-    let rows = cx
-        .db()
-        .all::<ExportRow>(q::list(user, LIST_LIMIT))
-        .await?;
+    let rows = cx.db().all::<ExportRow>(q::list(user, LIST_LIMIT)).await?;
     rows.into_iter().map(|r| view(cx, r)).collect()
 }
 
@@ -188,10 +184,7 @@ fn size(n: i64) -> u64 {
 ///
 /// # Errors
 /// Database errors.
-pub async fn library<P: Ports>(
-    cx: &Cx<'_, P>,
-    user: &str,
-) -> ApiResult<Result<Library, String>> {
+pub async fn library<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<Result<Library, String>> {
     #[derive(serde::Deserialize)]
     struct Bytes {
         bytes: i64,

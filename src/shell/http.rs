@@ -21,8 +21,8 @@ use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
 use super::{
-    accounts, activity, admin, annotations, blobs, bookmarks, books, exports, library, limits, live,
-    parts, presets, setlists,
+    accounts, activity, admin, annotations, blobs, bookmarks, books, exports, library, limits,
+    live, parts, presets, setlists,
 };
 
 struct LogLine {

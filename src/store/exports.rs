@@ -13,8 +13,7 @@ use crate::args;
 use super::Stmt;
 
 /// Columns of an export as the API shows it ([`ExportRow`]).
-const EXPORT_COLUMNS: &str =
-    "id, state, object_key, size_bytes, reason, created_at, expires_at";
+const EXPORT_COLUMNS: &str = "id, state, object_key, size_bytes, reason, created_at, expires_at";
 
 /// Asks for an export of `user`'s library. Changes nothing while one is pending or running (the
 /// partial unique index `exports_one_open`): the caller then reads that one.
