@@ -54,39 +54,14 @@ fn padded(pages: usize, nonce: &str, size: usize) -> Vec<u8> {
     bytes
 }
 
-/// A score of `user` with `bytes`, its page count known (so parts and bookmarks may use it).
 fn score(w: &World, user: &str, bytes: &[u8], title: &str) -> String {
-    let id = w.score(user, bytes, title);
-    let task = Task::PdfInfo {
-        score_id: id.clone(),
-    };
-    block_on(processing::run(&w.cx(), &task, "m")).unwrap();
-    id
+    w.processed_score(user, bytes, title)
 }
 
 /// An uploaded part `name` of `score`: its bytes.
 fn upload_part(w: &World, user: &str, score: &str, name: &str) -> Vec<u8> {
     let bytes = pdf(2, &format!("{name} part of {score}"));
-    let up = block_on(library::create_upload(
-        &w.cx(),
-        user,
-        body(json!({
-            "filename": "part.pdf", "size": bytes.len(), "mime": "application/pdf",
-            "sha256": sha(&bytes),
-        })),
-    ))
-    .unwrap();
-    w.ports
-        .blobs
-        .store(&format!("u/{user}/s/{}.pdf", up.upload_id), &bytes);
-    block_on(parts::create_part(
-        &w.cx(),
-        user,
-        score,
-        body(json!({"name": name, "upload_id": up.upload_id})),
-    ))
-    .unwrap();
-    w.run_tasks();
+    w.uploaded_part(user, score, name, &bytes);
     bytes
 }
 
@@ -527,6 +502,13 @@ fn state(w: &World, id: &str) -> (String, Option<String>) {
         .unwrap()
 }
 
+/// The reason export `id` failed with (it must have failed).
+fn failure(w: &World, id: &str) -> String {
+    let (state, reason) = state(w, id);
+    assert_eq!(state, "failed");
+    reason.unwrap()
+}
+
 #[test]
 fn a_part_upload_failing_part_way_is_retried_into_one_complete_archive() {
     let (w, owner, files) = large_library();
@@ -608,9 +590,7 @@ fn a_missing_or_damaged_source_fails_the_export_naming_the_file_and_aborts_its_u
     damaged[last] ^= 1;
     w.ports.blobs.store(&keys[1], &damaged);
     let id = export(&w, &owner);
-    let (st, reason) = state(&w, &id);
-    assert_eq!(st, "failed");
-    let reason = reason.unwrap();
+    let reason = failure(&w, &id);
     assert!(
         reason.starts_with("files/Large 1--") && reason.contains("does not match its sha256"),
         "{reason}"
@@ -629,9 +609,7 @@ fn a_missing_or_damaged_source_fails_the_export_naming_the_file_and_aborts_its_u
     w.ports.blobs.store(&keys[1], &files[1]);
     w.ports.blobs.objects.borrow_mut().remove(&keys[0]);
     let id = export(&w, &owner);
-    let (st, reason) = state(&w, &id);
-    assert_eq!(st, "failed");
-    let reason = reason.unwrap();
+    let reason = failure(&w, &id);
     assert!(
         reason.starts_with("files/Large 0--") && reason.contains("missing"),
         "{reason}"

@@ -192,8 +192,48 @@ fn no_such_upload(e: &worker::Error) -> bool {
     text.contains("nosuchupload") || text.contains("does not exist") || text.contains("10024")
 }
 
-/// Multipart uploads (the library export): thin calls on the binding, a fault point each.
 impl Files {
+    /// The multipart upload `upload_id` to `key`, as the binding resumes it.
+    fn upload(&self, key: &str, upload_id: &str) -> ApiResult<worker::MultipartUpload> {
+        self.0
+            .resume_multipart_upload(key, upload_id)
+            .map_err(|e| storage("resume multipart upload", e))
+    }
+}
+
+impl crate::ports::Blobs for Files {
+    async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
+        Files::head(self, key).await
+    }
+
+    async fn read(&self, key: &str, range: Option<(u64, u64)>) -> ApiResult<Option<Vec<u8>>> {
+        let range = range.map(|(offset, length)| Range::OffsetWithLength { offset, length });
+        let Some(object) = Files::get(self, key, range).await? else {
+            return Ok(None);
+        };
+        match object.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(|e| storage("read", e)),
+            None => Ok(Some(Vec::new())),
+        }
+    }
+
+    async fn sha256(&self, key: &str) -> ApiResult<Option<Vec<u8>>> {
+        self.sha256_of(key).await
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> ApiResult<()> {
+        self.put_bytes(key, bytes, content_type).await
+    }
+
+    async fn delete(&self, key: &str) -> ApiResult<()> {
+        Files::delete(self, key).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
+        Files::delete_prefix(self, prefix).await
+    }
+
+    // Multipart uploads (the library export): thin calls on the binding, a fault point each.
     async fn multipart_start(&self, key: &str, content_type: &str) -> ApiResult<String> {
         fault("r2.multipart_start", key).await?;
         let upload = self
@@ -207,12 +247,6 @@ impl Files {
             .await
             .map_err(|e| storage("create multipart upload", e))?;
         Ok(upload.upload_id().await)
-    }
-
-    fn upload(&self, key: &str, upload_id: &str) -> ApiResult<worker::MultipartUpload> {
-        self.0
-            .resume_multipart_upload(key, upload_id)
-            .map_err(|e| storage("resume multipart upload", e))
     }
 
     async fn multipart_part(
@@ -255,65 +289,5 @@ impl Files {
             Err(e) if no_such_upload(&e) => Ok(()),
             Err(e) => Err(storage("abort multipart upload", e)),
         }
-    }
-}
-
-impl crate::ports::Blobs for Files {
-    async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
-        Files::head(self, key).await
-    }
-
-    async fn read(&self, key: &str, range: Option<(u64, u64)>) -> ApiResult<Option<Vec<u8>>> {
-        let range = range.map(|(offset, length)| Range::OffsetWithLength { offset, length });
-        let Some(object) = Files::get(self, key, range).await? else {
-            return Ok(None);
-        };
-        match object.body() {
-            Some(body) => body.bytes().await.map(Some).map_err(|e| storage("read", e)),
-            None => Ok(Some(Vec::new())),
-        }
-    }
-
-    async fn sha256(&self, key: &str) -> ApiResult<Option<Vec<u8>>> {
-        self.sha256_of(key).await
-    }
-
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> ApiResult<()> {
-        self.put_bytes(key, bytes, content_type).await
-    }
-
-    async fn delete(&self, key: &str) -> ApiResult<()> {
-        Files::delete(self, key).await
-    }
-
-    async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
-        Files::delete_prefix(self, prefix).await
-    }
-
-    async fn multipart_start(&self, key: &str, content_type: &str) -> ApiResult<String> {
-        Files::multipart_start(self, key, content_type).await
-    }
-
-    async fn multipart_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: u16,
-        bytes: Vec<u8>,
-    ) -> ApiResult<String> {
-        Files::multipart_part(self, key, upload_id, number, bytes).await
-    }
-
-    async fn multipart_complete(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<(u16, String)>,
-    ) -> ApiResult<()> {
-        Files::multipart_complete(self, key, upload_id, parts).await
-    }
-
-    async fn multipart_abort(&self, key: &str, upload_id: &str) -> ApiResult<()> {
-        Files::multipart_abort(self, key, upload_id).await
     }
 }

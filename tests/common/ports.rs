@@ -558,6 +558,43 @@ impl World {
             .to_owned()
     }
 
+    /// [`World::score`] with its `pdf_info` run (its page count known, so parts and bookmarks
+    /// may use it).
+    pub fn processed_score(&self, user: &str, bytes: &[u8], title: &str) -> String {
+        let id = self.score(user, bytes, title);
+        let task = Task::PdfInfo {
+            score_id: id.clone(),
+        };
+        block_on(scoremate::service::processing::run(&self.cx(), &task, "m")).unwrap();
+        id
+    }
+
+    /// A part `name` of `score` uploaded as the PDF `bytes` through the upload flow, its
+    /// processing run.
+    pub fn uploaded_part(&self, user: &str, score: &str, name: &str, bytes: &[u8]) {
+        let object = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let up = block_on(scoremate::service::library::create_upload(
+            &self.cx(),
+            user,
+            object(serde_json::json!({
+                "filename": "part.pdf", "size": bytes.len(), "mime": "application/pdf",
+                "sha256": scoremate::domain::hex(&Sha256::digest(bytes)),
+            })),
+        ))
+        .unwrap();
+        self.ports
+            .blobs
+            .store(&format!("u/{user}/s/{}.pdf", up.upload_id), bytes);
+        block_on(scoremate::service::parts::create_part(
+            &self.cx(),
+            user,
+            score,
+            object(serde_json::json!({"name": name, "upload_id": up.upload_id})),
+        ))
+        .unwrap();
+        self.run_tasks();
+    }
+
     /// A setlist `name` of `owner` with `members` (`(email, role)`) and one item playing `score`:
     /// `(setlist, item)`.
     pub fn setlist(
