@@ -449,7 +449,7 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, id: &str) -> ApiResult<Outcome> {
     }
     let library = match library(cx, &job.user_id).await? {
         Ok(library) => library,
-        Err(reason) => return fail(cx, (id, attempt), &job.object_key, reason).await,
+        Err(reason) => return fail(cx, (id, attempt), (&job.object_key, None), reason).await,
     };
     let upload_id = cx
         .blobs()
@@ -482,7 +482,8 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, id: &str) -> ApiResult<Outcome> {
         Ok(Ok(())) => {}
         Ok(Err(Stop::Superseded)) => return Ok(Ok("taken over by another delivery")),
         Ok(Err(Stop::Failed(reason))) => {
-            return fail(cx, (id, attempt), &job.object_key, reason).await
+            let ours = (job.object_key.as_str(), Some(upload_id.as_str()));
+            return fail(cx, (id, attempt), ours, reason).await;
         }
         Err(e) => {
             if !still_ours(cx, id, attempt).await {
@@ -509,8 +510,12 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, id: &str) -> ApiResult<Outcome> {
         .await?
         == 0
     {
-        // Taken over or deleted meanwhile: this archive is nobody's.
-        super::processing::discard(cx, &job.object_key).await?;
+        // Taken over meanwhile (the delivery that took it writes the same key again), or
+        // deleted: then this archive is nobody's (the deletion's outbox entry may have run).
+        if cx.db().first::<JobRow>(q::job(id)).await?.is_none() {
+            super::processing::discard(cx, &job.object_key).await?;
+            return Ok(Ok("export no longer exists"));
+        }
         return Ok(Ok("taken over by another delivery"));
     }
     Ok(Ok("exported"))
@@ -694,24 +699,20 @@ async fn release<P: Ports>(cx: &Cx<'_, P>, (id, attempt): (&str, i64), key: &str
     abort_upload(cx, key, upload_id).await;
 }
 
-/// A permanent failure: the export fails with `reason` (its upload into the outbox), then the
-/// upload is aborted.
+/// A permanent failure: the export fails with `reason` (the row's upload, this attempt's, into
+/// the outbox), then this attempt's upload (if it started one) is aborted. An attempt taken over
+/// meanwhile changes no row and aborts only its own upload.
 async fn fail<P: Ports>(
     cx: &Cx<'_, P>,
     (id, attempt): (&str, i64),
-    key: &str,
+    (key, upload_id): (&str, Option<&str>),
     reason: String,
 ) -> ApiResult<Outcome> {
-    let upload = cx
-        .db()
-        .first::<JobRow>(q::job(id))
-        .await?
-        .and_then(|j| j.upload_id);
     cx.db()
         .batch(q::failed((id, Some(attempt)), &reason, &cx.now_text(), &expiry(cx)).into())
         .await?;
-    if let Some(upload_id) = upload {
-        abort_upload(cx, key, &upload_id).await;
+    if let Some(upload_id) = upload_id {
+        abort_upload(cx, key, upload_id).await;
     }
     Ok(Err(reason))
 }
