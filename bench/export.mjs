@@ -15,8 +15,20 @@ import { pipeline } from "node:stream/promises";
 
 const [base, nArg = "100", sizeArg = "10", pids = "", log = "", parent = tmpdir()] = process.argv.slice(2);
 const N = Number(nArg), SIZE = Number(sizeArg) * 1024 * 1024, PART = 5 * 1024 * 1024;
+/** fetch, tried again (up to 3 times) when the connection drops: a pooled keep-alive
+ * connection the local server closed as a request went out, under the load of the queue. */
+async function fetchAgain(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
 const json = (method, path, body, token) =>
-  fetch(base + path, {
+  fetchAgain(base + path, {
     method,
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body && JSON.stringify(body),
@@ -69,6 +81,11 @@ function bigPdf(i, size) {
   }
 }
 
+process.on("exit", (code) => {
+  // On a failure, what the Worker said last.
+  if (code !== 0 && log) console.error(readFileSync(log, "utf8").split("\n").slice(-40).join("\n"));
+});
+
 const email = `bench-export-${Date.now()}@example.test`;
 const password = "Bench-pass-word-1";
 await json("POST", "/v1/auth/register", { email, password, display_name: "Bench" });
@@ -86,10 +103,11 @@ for (let i = 0; i < N; i++) {
   writeFileSync(join(files, `piece-${String(i).padStart(3, "0")}.pdf`), bytes);
   const up = await json("POST", "/v1/uploads", { filename: `p${i}.pdf`, size: bytes.length, mime: "application/pdf", sha256 }, token);
   if (up.status !== 201) throw new Error(`upload ${i}: ${up.status} ${JSON.stringify(up.body)}`);
-  const put = await fetch(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
+  const put = await fetchAgain(up.body.url, { method: "PUT", headers: up.body.headers, body: bytes });
   if (put.status !== 200) throw new Error(`put ${i}: ${put.status} ${await put.text()}`);
   const score = await json("POST", "/v1/scores", { upload_id: up.body.upload_id, title: `Piece ${i}` }, token);
-  if (score.status !== 201) throw new Error(`score ${i}: ${score.status} ${JSON.stringify(score.body)}`);
+  // 409: a retried request whose first try had created the score.
+  if (score.status !== 201 && score.status !== 409) throw new Error(`score ${i}: ${score.status} ${JSON.stringify(score.body)}`);
 }
 // Processing done (pdf_info, thumbnail), so the export runs on a quiet queue.
 for (;;) {
