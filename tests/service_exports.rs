@@ -670,7 +670,7 @@ fn the_sweep_resends_stuck_exports_expires_old_ones_and_aborts_what_was_left() {
     // Lost message: resent once the export has not moved for half an hour.
     w.advance(31 * 60);
     let report = block_on(processing::sweep(&w.cx())).unwrap();
-    assert_eq!(report["exports"]["requeued"], 1);
+    assert_eq!(report["exports_requeued"], 1);
     let resent: Vec<Task> = w
         .ports
         .tasks
@@ -694,7 +694,7 @@ fn the_sweep_resends_stuck_exports_expires_old_ones_and_aborts_what_was_left() {
     assert_eq!(w.count("select count(*) from multipart_aborts"), 1);
     assert_eq!(w.ports.blobs.uploads_in(UploadState::Open).len(), 1);
     let report = block_on(processing::sweep(&w.cx())).unwrap();
-    assert_eq!(report["exports"]["uploads_aborted"], 1);
+    assert_eq!(report["export_uploads_aborted"], 1);
     assert!(w.ports.blobs.uploads_in(UploadState::Open).is_empty());
     assert_eq!(w.count("select count(*) from multipart_aborts"), 0);
     // Done, then gone seven days later: the row, and the archive through the deletion outbox.
@@ -703,7 +703,7 @@ fn the_sweep_resends_stuck_exports_expires_old_ones_and_aborts_what_was_left() {
     assert_eq!(state(&w, &asked.id).0, "done");
     w.advance(7 * 24 * 3600 + 1);
     let report = block_on(processing::sweep(&w.cx())).unwrap();
-    assert_eq!(report["exports"]["expired"], 1);
+    assert_eq!(report["exports_expired"], 1);
     assert_eq!(w.count("select count(*) from exports"), 0);
     assert_eq!(
         w.count("select count(*) from deletions where object_key like '%/exports/exp_%.zip'"),
@@ -715,7 +715,7 @@ fn the_sweep_resends_stuck_exports_expires_old_ones_and_aborts_what_was_left() {
     w.ports.tasks.drain();
     w.advance(25 * 3600);
     let report = block_on(processing::sweep(&w.cx())).unwrap();
-    assert_eq!(report["exports"]["abandoned"], 1);
+    assert_eq!(report["exports_abandoned"], 1);
     assert_eq!(
         w.count("select count(*) from exports where state = 'failed'"),
         1

@@ -732,7 +732,7 @@ pub async fn give_up<P: Ports>(cx: &Cx<'_, P>, id: &str, reason: &str) -> ApiRes
 // ---- the sweep ----
 
 /// What the sweep did with exports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     /// Sent again: pending or running with no sign of life for [`jobs::REQUEUE_AFTER_SECONDS`].
     pub requeued: usize,
