@@ -24,6 +24,8 @@ const { unstable_startWorker } = require(path.join(root, "node_modules/wrangler"
       RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
       // The write phase asks for 300 upload URLs in seconds, over the 120-a-minute default.
       RATE_UPLOAD_URLS: { type: "plain_text", value: "1000000000/60" },
+      // bench/export.sh loads a library larger than the default quota when asked to.
+      ...(process.env.BENCH_QUOTA_BYTES ? { DEFAULT_QUOTA_BYTES: { type: "plain_text", value: process.env.BENCH_QUOTA_BYTES } } : {}),
     },
     dev: {
       remote: false,

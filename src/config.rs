@@ -37,6 +37,9 @@ pub const DEFAULT_RATE_REFRESH_PER_FAMILY: Rate = Rate::new(30, 60);
 /// reading a setlist together for a few each; 60 a minute per library bounds the queue work
 /// anyone can make a library pay for.
 pub const DEFAULT_RATE_RENDERS: Rate = Rate::new(60, 60);
+/// Not in the SPEC: an export reads the whole library; 10 new ones an hour per user is far above
+/// honest use (one at a time is the rule anyway) and bounds the storage reads anyone can cause.
+pub const DEFAULT_RATE_EXPORTS: Rate = Rate::new(10, 3600);
 
 pub struct Config {
     /// `Err` holds the operator-facing reason the JWT secret is unusable.
@@ -72,6 +75,8 @@ pub struct Config {
     pub rate_refresh_per_family: Option<Rate>,
     /// New page renders per score owner (whoever asks for them).
     pub rate_renders: Option<Rate>,
+    /// New library exports per user.
+    pub rate_exports: Option<Rate>,
     /// Metadata versions kept per score; older ones are pruned.
     pub score_versions_max: i64,
     /// Test-only fault injection (`E2E_FAULTS=on`; see `shell::faults`).
@@ -183,6 +188,7 @@ impl Config {
             rate_auth_per_ip: rate("RATE_AUTH_PER_IP", DEFAULT_RATE_AUTH_PER_IP)?,
             rate_upload_urls: rate("RATE_UPLOAD_URLS", DEFAULT_RATE_UPLOAD_URLS)?,
             rate_renders: rate("RATE_RENDERS", DEFAULT_RATE_RENDERS)?,
+            rate_exports: rate("RATE_EXPORTS", DEFAULT_RATE_EXPORTS)?,
             rate_refresh_per_family: rate(
                 "RATE_REFRESH_PER_FAMILY",
                 DEFAULT_RATE_REFRESH_PER_FAMILY,
@@ -286,6 +292,7 @@ mod tests {
         assert_eq!(c.rate_login_failures, Some(Rate::new(10, 900)));
         assert_eq!(c.rate_auth_per_ip, Some(Rate::new(300, 60)));
         assert_eq!(c.rate_upload_urls, Some(Rate::new(120, 60)));
+        assert_eq!(c.rate_exports, Some(Rate::new(10, 3600)));
         assert!(c
             .cors_origins
             .allowed(Some("http://localhost:3000"))

@@ -120,6 +120,27 @@ pub trait Blobs {
     async fn delete(&self, key: &str) -> ApiResult<()>;
     /// Deletes every object under `prefix`; how many there were.
     async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize>;
+    /// Starts a multipart upload to `key`: its upload id. Parts are numbered from 1; every part
+    /// but the last must be the same size, at least 5 MiB (R2's rule).
+    async fn multipart_start(&self, key: &str, content_type: &str) -> ApiResult<String>;
+    /// Uploads part `number` of upload `upload_id` to `key`: its etag.
+    async fn multipart_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        bytes: Vec<u8>,
+    ) -> ApiResult<String>;
+    /// Completes the upload from `parts` (`(number, etag)` in order): the object exists from now.
+    async fn multipart_complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(u16, String)>,
+    ) -> ApiResult<()>;
+    /// Aborts the upload, dropping its parts. Aborting one that is gone (aborted or completed
+    /// already) succeeds (idempotent).
+    async fn multipart_abort(&self, key: &str, upload_id: &str) -> ApiResult<()>;
 }
 
 /// The task queue (a Queue producer in the Worker). Failures are 502.

@@ -1,7 +1,9 @@
 //! `archive::ArchiveWriter` against Info-ZIP's `unzip -t` and Python's `zipfile`: parts of
 //! exactly the part size but the last, stored entries with data descriptors whose bytes read back
-//! with their sha256, ZIP64 records past 65 535 entries, names an import would refuse never
-//! written, and the large-entry boundary by arithmetic. The `unzip` and Python checks are skipped,
+//! with their sha256, entries streamed in chunks byte for byte the same archive as entries added
+//! whole (an entry larger than a part passing through less than a part and a chunk of memory),
+//! entries held to their declared length, ZIP64 records past 65 535 entries, names an import would
+//! refuse never written, and the large-entry boundary by arithmetic. The `unzip` and Python checks are skipped,
 //! with a note, where those tools are not installed.
 
 use std::path::{Path, PathBuf};
@@ -111,6 +113,103 @@ fn parts_are_exact_and_the_entries_read_back_with_their_sha256() {
         eprintln!("note: python3 missing; zipfile check skipped");
     }
     let _ = std::fs::remove_file(path);
+}
+
+/// The files of [`parts_are_exact_and_the_entries_read_back_with_their_sha256`]'s kind, one of
+/// them larger than two parts.
+fn library() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("manifest.json", br#"{"format":1}"#.to_vec()),
+        ("files/big.pdf", noise(2 * PART_BYTES + 777_777, 3)),
+        ("files/small.pdf", noise(1000, 4)),
+        ("files/mid.pdf", noise(PART_BYTES - 5, 5)),
+    ]
+}
+
+#[test]
+fn entries_streamed_in_chunks_make_the_same_archive_as_entries_added_whole() {
+    let files = library();
+    let mut whole = ArchiveWriter::new(PART_BYTES);
+    let mut whole_parts = Vec::new();
+    for (name, bytes) in &files {
+        whole.add(name, bytes).unwrap();
+        whole_parts.extend(whole.take_parts());
+    }
+    whole_parts.extend(whole.finish().unwrap());
+
+    const CHUNK: usize = 4 * 1024 * 1024;
+    let mut streamed = ArchiveWriter::new(PART_BYTES);
+    let mut parts = Vec::new();
+    let mut most_held = 0;
+    for (name, bytes) in &files {
+        streamed.start(name, bytes.len() as u64).unwrap();
+        for chunk in bytes.chunks(CHUNK) {
+            streamed.write(chunk).unwrap();
+            most_held = most_held.max(streamed.buffered());
+            parts.extend(streamed.take_parts());
+            assert!(streamed.buffered() < PART_BYTES, "less than a part stays");
+        }
+        streamed.end().unwrap();
+    }
+    assert_eq!(streamed.entries(), 4);
+    let size = streamed.written();
+    parts.extend(streamed.finish().unwrap());
+    // What memory held at its most: less than a part and a chunk, whatever the entry's size.
+    assert!(most_held < PART_BYTES + CHUNK, "{most_held}");
+    assert_eq!(parts.concat(), whole_parts.concat(), "byte for byte");
+    assert!(size <= parts.iter().map(Vec::len).sum::<usize>() as u64);
+    let (last, full) = parts.split_last().unwrap();
+    assert!(full.len() >= 2, "the big entry spans parts");
+    assert!(full.iter().all(|p| p.len() == PART_BYTES));
+    assert!(!last.is_empty() && last.len() <= PART_BYTES);
+    let path = write("streamed", &parts);
+    if installed("unzip") {
+        common::tools::run("unzip", &["-tq", path.to_str().unwrap()]);
+    }
+    if installed("python3") {
+        let listing = python_listing(&path);
+        for (name, bytes) in &files {
+            let sha = scoremate::domain::hex(&Sha256::digest(bytes));
+            assert!(listing.contains(&format!("{name} {sha} ")), "{name}");
+        }
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn a_streamed_entry_is_held_to_its_declared_length() {
+    let mut w = ArchiveWriter::new(PART_BYTES);
+    assert!(
+        matches!(w.write(b"x"), Err(ArchiveError::Length(_))),
+        "no entry open"
+    );
+    assert!(matches!(w.end(), Err(ArchiveError::Length(_))));
+    w.start("files/a.pdf", 4).unwrap();
+    assert!(
+        matches!(w.start("files/b.pdf", 1), Err(ArchiveError::Length(_))),
+        "one entry at a time"
+    );
+    w.write(b"abc").unwrap();
+    assert!(
+        matches!(w.write(b"de"), Err(ArchiveError::Length(_))),
+        "past its length"
+    );
+    assert!(
+        matches!(w.end(), Err(ArchiveError::Length(_))),
+        "short of its length"
+    );
+    let mut w = ArchiveWriter::new(PART_BYTES);
+    w.start("files/a.pdf", 2).unwrap();
+    w.write(b"a").unwrap();
+    assert!(
+        matches!(w.finish(), Err(ArchiveError::Length(_))),
+        "still open"
+    );
+    let mut w = ArchiveWriter::new(PART_BYTES);
+    assert_eq!(
+        w.start("../a.pdf", 1),
+        Err(ArchiveError::Name("../a.pdf".into()))
+    );
 }
 
 #[test]

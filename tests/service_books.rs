@@ -11,11 +11,10 @@ use common::pdf::{outline, pdf};
 use common::ports::{block_on, World};
 use lopdf::Document;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use scoremate::domain::task::Task;
 use scoremate::error::ApiError;
-use scoremate::service::{bookmarks, books, library, parts, processing, setlists, trash};
+use scoremate::service::{bookmarks, books, parts, setlists, trash};
 
 fn body(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -27,36 +26,16 @@ fn parse(text: &str) -> Value {
 
 /// A score of `pages` pages, processed (its page count known).
 fn score(w: &World, user: &str, pages: usize, title: &str) -> String {
-    let id = w.score(user, &pdf(pages, title), title);
-    let task = Task::PdfInfo {
-        score_id: id.clone(),
-    };
-    block_on(processing::run(&w.cx(), &task, "m")).unwrap();
-    id
+    w.processed_score(user, &pdf(pages, title), title)
 }
 
 fn upload_part(w: &World, user: &str, score: &str, name: &str, pages: usize) {
-    let bytes = pdf(pages, &format!("{name} part of {score}"));
-    let up = block_on(library::create_upload(
-        &w.cx(),
-        user,
-        body(json!({
-            "filename": "part.pdf", "size": bytes.len(), "mime": "application/pdf",
-            "sha256": scoremate::domain::hex(&Sha256::digest(&bytes)),
-        })),
-    ))
-    .unwrap();
-    w.ports
-        .blobs
-        .store(&format!("u/{user}/s/{}.pdf", up.upload_id), &bytes);
-    block_on(parts::create_part(
-        &w.cx(),
+    w.uploaded_part(
         user,
         score,
-        body(json!({"name": name, "upload_id": up.upload_id})),
-    ))
-    .unwrap();
-    w.run_tasks();
+        name,
+        &pdf(pages, &format!("{name} part of {score}")),
+    );
 }
 
 struct Band {

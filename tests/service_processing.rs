@@ -793,6 +793,35 @@ impl Blobs for HookedBlobs<'_> {
     async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
         self.inner.delete_prefix(prefix).await
     }
+
+    async fn multipart_start(&self, key: &str, content_type: &str) -> ApiResult<String> {
+        self.inner.multipart_start(key, content_type).await
+    }
+
+    async fn multipart_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        bytes: Vec<u8>,
+    ) -> ApiResult<String> {
+        self.inner
+            .multipart_part(key, upload_id, number, bytes)
+            .await
+    }
+
+    async fn multipart_complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(u16, String)>,
+    ) -> ApiResult<()> {
+        self.inner.multipart_complete(key, upload_id, parts).await
+    }
+
+    async fn multipart_abort(&self, key: &str, upload_id: &str) -> ApiResult<()> {
+        self.inner.multipart_abort(key, upload_id).await
+    }
 }
 
 impl<'a> Ports for Interleaved<'a> {
@@ -1089,6 +1118,10 @@ fn the_sweep_forgets_stale_rate_windows_and_reports_every_figure() {
             "extracts_requeued": 0,
             "books_requeued": 0,
             "trash_purged": 0,
+            "exports_requeued": 0,
+            "exports_abandoned": 0,
+            "exports_expired": 0,
+            "export_uploads_aborted": 0,
             "refresh_tokens_purged": 0,
             "sessions_purged": 0,
             "rate_windows_purged": 1,

@@ -645,6 +645,30 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("BookEnvelope")),
             &[404],
         ),
+        E::RequestExport => Op {
+            body_required: false,
+            ..op(
+                "Ask for an export of your library (one ZIP: manifest.json, index.csv, files/), made by the queue; while one is pending or running, that one",
+                "exports",
+                None,
+                (202, Some("ExportEnvelope")),
+                &[429],
+            )
+        },
+        E::ListExports => op(
+            "Your newest exports (at most 20)",
+            "exports",
+            None,
+            (200, Some("ExportList")),
+            &[],
+        ),
+        E::GetExport => op(
+            "An export: pending, running, done (with a short-lived download URL) or failed",
+            "exports",
+            None,
+            (200, Some("ExportEnvelope")),
+            &[404],
+        ),
         E::ItemDownloadUrl => Op {
             query: MEMBER_ITEM_QUERY,
             also: PENDING,
@@ -1680,6 +1704,29 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         ("BookEnvelope", envelope("book", "Book")),
+        (
+            "Export",
+            obj(
+                &["id", "state", "created_at"],
+                &[
+                    ("id", t("string")),
+                    (
+                        "state",
+                        json!({"enum": ["pending", "running", "done", "failed"]}),
+                    ),
+                    ("size_bytes", t("integer")),
+                    ("url", t("string")),
+                    ("expires_at", t("string")),
+                    ("reason", t("string")),
+                    ("created_at", t("string")),
+                ],
+            ),
+        ),
+        ("ExportEnvelope", envelope("export", "Export")),
+        (
+            "ExportList",
+            obj(&["exports"], &[("exports", array_of(reference("Export")))]),
+        ),
         (
             "Annotation",
             obj(

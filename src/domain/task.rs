@@ -44,6 +44,9 @@ pub enum Task {
         setlist_id: String,
         part_key: String,
     },
+    /// The library export `export_id`: one ZIP written to R2 by a multipart upload (a delivery
+    /// takes the export over from any earlier one and starts the archive again).
+    Export { export_id: String },
 }
 
 impl Task {
@@ -59,6 +62,7 @@ impl Task {
             Self::PartRenderPage { .. } => "part_render_page",
             Self::ExtractBookmark { .. } => "extract_bookmark",
             Self::SetlistBook { .. } => "setlist_book",
+            Self::Export { .. } => "export",
         }
     }
 
@@ -86,6 +90,7 @@ impl Task {
                 setlist_id,
                 part_key,
             } => format!("setlist_book:{setlist_id}:{part_key}"),
+            Self::Export { export_id } => format!("export:{export_id}"),
         }
     }
 }
@@ -112,7 +117,8 @@ impl Task {
             | Self::PartThumbnail { .. }
             | Self::PartRenderPage { .. }
             | Self::ExtractBookmark { .. }
-            | Self::SetlistBook { .. } => None,
+            | Self::SetlistBook { .. }
+            | Self::Export { .. } => None,
         }
     }
 }
@@ -253,6 +259,17 @@ mod tests {
             wire,
             json!({"task": "extract_bookmark", "bookmark_id": "bmk_1"})
         );
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn an_export_is_recorded_per_export() {
+        let task = Task::Export {
+            export_id: "exp_1".into(),
+        };
+        assert_eq!(task.record_id(), "export:exp_1");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(wire, json!({"task": "export", "export_id": "exp_1"}));
         assert_eq!(parse(&wire), Ok(task));
     }
 

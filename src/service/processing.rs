@@ -182,6 +182,7 @@ async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> Api
             };
             books::failed(setlist_id, part_key, row.version, reason, &cx.now_text())
         }
+        Task::Export { export_id } => return super::exports::give_up(cx, export_id, reason).await,
         Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(()),
     };
     cx.db().run(stmt).await.map(drop)
@@ -265,6 +266,10 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
             setlist_id,
             part_key,
         } => setlist_book(cx, task, (setlist_id, part_key), message_id).await,
+        Task::Export { export_id } => match super::exports::run(cx, export_id).await? {
+            Ok(note) => record(cx, task, OK, Some(note), message_id).await,
+            Err(reason) => record(cx, task, FAILED, Some(&reason), message_id).await,
+        },
         Task::DeleteFile { key } => {
             cx.blobs().delete(key).await?;
             cx.blobs().delete_prefix(&keys::derived_prefix(key)).await?;
@@ -433,7 +438,7 @@ async fn thumbnail<P: Ports>(
 ///
 /// # Errors
 /// Database errors (the store and the database both failing).
-async fn discard<P: Ports>(cx: &Cx<'_, P>, key: &str) -> ApiResult<()> {
+pub(crate) async fn discard<P: Ports>(cx: &Cx<'_, P>, key: &str) -> ApiResult<()> {
     if cx.blobs().delete(key).await.is_err() {
         cx.db().run(q::discard_later(key, &cx.now_text())).await?;
     }
@@ -741,6 +746,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
     let extracts_requeued = requeue_extracts(cx).await?;
     let books_requeued = requeue_books(cx).await?;
     let trash_purged = super::trash::purge_expired(cx).await?;
+    let exports = super::exports::sweep(cx).await?;
     let purged = cx
         .db()
         .batch(vec![
@@ -761,6 +767,10 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
         "extracts_requeued": extracts_requeued,
         "books_requeued": books_requeued,
         "trash_purged": trash_purged,
+        "exports_requeued": exports.requeued,
+        "exports_abandoned": exports.abandoned,
+        "exports_expired": exports.expired,
+        "export_uploads_aborted": exports.uploads_aborted,
         "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
         "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
         "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),

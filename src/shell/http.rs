@@ -21,8 +21,8 @@ use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
 use super::{
-    accounts, activity, admin, annotations, blobs, bookmarks, books, library, limits, live, parts,
-    presets, setlists,
+    accounts, activity, admin, annotations, blobs, bookmarks, books, exports, library, limits,
+    live, parts, presets, setlists,
 };
 
 struct LogLine {
@@ -227,6 +227,9 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::ItemDownloadUrl => setlists::item_download_url(call).await,
         Endpoint::RequestBook => books::request(call).await,
         Endpoint::GetBook => books::get(call).await,
+        Endpoint::RequestExport => exports::request(call).await,
+        Endpoint::ListExports => exports::list(call).await,
+        Endpoint::GetExport => exports::get(call).await,
         Endpoint::ListComments => setlists::list_comments(call).await,
         Endpoint::ListScoreAnnotations => annotations::list(call, On::Score).await,
         Endpoint::ListItemAnnotations => annotations::list(call, On::Item).await,

@@ -13,6 +13,7 @@ mod books;
 mod call;
 mod ctx;
 mod d1;
+mod exports;
 mod faults;
 mod http;
 mod library;

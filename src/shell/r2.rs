@@ -186,6 +186,21 @@ impl Files {
     }
 }
 
+/// Whether an R2 error says the multipart upload is gone (aborted or completed already).
+fn no_such_upload(e: &worker::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("nosuchupload") || text.contains("does not exist") || text.contains("10024")
+}
+
+impl Files {
+    /// The multipart upload `upload_id` to `key`, as the binding resumes it.
+    fn upload(&self, key: &str, upload_id: &str) -> ApiResult<worker::MultipartUpload> {
+        self.0
+            .resume_multipart_upload(key, upload_id)
+            .map_err(|e| storage("resume multipart upload", e))
+    }
+}
+
 impl crate::ports::Blobs for Files {
     async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
         Files::head(self, key).await
@@ -216,5 +231,63 @@ impl crate::ports::Blobs for Files {
 
     async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
         Files::delete_prefix(self, prefix).await
+    }
+
+    // Multipart uploads (the library export): thin calls on the binding, a fault point each.
+    async fn multipart_start(&self, key: &str, content_type: &str) -> ApiResult<String> {
+        fault("r2.multipart_start", key).await?;
+        let upload = self
+            .0
+            .create_multipart_upload(key)
+            .http_metadata(HttpMetadata {
+                content_type: Some(content_type.to_owned()),
+                ..HttpMetadata::default()
+            })
+            .execute()
+            .await
+            .map_err(|e| storage("create multipart upload", e))?;
+        Ok(upload.upload_id().await)
+    }
+
+    async fn multipart_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        bytes: Vec<u8>,
+    ) -> ApiResult<String> {
+        fault("r2.multipart_part", key).await?;
+        let part = self
+            .upload(key, upload_id)?
+            .upload_part(number, bytes)
+            .await
+            .map_err(|e| storage("upload part", e))?;
+        Ok(part.etag())
+    }
+
+    async fn multipart_complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(u16, String)>,
+    ) -> ApiResult<()> {
+        fault("r2.multipart_complete", key).await?;
+        let parts = parts
+            .into_iter()
+            .map(|(number, etag)| worker::UploadedPart::new(number, etag));
+        self.upload(key, upload_id)?
+            .complete(parts)
+            .await
+            .map(drop)
+            .map_err(|e| storage("complete multipart upload", e))
+    }
+
+    async fn multipart_abort(&self, key: &str, upload_id: &str) -> ApiResult<()> {
+        fault("r2.multipart_abort", key).await?;
+        match self.upload(key, upload_id)?.abort().await {
+            Ok(()) => Ok(()),
+            Err(e) if no_such_upload(&e) => Ok(()),
+            Err(e) => Err(storage("abort multipart upload", e)),
+        }
     }
 }

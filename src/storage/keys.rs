@@ -29,8 +29,6 @@ pub fn page_image(pdf_key: &str, number: u32, width: u32) -> String {
     format!("{}page-{number}-{width}.png", derived_prefix(pdf_key))
 }
 
-/// The PDF of pages `first..=last` of a songbook, extracted for bookmark `bookmark_id`: under
-/// the songbook's derived prefix, so it goes with the songbook.
 /// The book of a setlist for a part (`""`: the full scores) at a version: under the owner's
 /// prefix, outside any score's, since it draws on many. The part is hashed (a name may hold any
 /// character).
@@ -44,6 +42,15 @@ pub fn setlist_book(owner: &str, setlist: &str, part_key: &str, version: i64) ->
     format!("u/{owner}/books/{setlist}/{part}-v{version}.pdf")
 }
 
+/// The archive of library export `export_id` of `owner`: under the owner's prefix, outside any
+/// score's (it draws on them all).
+pub fn export_zip(owner: &str, export_id: &str) -> String {
+    debug_assert!(ids::is_well_formed("usr", owner) && ids::is_well_formed("exp", export_id));
+    format!("u/{owner}/exports/{export_id}.zip")
+}
+
+/// The PDF of pages `first..=last` of a songbook, extracted for bookmark `bookmark_id`: under
+/// the songbook's derived prefix, so it goes with the songbook.
 pub fn bookmark_pdf(pdf_key: &str, bookmark_id: &str, first: i64, last: i64) -> String {
     format!(
         "{}bookmark-{bookmark_id}-{first}-{last}.pdf",

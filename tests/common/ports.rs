@@ -160,18 +160,50 @@ impl Db for SqliteDb {
     }
 }
 
+/// Where a multipart upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadState {
+    Open,
+    Completed,
+    Aborted,
+}
+
+/// A multipart upload as the store keeps it: its key, the parts uploaded so far, its state.
+#[derive(Debug, Clone)]
+pub struct Multipart {
+    pub key: String,
+    pub parts: BTreeMap<u16, Vec<u8>>,
+    pub state: UploadState,
+}
+
 /// An object store in memory. `checksums` decides whether a HEAD reports the SHA-256 (R2 does
 /// for objects stored with one); `fail_next` makes the next calls of an operation fail.
+/// Multipart uploads are kept by upload id (`uploads`) with their parts, and assembled on
+/// completion under R2's rules (parts 1…n, all but the last of one size of at least 5 MiB, the
+/// last no larger).
 #[derive(Default)]
 pub struct MemBlobs {
     pub objects: RefCell<BTreeMap<String, Vec<u8>>>,
     pub checksums: Cell<bool>,
+    pub uploads: RefCell<BTreeMap<String, Multipart>>,
     fail: RefCell<Vec<(String, String, usize)>>,
 }
 
 impl MemBlobs {
-    /// The next `times` calls of `op` (`head`, `read`, `put`, `delete`) on a key containing
-    /// `pattern` fail, as a storage outage would.
+    /// The ids of the multipart uploads in `state`.
+    pub fn uploads_in(&self, state: UploadState) -> Vec<String> {
+        self.uploads
+            .borrow()
+            .iter()
+            .filter(|(_, u)| u.state == state)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The next `times` calls of `op` (`head`, `read`, `put`, `delete`, `multipart_start`,
+    /// `multipart_part`, `multipart_complete`, `multipart_abort`) on a key containing `pattern`
+    /// fail, as a storage outage would. A part's subject is `{key} part {number}`, so a pattern
+    /// such as `"part 3"` fails that part.
     pub fn fail_next(&self, op: &str, pattern: &str, times: usize) {
         self.fail
             .borrow_mut()
@@ -263,6 +295,94 @@ impl Blobs for MemBlobs {
             objects.remove(k);
         }
         Ok(gone.len())
+    }
+
+    async fn multipart_start(&self, key: &str, _content_type: &str) -> ApiResult<String> {
+        self.planned("multipart_start", key)?;
+        let mut uploads = self.uploads.borrow_mut();
+        let id = format!("mpu-{}", uploads.len() + 1);
+        uploads.insert(
+            id.clone(),
+            Multipart {
+                key: key.to_owned(),
+                parts: BTreeMap::new(),
+                state: UploadState::Open,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn multipart_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        bytes: Vec<u8>,
+    ) -> ApiResult<String> {
+        self.planned("multipart_part", &format!("{key} part {number}"))?;
+        let mut uploads = self.uploads.borrow_mut();
+        let upload = uploads
+            .get_mut(upload_id)
+            .filter(|u| u.key == key && u.state == UploadState::Open)
+            .ok_or_else(|| ApiError::Storage("NoSuchUpload".into()))?;
+        let etag = scoremate::domain::hex(&Sha256::digest(&bytes)[..16]);
+        upload.parts.insert(number, bytes);
+        Ok(etag)
+    }
+
+    async fn multipart_complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(u16, String)>,
+    ) -> ApiResult<()> {
+        self.planned("multipart_complete", key)?;
+        let mut uploads = self.uploads.borrow_mut();
+        let upload = uploads
+            .get_mut(upload_id)
+            .filter(|u| u.key == key && u.state == UploadState::Open)
+            .ok_or_else(|| ApiError::Storage("NoSuchUpload".into()))?;
+        let refused = |why: &str| Err(ApiError::Storage(format!("complete refused: {why}")));
+        let mut body = Vec::new();
+        let mut size = None;
+        for (i, (number, etag)) in parts.iter().enumerate() {
+            if usize::from(*number) != i + 1 {
+                return refused("parts must be numbered 1, 2, 3, …");
+            }
+            let Some(bytes) = upload.parts.get(number) else {
+                return refused("a part was never uploaded");
+            };
+            if *etag != scoremate::domain::hex(&Sha256::digest(bytes)[..16]) {
+                return refused("an etag does not match");
+            }
+            let last = i + 1 == parts.len();
+            match size {
+                None if !last && bytes.len() < scoremate::archive::PART_BYTES => {
+                    return refused("a part but the last is under 5 MiB")
+                }
+                Some(s) if (last && bytes.len() > s) || (!last && bytes.len() != s) => {
+                    return refused("parts but the last must be of one size, the last no larger")
+                }
+                None => size = Some(bytes.len()),
+                Some(_) => {}
+            }
+            body.extend_from_slice(bytes);
+        }
+        upload.state = UploadState::Completed;
+        upload.parts.clear();
+        self.objects.borrow_mut().insert(key.to_owned(), body);
+        Ok(())
+    }
+
+    async fn multipart_abort(&self, key: &str, upload_id: &str) -> ApiResult<()> {
+        self.planned("multipart_abort", key)?;
+        if let Some(upload) = self.uploads.borrow_mut().get_mut(upload_id) {
+            if upload.state == UploadState::Open {
+                upload.state = UploadState::Aborted;
+                upload.parts.clear();
+            }
+        }
+        Ok(())
     }
 }
 
@@ -436,6 +556,43 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// [`World::score`] with its `pdf_info` run (its page count known, so parts and bookmarks
+    /// may use it).
+    pub fn processed_score(&self, user: &str, bytes: &[u8], title: &str) -> String {
+        let id = self.score(user, bytes, title);
+        let task = Task::PdfInfo {
+            score_id: id.clone(),
+        };
+        block_on(scoremate::service::processing::run(&self.cx(), &task, "m")).unwrap();
+        id
+    }
+
+    /// A part `name` of `score` uploaded as the PDF `bytes` through the upload flow, its
+    /// processing run.
+    pub fn uploaded_part(&self, user: &str, score: &str, name: &str, bytes: &[u8]) {
+        let object = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let up = block_on(scoremate::service::library::create_upload(
+            &self.cx(),
+            user,
+            object(serde_json::json!({
+                "filename": "part.pdf", "size": bytes.len(), "mime": "application/pdf",
+                "sha256": scoremate::domain::hex(&Sha256::digest(bytes)),
+            })),
+        ))
+        .unwrap();
+        self.ports
+            .blobs
+            .store(&format!("u/{user}/s/{}.pdf", up.upload_id), bytes);
+        block_on(scoremate::service::parts::create_part(
+            &self.cx(),
+            user,
+            score,
+            object(serde_json::json!({"name": name, "upload_id": up.upload_id})),
+        ))
+        .unwrap();
+        self.run_tasks();
     }
 
     /// A setlist `name` of `owner` with `members` (`(email, role)`) and one item playing `score`:

@@ -128,6 +128,14 @@ const MATRIX = {
     assert.equal((await api.post(`/v1/setlists/${ctx.setlist}/book`, undefined, ctx.owner.access)).status, 202);
     return { path: `/v1/setlists/${ctx.setlist}/book` };
   } },
+  // Each caller asks for an export of their own library (a second ask answers the pending one).
+  "POST /v1/exports": { expect: SELF(202), request: () => ({}) },
+  "GET /v1/exports": { expect: SELF(200), request: () => ({}) },
+  // The owner's export, asked for by the owner.
+  "GET /v1/exports/{id}": { expect: OWNED(200), request: async () => {
+    ctx.export ??= (await api.post("/v1/exports", undefined, ctx.owner.access)).body.export.id;
+    return { path: `/v1/exports/${ctx.export}` };
+  } },
   "GET /v1/setlists/{id}/items/{item_id}/download-url": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/download-url` }) },
   "GET /v1/setlists/{id}/items/{item_id}/comments": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/comments` }) },
   "POST /v1/setlists/{id}/items/{item_id}/comments": { expect: SETLIST(201).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/comments`, body: { body: "nice" } }) },
