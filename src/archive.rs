@@ -19,8 +19,6 @@ use zip::{CompressionMethod, ZipWriter, ZIP64_BYTES_THR};
 
 /// R2's smallest multipart part (all but the last).
 pub const PART_BYTES: usize = 5 * 1024 * 1024;
-/// Longest entry name, in bytes (the ZIP format allows 65 535; readers and file systems less).
-pub const NAME_MAX_BYTES: usize = 255;
 
 /// Why an archive could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,19 +41,9 @@ impl From<std::io::Error> for ArchiveError {
     }
 }
 
-/// Whether `name` may be an entry: relative, `/`-separated, no `.` or `..` segment, no empty
-/// segment, no backslash or control character, within [`NAME_MAX_BYTES`]. What the import will
-/// refuse, the export never writes.
-pub fn is_safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= NAME_MAX_BYTES
-        && !name.starts_with('/')
-        && !name.chars().any(|c| c == '\\' || c.is_control())
-        && name
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-        && !name.contains(':')
-}
+/// Entry names: the rule lives with the manifest (the domain), so the import's checks and the
+/// export's writer share it.
+pub use crate::domain::manifest::{is_safe_name, NAME_MAX_BYTES};
 
 /// Whether an entry of `len` bytes written at archive offset `offset` must be a ZIP64 ("large")
 /// entry: its size, or where it ends, reaches the 32-bit fields' limit. The local header and data

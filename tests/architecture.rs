@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["domain"],
-    &["storage", "media"],
+    &["storage", "media", "archive"],
     &["auth", "store"],
     &["api"],
     &["config", "ports"],
