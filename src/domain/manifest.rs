@@ -325,9 +325,7 @@ impl Manifest {
         }
         let mut names = HashSet::new();
         for f in self.files() {
-            if !f.name.starts_with(FILES_DIR)
-                || !f.name.ends_with(".pdf")
-                || !is_safe_name(f.name)
+            if !f.name.starts_with(FILES_DIR) || !f.name.ends_with(".pdf") || !is_safe_name(f.name)
             {
                 return Err(format!("file name {:?} is not allowed", f.name));
             }

@@ -4,6 +4,7 @@
 pub mod pdf;
 pub mod ports;
 pub mod tools;
+pub mod zip;
 
 use rusqlite::{limits::Limit, types::Value, Connection};
 use scoremate::store::SqlValue;
