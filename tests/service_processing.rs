@@ -1088,6 +1088,8 @@ fn the_sweep_forgets_stale_rate_windows_and_reports_every_figure() {
             "renders_abandoned": 0,
             "extracts_requeued": 0,
             "books_requeued": 0,
+            "imports_requeued": 0,
+            "imports_abandoned": 0,
             "refresh_tokens_purged": 0,
             "sessions_purged": 0,
             "rate_windows_purged": 1,

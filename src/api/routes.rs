@@ -83,6 +83,8 @@ pub enum Endpoint {
     ItemDownloadUrl,
     RequestBook,
     GetBook,
+    CreateImport,
+    GetImport,
     ListComments,
     ListScoreAnnotations,
     PutScoreAnnotation,
@@ -427,6 +429,8 @@ pub const ROUTES: &[RouteDef] = &[
         Endpoint::GetBook,
         Access::User,
     ),
+    route("POST", "/v1/imports", Endpoint::CreateImport, Access::User),
+    route("GET", "/v1/imports/{id}", Endpoint::GetImport, Access::User),
     route(
         "GET",
         "/v1/setlists/{id}/items/{item_id}/download-url",

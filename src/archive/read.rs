@@ -18,6 +18,8 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::manifest::{is_safe_name, Manifest, INDEX_NAME, MANIFEST_NAME, NAME_MAX_BYTES};
 
 /// Most entries an archive may hold (SPEC §11).
@@ -84,7 +86,7 @@ pub struct Directory {
 }
 
 /// One entry of the central directory, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub name: String,
     /// Offset of its local header.

@@ -45,6 +45,20 @@ pub struct Report {
     pub errors: Vec<String>,
 }
 
+/// Most lines a report keeps (an archive of 10 000 unknown entries would make a megabyte).
+pub const ERRORS_MAX: usize = 100;
+
+impl Report {
+    /// Keeps the first [`ERRORS_MAX`] lines and says how many more there were.
+    pub fn cap(&mut self) {
+        if self.errors.len() > ERRORS_MAX {
+            let more = self.errors.len() - (ERRORS_MAX - 1);
+            self.errors.truncate(ERRORS_MAX - 1);
+            self.errors.push(format!("… and {more} more"));
+        }
+    }
+}
+
 /// A live score of the account whose file an archive may hold again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {

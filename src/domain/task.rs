@@ -44,6 +44,9 @@ pub enum Task {
         setlist_id: String,
         part_key: String,
     },
+    /// The library import `import_id` (SPEC §11): its archive read, planned, copied and
+    /// committed (or failed) at once; a redelivery resumes what an earlier delivery staged.
+    Import { import_id: String },
 }
 
 impl Task {
@@ -59,6 +62,7 @@ impl Task {
             Self::PartRenderPage { .. } => "part_render_page",
             Self::ExtractBookmark { .. } => "extract_bookmark",
             Self::SetlistBook { .. } => "setlist_book",
+            Self::Import { .. } => "import",
         }
     }
 
@@ -86,6 +90,7 @@ impl Task {
                 setlist_id,
                 part_key,
             } => format!("setlist_book:{setlist_id}:{part_key}"),
+            Self::Import { import_id } => format!("import:{import_id}"),
         }
     }
 }
@@ -112,7 +117,8 @@ impl Task {
             | Self::PartThumbnail { .. }
             | Self::PartRenderPage { .. }
             | Self::ExtractBookmark { .. }
-            | Self::SetlistBook { .. } => None,
+            | Self::SetlistBook { .. }
+            | Self::Import { .. } => None,
         }
     }
 }
@@ -253,6 +259,17 @@ mod tests {
             wire,
             json!({"task": "extract_bookmark", "bookmark_id": "bmk_1"})
         );
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn an_import_is_recorded_per_import() {
+        let task = Task::Import {
+            import_id: "imp_1".into(),
+        };
+        assert_eq!(task.record_id(), "import:imp_1");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(wire, json!({"task": "import", "import_id": "imp_1"}));
         assert_eq!(parse(&wire), Ok(task));
     }
 

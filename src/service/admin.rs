@@ -271,7 +271,8 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
         | Task::Ping { .. }
         | Task::DeleteFile { .. }
         | Task::ExtractBookmark { .. }
-        | Task::SetlistBook { .. } => return Ok(1),
+        | Task::SetlistBook { .. }
+        | Task::Import { .. } => return Ok(1),
     };
     cx.db().run(stmt).await
 }

@@ -20,7 +20,7 @@ use crate::store::library::{self as lib, PageImage};
 use crate::store::processing::{self as q, Of};
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
-use super::{library, Cx};
+use super::{imports, library, Cx};
 
 /// What to do with a message once its task ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +182,7 @@ async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> Api
             };
             books::failed(setlist_id, part_key, row.version, reason, &cx.now_text())
         }
+        Task::Import { import_id } => return imports::give_up(cx, import_id, reason).await,
         Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(()),
     };
     cx.db().run(stmt).await.map(drop)
@@ -265,6 +266,11 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
             setlist_id,
             part_key,
         } => setlist_book(cx, task, (setlist_id, part_key), message_id).await,
+        Task::Import { import_id } => {
+            // A refused import is told on its row; the task itself ran.
+            let detail = imports::run(cx, import_id).await?;
+            record(cx, task, OK, Some(&detail), message_id).await
+        }
         Task::DeleteFile { key } => {
             cx.blobs().delete(key).await?;
             cx.blobs().delete_prefix(&keys::derived_prefix(key)).await?;
@@ -740,6 +746,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
     let (renders_requeued, renders_abandoned) = requeue_renders(cx).await?;
     let extracts_requeued = requeue_extracts(cx).await?;
     let books_requeued = requeue_books(cx).await?;
+    let (imports_requeued, imports_abandoned) = imports::sweep(cx, SWEEP_BATCH).await?;
     let purged = cx
         .db()
         .batch(vec![
@@ -759,6 +766,8 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
         "renders_abandoned": renders_abandoned,
         "extracts_requeued": extracts_requeued,
         "books_requeued": books_requeued,
+        "imports_requeued": imports_requeued,
+        "imports_abandoned": imports_abandoned,
         "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
         "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
         "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),

@@ -15,6 +15,7 @@ mod ctx;
 mod d1;
 mod faults;
 mod http;
+mod imports;
 mod library;
 mod limits;
 mod live;

@@ -1,13 +1,16 @@
 //! R2 adapter for the `FILES` bucket: every failure becomes [`ApiError::Storage`] (502) with its
 //! cause, except checksum mismatches, which are the client's (E004).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
-use worker::{Bucket, Env, HttpMetadata, Object, Range};
+use worker::{Bucket, Env, FixedLengthStream, HttpMetadata, Object, Range};
 
 use crate::error::{ApiError, ApiResult};
+use crate::ports::{Copied, COPIED_HEAD};
 
 pub struct Files(Bucket);
 
@@ -216,5 +219,68 @@ impl crate::ports::Blobs for Files {
 
     async fn delete_prefix(&self, prefix: &str) -> ApiResult<usize> {
         Files::delete_prefix(self, prefix).await
+    }
+
+    /// Streams the range into the new object: R2's body stream of the range goes straight
+    /// into the put (a fixed-length stream), hashed and checked on its way through, so the
+    /// Worker holds one chunk at a time whatever the file's size.
+    async fn copy_range(
+        &self,
+        from: &str,
+        (offset, len): (u64, u64),
+        to: &str,
+        content_type: &str,
+    ) -> ApiResult<Option<Copied>> {
+        let Some(object) = self
+            .get(
+                from,
+                Some(Range::OffsetWithLength {
+                    offset,
+                    length: len,
+                }),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(body) = object.body() else {
+            return Ok(None);
+        };
+        let seen = Rc::new(RefCell::new((
+            Sha256::new(),
+            crc32fast::Hasher::new(),
+            0u64,
+            Vec::with_capacity(COPIED_HEAD),
+        )));
+        let tap = Rc::clone(&seen);
+        let stream = body
+            .stream()
+            .map_err(|e| storage("stream", e))?
+            .inspect_ok(move |chunk| {
+                let mut s = tap.borrow_mut();
+                s.0.update(chunk);
+                s.1.update(chunk);
+                s.2 += chunk.len() as u64;
+                let room = COPIED_HEAD.saturating_sub(s.3.len());
+                s.3.extend(chunk.iter().take(room));
+            });
+        fault("r2.put", to).await?;
+        self.0
+            .put(to, FixedLengthStream::wrap(stream, len))
+            .http_metadata(HttpMetadata {
+                content_type: Some(content_type.to_owned()),
+                ..HttpMetadata::default()
+            })
+            .execute()
+            .await
+            .map_err(|e| storage("put", e))?;
+        let (sha, crc, size, head) =
+            seen.replace((Sha256::new(), crc32fast::Hasher::new(), 0, Vec::new()));
+        Ok(Some(Copied {
+            size,
+            sha256: sha.finalize().to_vec(),
+            crc32: crc.finalize(),
+            head,
+        }))
     }
 }

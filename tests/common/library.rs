@@ -96,12 +96,10 @@ pub fn parsed(v: &Value) -> Manifest {
     Manifest::parse(&serde_json::to_vec(v).unwrap()).unwrap()
 }
 
-/// The archive of `manifest` with the files of `f` under the names it gives (`extra`: more
-/// entries after them).
-pub fn archive(manifest: &Value, f: &Files, extra: &[(&str, &[u8])]) -> Vec<u8> {
+/// The entries of the archive of `manifest` (which must parse): the manifest, the files of `f`
+/// under the names it gives (by hash), the index.
+pub fn entries(manifest: &Value, f: &Files) -> Vec<(String, Vec<u8>)> {
     let m = parsed(manifest);
-    let text = serde_json::to_vec(manifest).unwrap();
-    let index = m.index_csv();
     let by_hash = |h: &str| {
         [&f.a, &f.b, &f.c, &f.part]
             .into_iter()
@@ -109,13 +107,22 @@ pub fn archive(manifest: &Value, f: &Files, extra: &[(&str, &[u8])]) -> Vec<u8> 
             .cloned()
             .unwrap_or_default()
     };
-    let files: Vec<(String, Vec<u8>)> = m
-        .files()
-        .map(|r| (r.name.to_owned(), by_hash(r.sha256)))
+    let mut out = vec![(
+        MANIFEST_NAME.to_owned(),
+        serde_json::to_vec(manifest).unwrap(),
+    )];
+    out.extend(m.files().map(|r| (r.name.to_owned(), by_hash(r.sha256))));
+    out.push((INDEX_NAME.to_owned(), m.index_csv().into_bytes()));
+    out
+}
+
+/// The archive of `manifest` as the export writes it (`extra`: more entries after the rest).
+pub fn archive(manifest: &Value, f: &Files, extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let all = entries(manifest, f);
+    let mut refs: Vec<(&str, &[u8])> = all
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
-    let mut entries: Vec<(&str, &[u8])> = vec![(MANIFEST_NAME, &text)];
-    entries.extend(files.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
-    entries.push((INDEX_NAME, index.as_bytes()));
-    entries.extend_from_slice(extra);
-    super::zip::export_style(&entries)
+    refs.extend_from_slice(extra);
+    super::zip::export_style(&refs)
 }

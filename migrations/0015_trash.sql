@@ -1,0 +1,1 @@
+alter table scores add column trashed_at text;
