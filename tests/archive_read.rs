@@ -12,6 +12,7 @@ use std::cell::Cell;
 use std::io::Write;
 
 use common::ports::block_on;
+use common::tools::noise;
 use common::zip::{build, export_style, Spec};
 use scoremate::archive::read::{
     self, check_against, crc32, locate, open, read_entry, Archive, ReadError, Source,
@@ -74,18 +75,6 @@ fn contents(bytes: &[u8], archive: &Archive) -> Vec<(String, Vec<u8>)> {
             assert!(data.starts_with(&head), "{}", e.name);
             assert_eq!(crc32(&data), e.crc32, "{}", e.name);
             (e.name.clone(), data)
-        })
-        .collect()
-}
-
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
         })
         .collect()
 }

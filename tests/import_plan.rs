@@ -12,6 +12,19 @@ use common::library::{manifest, parsed, sha, Files};
 use scoremate::domain::import::{plan, Account, Existing, Plan};
 use serde_json::json;
 
+/// One of the account's scores: `id`, its page count and bookmarks (`(title, first, last)` → id).
+fn existing(id: &str, pages: i64, bookmarks: &[((&str, i64, i64), &str)]) -> Existing {
+    Existing {
+        id: id.to_owned(),
+        pages: Some(pages),
+        bookmarks: bookmarks
+            .iter()
+            .map(|((t, f, l), b)| (((*t).to_owned(), *f, *l), (*b).to_owned()))
+            .collect(),
+        bookmark_count: bookmarks.len(),
+    }
+}
+
 fn key(upload: &str) -> String {
     format!("u/usr_x/s/{upload}.pdf")
 }
@@ -133,27 +146,14 @@ fn a_duplicate_score_keeps_its_own_things_and_takes_the_archives_items_and_new_b
     let f = Files::new("dup");
     let m = manifest(&f);
     // The account has the songbook (with Solar already bookmarked, and 11 pages) and score A.
-    let mut scores = HashMap::new();
-    scores.insert(
-        sha(&f.c),
-        Existing {
-            id: "sco_songbook".into(),
-            pages: Some(11),
-            bookmarks: HashMap::from([(("Solar".to_owned(), 3, 4), "bmk_solar".to_owned())]),
-            bookmark_count: 1,
-        },
-    );
-    scores.insert(
-        sha(&f.a),
-        Existing {
-            id: "sco_autumn".into(),
-            pages: Some(2),
-            bookmarks: HashMap::new(),
-            bookmark_count: 0,
-        },
-    );
     let account = Account {
-        scores,
+        scores: HashMap::from([
+            (
+                sha(&f.c),
+                existing("sco_songbook", 11, &[(("Solar", 3, 4), "bmk_solar")]),
+            ),
+            (sha(&f.a), existing("sco_autumn", 2, &[])),
+        ]),
         ..Account::default()
     };
     let p = planned(&m, &account, b"s").unwrap();
@@ -211,18 +211,8 @@ fn the_same_file_twice_in_one_archive_is_one_score() {
 fn an_item_whose_bookmark_was_left_out_goes_too_and_positions_stay_dense() {
     let f = Files::new("dense");
     let m = manifest(&f);
-    let mut scores = HashMap::new();
-    scores.insert(
-        sha(&f.c),
-        Existing {
-            id: "sco_songbook".into(),
-            pages: Some(2),
-            bookmarks: HashMap::new(),
-            bookmark_count: 0,
-        },
-    );
     let account = Account {
-        scores,
+        scores: HashMap::from([(sha(&f.c), existing("sco_songbook", 2, &[]))]),
         part_files: [sha(&f.part)].into_iter().collect(),
         ..Account::default()
     };
@@ -246,7 +236,8 @@ fn an_item_whose_bookmark_was_left_out_goes_too_and_positions_stay_dense() {
 #[test]
 fn a_manifest_the_api_would_refuse_is_refused_whole_naming_the_thing() {
     let f = Files::new("bad");
-    let cases: Vec<(Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    type Damage = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(Damage, &str)> = vec![
         (
             Box::new(|m| m["scores"][0]["title"] = json!("  ")),
             "score \"s1\": title: must not be empty",

@@ -62,6 +62,20 @@ fn import(w: &World, user: &str, bytes: &[u8], dry_run: bool) -> Value {
     state(w, user, asked["id"].as_str().unwrap())
 }
 
+/// A user with the small library's archive uploaded and its import asked for, not run yet:
+/// `(user, files, import id)`.
+fn pending(w: &World, email: &str) -> (String, Files, String) {
+    let user = w.user(email, QUOTA);
+    let f = Files::new(email);
+    let zip = archive(&manifest(&f), &f, &[]);
+    let upload = upload_zip(w, &user, &zip);
+    let id = ask(w, &user, &upload, false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (user, f, id)
+}
+
 fn usage(w: &World, user: &str) -> (i64, i64) {
     w.db()
         .query_row(
@@ -295,12 +309,8 @@ fn deliver(w: &World) -> Result<(), ApiError> {
 #[test]
 fn a_storage_failure_part_way_is_retried_into_one_consistent_result() {
     let w = World::new();
-    let user = w.user("flaky@example.com", QUOTA);
-    let f = Files::new("flaky");
-    let zip = archive(&manifest(&f), &f, &[]);
-    let upload = upload_zip(&w, &user, &zip);
-    let asked = ask(&w, &user, &upload, false).unwrap();
-    let id = asked["id"].as_str().unwrap();
+    let (user, f, id) = pending(&w, "flaky@example.com");
+    let id = id.as_str();
     // The third copy's put fails: two objects are there, no rows.
     let first = deliver_with_failing_put(&w, 3);
     assert!(first.is_err());
@@ -339,14 +349,8 @@ fn a_storage_failure_part_way_is_retried_into_one_consistent_result() {
     assert_eq!(rows(&w, &user), [3, 2, 2, 1, 3, 2, 2]);
 }
 
-/// Delivers the import with its `nth` copy's put failing (the ones before it succeed).
-fn deliver_with_failing_put(w: &World, nth: usize) -> Result<(), ApiError> {
-    // The copies' keys, in order, are known once the import is staged: stage by failing the
-    // very first put, read them, then fail the nth.
-    let keys_before = w.ports.blobs.keys().len();
-    w.ports.blobs.fail_next("put", "/s/upl_", 1);
-    assert!(deliver(w).is_err());
-    assert_eq!(w.ports.blobs.keys().len(), keys_before);
+/// The object key of the `nth` file the staged import copies.
+fn staged_copy(w: &World, nth: usize) -> String {
     let staged: String = w
         .db()
         .query_row(
@@ -356,22 +360,25 @@ fn deliver_with_failing_put(w: &World, nth: usize) -> Result<(), ApiError> {
         )
         .unwrap();
     let staged: Value = serde_json::from_str(&staged).unwrap();
-    let key = staged[nth - 1]["object_key"].as_str().unwrap().to_owned();
-    w.ports.blobs.fail_next("put", &key, 1);
+    staged[nth - 1]["object_key"].as_str().unwrap().to_owned()
+}
+
+/// Delivers the import with its `nth` copy's put failing (the ones before it succeed).
+fn deliver_with_failing_put(w: &World, nth: usize) -> Result<(), ApiError> {
+    // The copies' keys, in order, are known once the import is staged: stage by failing the
+    // very first put, read them, then fail the nth.
+    let keys_before = w.ports.blobs.keys().len();
+    w.ports.blobs.fail_next("put", "/s/upl_", 1);
+    assert!(deliver(w).is_err());
+    assert_eq!(w.ports.blobs.keys().len(), keys_before);
+    w.ports.blobs.fail_next("put", &staged_copy(w, nth), 1);
     deliver(w)
 }
 
 #[test]
 fn a_task_that_keeps_failing_is_given_up_and_leaves_nothing() {
     let w = World::new();
-    let user = w.user("doomed@example.com", QUOTA);
-    let f = Files::new("doomed");
-    let zip = archive(&manifest(&f), &f, &[]);
-    let upload = upload_zip(&w, &user, &zip);
-    let id = ask(&w, &user, &upload, false).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (user, _, id) = pending(&w, "doomed@example.com");
     // Two files copied, then the third's put fails every time: given up after five failures.
     let task = Task::Import {
         import_id: id.clone(),
@@ -410,17 +417,7 @@ fn deliver_with_failing_put_then(w: &World, task: &Task, nth: usize) -> Result<(
     let out = deliver_with_failing_put(w, nth);
     w.ports.tasks.drain();
     // Every later put of that file fails too.
-    let staged: String = w
-        .db()
-        .query_row(
-            "select rows from import_chunks where kind = 'copies'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let staged: Value = serde_json::from_str(&staged).unwrap();
-    let key = staged[nth - 1]["object_key"].as_str().unwrap().to_owned();
-    w.ports.blobs.fail_next("put", &key, 100);
+    w.ports.blobs.fail_next("put", &staged_copy(w, nth), 100);
     out
 }
 
@@ -725,14 +722,7 @@ fn an_archive_is_not_a_score_and_an_import_is_its_owners_one_at_a_time() {
 #[test]
 fn a_lost_message_is_sent_again_and_an_import_that_never_finishes_fails() {
     let w = World::new();
-    let user = w.user("lost@example.com", QUOTA);
-    let f = Files::new("lost");
-    let zip = archive(&manifest(&f), &f, &[]);
-    let upload = upload_zip(&w, &user, &zip);
-    let id = ask(&w, &user, &upload, false).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (user, _, id) = pending(&w, "lost@example.com");
     w.ports.tasks.drain();
     w.advance(31 * 60);
     let report = block_on(processing::sweep(&w.cx())).unwrap();

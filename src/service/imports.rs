@@ -25,7 +25,7 @@ use std::cell::Cell;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::archive::read::{self as zip, Entry, ReadError, Source, ZIP_MAGIC};
+use crate::archive::read::{self as zip, Entry, ReadError, ZIP_MAGIC};
 use crate::domain::fields::Fields;
 use crate::domain::import::{self as planner, Account, Existing, Plan, Report};
 use crate::domain::manifest::{Manifest, MANIFEST_MAX_BYTES, MANIFEST_NAME};
@@ -41,8 +41,8 @@ use crate::store::library as lib;
 use crate::store::rows::UploadRow;
 use crate::store::Stmt;
 
-use super::library::{current_state_error, open_upload, release_with};
-use super::Cx;
+use super::library::{current_state_error, open_upload, release_with, stored_object};
+use super::{Cx, Stored, StoredRead};
 
 /// Longest an import may take: its archive stays an open upload that long at most, and the
 /// sweep fails an import still unfinished then.
@@ -131,18 +131,7 @@ fn view(row: q::ImportRow) -> ImportView {
 /// were not checked on the way in (presigned S3 mode), which is released otherwise.
 async fn check_archive<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResult<()> {
     let blobs = cx.blobs();
-    let info = blobs.head(&upload.object_key).await?.ok_or_else(|| {
-        ApiError::conflict(
-            "UPLOAD_INCOMPLETE",
-            "the archive has not been uploaded yet: PUT it to the upload URL first",
-        )
-    })?;
-    if i64::try_from(info.size).ok() != Some(upload.size_bytes) {
-        return Err(ApiError::ContentMismatch(format!(
-            "the stored archive has {} bytes, not the {} declared",
-            info.size, upload.size_bytes
-        )));
-    }
+    let info = stored_object(cx, upload).await?;
     // A checksum the store verified is compared; an archive stored without one is not hashed
     // here (up to 2 GiB on a request): its entries are checked by CRC-32 and the manifest's
     // SHA-256 as they are read.
@@ -273,38 +262,16 @@ pub async fn get<P: Ports>(cx: &Cx<'_, P>, user: &str, id: &str) -> ApiResult<Im
         .ok_or(ApiError::NotFound)
 }
 
-/// The archive object read by range; a missing object is permanent, a storage error transient.
-struct Archive<'a, B> {
-    blobs: &'a B,
-    key: &'a str,
-}
-
-enum Fault {
-    Missing,
-    Storage(ApiError),
-}
-
-impl<B: Blobs> Source for Archive<'_, B> {
-    type Error = Fault;
-    async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, Fault> {
-        self.blobs
-            .read(self.key, Some((offset, len)))
-            .await
-            .map_err(Fault::Storage)?
-            .ok_or(Fault::Missing)
-    }
-}
-
 const MISSING: &str = "the archive is missing from storage";
 
 /// A read of the archive: `Ok(Err(reason))` when the archive is at fault (permanent), `Err`
 /// when storage is (transient).
-fn judged<T>(r: Result<T, ReadError<Fault>>) -> ApiResult<Result<T, String>> {
+fn judged<T>(r: Result<T, ReadError<StoredRead>>) -> ApiResult<Result<T, String>> {
     match r {
         Ok(v) => Ok(Ok(v)),
         Err(ReadError::Damaged(reason)) => Ok(Err(reason)),
-        Err(ReadError::Source(Fault::Missing)) => Ok(Err(MISSING.into())),
-        Err(ReadError::Source(Fault::Storage(e))) => Err(e),
+        Err(ReadError::Source(StoredRead::Missing)) => Ok(Err(MISSING.into())),
+        Err(ReadError::Source(StoredRead::Storage(e))) => Err(e),
     }
 }
 
@@ -399,7 +366,7 @@ async fn prepare<P: Ports>(
     db: &Counted<'_, '_, P>,
     job: &Job,
 ) -> ApiResult<Result<Prepared, String>> {
-    let src = Archive {
+    let src = Stored {
         blobs: cx.blobs(),
         key: &job.object_key,
     };
@@ -558,7 +525,7 @@ async fn copy<P: Ports>(
     archive: &str,
     c: &CopyJob,
 ) -> ApiResult<Result<(), String>> {
-    let src = Archive {
+    let src = Stored {
         blobs: cx.blobs(),
         key: archive,
     };

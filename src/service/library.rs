@@ -222,11 +222,15 @@ pub(super) async fn release_with<P: Ports>(
     }
 }
 
-/// Checks that the stored object is the declared one (size, SHA-256, the PDF magic); a stored
-/// object that is not a PDF releases the upload.
-async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResult<()> {
-    let blobs = cx.blobs();
-    let info = blobs.head(&upload.object_key).await?.ok_or_else(|| {
+/// The upload's stored object, there and of the declared size.
+///
+/// # Errors
+/// 409 `UPLOAD_INCOMPLETE` before the PUT; 400 for another size; 502.
+pub(super) async fn stored_object<P: Ports>(
+    cx: &Cx<'_, P>,
+    upload: &UploadRow,
+) -> ApiResult<crate::ports::ObjectInfo> {
+    let info = cx.blobs().head(&upload.object_key).await?.ok_or_else(|| {
         ApiError::conflict(
             "UPLOAD_INCOMPLETE",
             "the file has not been uploaded yet: PUT it to the upload URL first",
@@ -238,6 +242,14 @@ async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResul
             info.size, upload.size_bytes
         )));
     }
+    Ok(info)
+}
+
+/// Checks that the stored object is the declared one (size, SHA-256, the PDF magic); a stored
+/// object that is not a PDF releases the upload.
+async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResult<()> {
+    let blobs = cx.blobs();
+    let info = stored_object(cx, upload).await?;
     let hash = match info.sha256 {
         Some(h) => Some(h),
         None => blobs.sha256(&upload.object_key).await?,

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::task::{self as jobs, AfterError, Start, Task};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::media::book::BookBuilder;
 use crate::media::extract::{extract_pages, ExtractLimits, EXTRACT_LIMITS};
-use crate::media::pdf_ranges::{self, RangeError, RangeSource};
+use crate::media::pdf_ranges::{self, RangeError};
 use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::ports::{Blobs, Db, Ports, Tasks};
 use crate::storage::keys;
@@ -20,7 +20,7 @@ use crate::store::library::{self as lib, PageImage};
 use crate::store::processing::{self as q, Of};
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
-use super::{imports, library, Cx};
+use super::{imports, library, Cx, Stored, StoredRead};
 
 /// What to do with a message once its task ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,28 +321,6 @@ async fn load_pdf<P: Ports>(
         .ok_or_else(|| MISSING.to_owned()))
 }
 
-/// A stored PDF read by ranges; a missing object is permanent, a storage error transient.
-struct StoredPdf<'a, B> {
-    blobs: &'a B,
-    key: &'a str,
-}
-
-enum ReadError {
-    Missing,
-    Storage(ApiError),
-}
-
-impl<B: Blobs> RangeSource for StoredPdf<'_, B> {
-    type Error = ReadError;
-    async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, ReadError> {
-        self.blobs
-            .read(self.key, Some((start, len)))
-            .await
-            .map_err(ReadError::Storage)?
-            .ok_or(ReadError::Missing)
-    }
-}
-
 /// `pdf_info`: page count, sizes, metadata and suggestions stored on the score. Files above the
 /// whole-file limit are read by ranges (structure only).
 async fn inspect<P: Ports>(
@@ -355,7 +333,7 @@ async fn inspect<P: Ports>(
         return Ok(());
     };
     let outcome = if score.size_bytes > cx.config.whole_file_max_bytes {
-        let source = StoredPdf {
+        let source = Stored {
             blobs: cx.blobs(),
             key: &score.object_key,
         };
@@ -363,8 +341,8 @@ async fn inspect<P: Ports>(
         match pdf_ranges::inspect(&source, size, pdf_ranges::Limits::default()).await {
             Ok((info, _)) => Ok(info),
             Err(RangeError::Pdf(failure)) => Err(failure.reason()),
-            Err(RangeError::Source(ReadError::Missing)) => Err(MISSING.to_owned()),
-            Err(RangeError::Source(ReadError::Storage(e))) => return Err(e),
+            Err(RangeError::Source(StoredRead::Missing)) => Err(MISSING.to_owned()),
+            Err(RangeError::Source(StoredRead::Storage(e))) => return Err(e),
         }
     } else {
         match load_pdf(cx, &score.object_key, score.size_bytes).await? {
