@@ -288,7 +288,11 @@ fn a_dry_run_writes_nothing_and_leaves_the_archive_for_the_import() {
     assert_eq!(usage(&w, &user).1, 0);
     // Imported once; a second import of the same upload is refused.
     let e = ask(&w, &user, &upload, false).unwrap_err();
-    assert_eq!(e.status(), 409);
+    let ApiError::Conflict { code, extra, .. } = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(code, "UPLOAD_CONSUMED");
+    assert_eq!(extra["import_id"], real["id"]);
 }
 
 /// Runs the queued import task once, as one delivery would: `Ok` or the transient error.

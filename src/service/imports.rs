@@ -78,6 +78,26 @@ pub fn not_a_zip() -> ApiError {
     )
 }
 
+/// 409 `code` naming the import `import`.
+fn conflict(code: &'static str, message: &str, import: String) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("import_id".into(), Value::String(import));
+    ApiError::Conflict {
+        code,
+        message: message.into(),
+        extra,
+    }
+}
+
+/// 409 `UPLOAD_CONSUMED`: the archive was imported by import `import`.
+fn imported_already(import: String) -> ApiError {
+    conflict(
+        "UPLOAD_CONSUMED",
+        "this archive was imported already",
+        import,
+    )
+}
+
 /// The database, counting the statements an import runs (the benchmark's figure).
 struct Counted<'c, 'a, P> {
     cx: &'c Cx<'a, P>,
@@ -181,7 +201,21 @@ pub async fn create<P: Ports>(
     f.finish()?;
     let upload_id =
         upload_id.ok_or_else(|| ApiError::internal("upload_id reported valid but missing"))?;
-    let upload = open_upload(cx, user, &upload_id, ZIP_MIME).await?;
+    let upload = match open_upload(cx, user, &upload_id, ZIP_MIME).await {
+        Ok(upload) => upload,
+        Err(e @ ApiError::Conflict { .. }) => {
+            // An archive no longer open because its import ended says so.
+            let blocking = cx
+                .db()
+                .first::<q::Blocking>(q::blocking(user, &upload_id))
+                .await?;
+            return Err(match blocking.and_then(|b| b.imported) {
+                Some(done) => imported_already(done),
+                None => e,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     check_archive(cx, &upload).await?;
     let id = cx.id("imp")?;
     let mut seed = [0u8; 16];
@@ -204,15 +238,6 @@ pub async fn create<P: Ports>(
             .db()
             .first::<q::Blocking>(q::blocking(user, &upload.id))
             .await?;
-        let conflict = |code, message: &str, import: String| {
-            let mut extra = Map::new();
-            extra.insert("import_id".into(), Value::String(import));
-            ApiError::Conflict {
-                code,
-                message: message.into(),
-                extra,
-            }
-        };
         return Err(match blocking {
             Some(q::Blocking {
                 running: Some(running),
@@ -225,9 +250,7 @@ pub async fn create<P: Ports>(
             Some(q::Blocking {
                 imported: Some(done),
                 ..
-            }) if !dry_run => {
-                conflict("UPLOAD_CONSUMED", "this archive was imported already", done)
-            }
+            }) if !dry_run => imported_already(done),
             _ => current_state_error(cx, &upload).await,
         });
     }
