@@ -4,10 +4,11 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
-use worker::{Bucket, Env, FixedLengthStream, HttpMetadata, Object, Range};
+use worker::{Bucket, Delay, Env, FixedLengthStream, HttpMetadata, Object, Range};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{Copied, COPIED_HEAD};
@@ -189,6 +190,38 @@ impl Files {
     }
 }
 
+/// What a streamed copy has seen so far.
+#[derive(Default)]
+struct Seen {
+    sha256: Sha256,
+    crc32: crc32fast::Hasher,
+    size: u64,
+    head: Vec<u8>,
+    /// Bytes since the copy last yielded to the event loop.
+    since_yield: u64,
+}
+
+/// A streamed copy yields to the event loop after this many bytes.
+const YIELD_BYTES: u64 = 1024 * 1024;
+
+impl Seen {
+    /// Takes in `chunk`; whether it is time to yield.
+    fn take(&mut self, chunk: &[u8]) -> bool {
+        self.sha256.update(chunk);
+        self.crc32.update(chunk);
+        self.size += chunk.len() as u64;
+        let room = COPIED_HEAD.saturating_sub(self.head.len());
+        self.head.extend(chunk.iter().take(room));
+        self.since_yield += chunk.len() as u64;
+        if self.since_yield >= YIELD_BYTES {
+            self.since_yield = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 impl crate::ports::Blobs for Files {
     async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
         Files::head(self, key).await
@@ -246,23 +279,22 @@ impl crate::ports::Blobs for Files {
         let Some(body) = object.body() else {
             return Ok(None);
         };
-        let seen = Rc::new(RefCell::new((
-            Sha256::new(),
-            crc32fast::Hasher::new(),
-            0u64,
-            Vec::with_capacity(COPIED_HEAD),
-        )));
+        let seen = Rc::new(RefCell::new(Seen::default()));
         let tap = Rc::clone(&seen);
         let stream = body
             .stream()
             .map_err(|e| storage("stream", e))?
-            .inspect_ok(move |chunk| {
-                let mut s = tap.borrow_mut();
-                s.0.update(chunk);
-                s.1.update(chunk);
-                s.2 += chunk.len() as u64;
-                let room = COPIED_HEAD.saturating_sub(s.3.len());
-                s.3.extend(chunk.iter().take(room));
+            .and_then(move |chunk| {
+                let due = tap.borrow_mut().take(&chunk);
+                async move {
+                    // A stream whose chunks are all at hand resolves in microtasks only: yield
+                    // to the event loop now and then, so the isolate serves its other requests
+                    // while a large file goes through.
+                    if due {
+                        Delay::from(Duration::ZERO).await;
+                    }
+                    Ok(chunk)
+                }
             });
         fault("r2.put", to).await?;
         self.0
@@ -274,13 +306,12 @@ impl crate::ports::Blobs for Files {
             .execute()
             .await
             .map_err(|e| storage("put", e))?;
-        let (sha, crc, size, head) =
-            seen.replace((Sha256::new(), crc32fast::Hasher::new(), 0, Vec::new()));
+        let seen = seen.replace(Seen::default());
         Ok(Some(Copied {
-            size,
-            sha256: sha.finalize().to_vec(),
-            crc32: crc.finalize(),
-            head,
+            size: seen.size,
+            sha256: seen.sha256.finalize().to_vec(),
+            crc32: seen.crc32.finalize(),
+            head: seen.head,
         }))
     }
 }
