@@ -11,15 +11,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePdf } from "../tests/e2e/pdf.mjs";
+import { client, rss as memory } from "./client.mjs";
 
 const [base, n = "2000", runs = "5", pids = ""] = process.argv.slice(2);
 const N = Number(n), RUNS = Number(runs);
-const json = (method, path, body, token) =>
-  fetch(base + path, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
+const json = client(base);
 
 const email = `bench-bookmarks-${Date.now()}@example.test`;
 const password = "Bench-pass-word-1";
@@ -59,10 +55,7 @@ console.log(`time per import: median ${times[Math.floor(RUNS / 2)].toFixed(1)} m
 console.log(`D1 statements per import: ${1 + chunks} by the use case (1 songbook read; 1 batch of ${chunks} inserts, rows in one JSON parameter each) + 1 session check by the shell = ${2 + chunks}, in 3 round trips`);
 
 console.log("## page-range extraction: pages 120-129 of a 300-page songbook");
-const rss = () => pids.split(",").filter(Boolean).reduce((sum, pid) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return sum + (m ? Number(m[1]) : 0);
-}, 0);
+const rss = () => memory(pids);
 const hwm = () => pids.split(",").filter(Boolean).reduce((sum, pid) => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return sum + (m ? Number(m[1]) : 0);

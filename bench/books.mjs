@@ -8,19 +8,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePdf } from "../tests/e2e/pdf.mjs";
+import { client, rss as memory } from "./client.mjs";
 
 const [base, itemsArg = "20", pagesArg = "10", pids = ""] = process.argv.slice(2);
 const ITEMS = Number(itemsArg), PAGES = Number(pagesArg);
-const json = (method, path, body, token) =>
-  fetch(base + path, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
-const rss = () => pids.split(",").filter(Boolean).reduce((sum, pid) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return sum + (m ? Number(m[1]) : 0);
-}, 0);
+const json = client(base);
+const rss = () => memory(pids);
 
 const email = `bench-books-${Date.now()}@example.test`;
 const password = "Bench-pass-word-1";

@@ -2,15 +2,11 @@
 // usage: node bench/drive.mjs BASE_URL EMAIL PASSWORD [N=300] [CONCURRENCY=10]
 // Measures POST /v1/uploads req/s, then (after PUTting every file) POST /v1/scores req/s.
 import { createHash, randomBytes } from "node:crypto";
+import { client } from "./client.mjs";
 
 const [base, email, password, n = "300", conc = "10"] = process.argv.slice(2);
 const N = Number(n), C = Number(conc);
-const json = (method, path, body, token) =>
-  fetch(base + path, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
+const json = client(base);
 
 const login = await json("POST", "/v1/auth/login", { email, password });
 if (login.status !== 200) throw new Error(`login ${login.status}`);

@@ -13,6 +13,8 @@
 //! ours is the part cutting, the entry names we accept, and when an entry must be written as a
 //! large file (decision 92).
 
+pub mod read;
+
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;

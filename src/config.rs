@@ -15,7 +15,7 @@ use crate::store::paging::CURSOR_PURPOSE;
 pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 14 * 24 * 3600;
 pub const DEFAULT_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
-pub use crate::domain::score::DEFAULT_MAX_UPLOAD_BYTES;
+pub use crate::domain::score::{DEFAULT_MAX_IMPORT_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
 /// Largest PDF loaded whole (a Worker has 128 MB); `pdf_info` reads larger ones by ranges and
 /// the thumbnail task refuses them.
 pub const DEFAULT_WHOLE_FILE_MAX_BYTES: i64 = 32 * 1024 * 1024;
@@ -48,6 +48,8 @@ pub struct Config {
     pub refresh_ttl_seconds: i64,
     pub default_quota_bytes: i64,
     pub max_upload_bytes: i64,
+    /// Largest archive uploaded to be imported (`MAX_IMPORT_BYTES`).
+    pub max_import_bytes: i64,
     pub whole_file_max_bytes: i64,
     /// How long an upload URL works.
     pub upload_url_ttl_seconds: u32,
@@ -159,6 +161,12 @@ impl Config {
             max_upload_bytes: int(
                 "MAX_UPLOAD_BYTES",
                 DEFAULT_MAX_UPLOAD_BYTES,
+                1,
+                5 * 1024 * 1024 * 1024,
+            )?,
+            max_import_bytes: int(
+                "MAX_IMPORT_BYTES",
+                DEFAULT_MAX_IMPORT_BYTES,
                 1,
                 5 * 1024 * 1024 * 1024,
             )?,

@@ -103,6 +103,33 @@ pub struct ObjectInfo {
     pub etag: String,
 }
 
+/// What a copy saw of the bytes it copied (checked by the caller after the copy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// Bytes copied.
+    pub size: u64,
+    pub sha256: Vec<u8>,
+    pub crc32: u32,
+    /// The first bytes (at most [`COPIED_HEAD`]): the file's magic number.
+    pub head: Vec<u8>,
+}
+
+/// How many of the first bytes a copy keeps.
+pub const COPIED_HEAD: usize = 8;
+
+impl Copied {
+    /// What `bytes` are, as a copy of them reports.
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        Self {
+            size: bytes.len() as u64,
+            sha256: Sha256::digest(bytes).to_vec(),
+            crc32: crc32fast::hash(bytes),
+            head: bytes.iter().take(COPIED_HEAD).copied().collect(),
+        }
+    }
+}
+
 /// Object storage (R2 in the Worker). Failures are 502 (`ApiError::Storage`).
 #[expect(
     async_fn_in_trait,
@@ -141,6 +168,25 @@ pub trait Blobs {
     /// Aborts the upload, dropping its parts. Aborting one that is gone (aborted or completed
     /// already) succeeds (idempotent).
     async fn multipart_abort(&self, key: &str, upload_id: &str) -> ApiResult<()>;
+
+    /// Copies `len` bytes at `offset` of `from` into the new object `to` and tells what they
+    /// were; `None` when `from` does not exist. The R2 adapter streams them (the Worker holds one
+    /// chunk at a time); this default reads them whole, which the tests' store and small
+    /// objects are fine with.
+    async fn copy_range(
+        &self,
+        from: &str,
+        (offset, len): (u64, u64),
+        to: &str,
+        content_type: &str,
+    ) -> ApiResult<Option<Copied>> {
+        let Some(bytes) = self.read(from, Some((offset, len))).await? else {
+            return Ok(None);
+        };
+        let copied = Copied::of(&bytes);
+        self.put(to, bytes, content_type).await?;
+        Ok(Some(copied))
+    }
 }
 
 /// The task queue (a Queue producer in the Worker). Failures are 502.

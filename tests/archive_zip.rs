@@ -11,7 +11,7 @@ use std::process::Command;
 
 mod common;
 
-use common::tools::installed;
+use common::tools::{installed, noise};
 use scoremate::archive::{
     is_safe_name, needs_large_entry, ArchiveError, ArchiveWriter, PART_BYTES,
 };
@@ -37,18 +37,6 @@ fn python_listing(path: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn noise(len: usize, seed: u8) -> Vec<u8> {
-    let mut x = u32::from(seed) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 #[test]

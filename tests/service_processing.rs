@@ -1122,6 +1122,8 @@ fn the_sweep_forgets_stale_rate_windows_and_reports_every_figure() {
             "exports_abandoned": 0,
             "exports_expired": 0,
             "export_uploads_aborted": 0,
+            "imports_requeued": 0,
+            "imports_abandoned": 0,
             "refresh_tokens_purged": 0,
             "sessions_purged": 0,
             "rate_windows_purged": 1,

@@ -669,6 +669,20 @@ fn describe(e: Endpoint) -> Op {
             (200, Some("ExportEnvelope")),
             &[404],
         ),
+        E::CreateImport => op(
+            "Import an archive made by the export, uploaded as application/zip: read, planned, copied and committed by the queue",
+            "imports",
+            Some("ImportRequest"),
+            (202, Some("ImportEnvelope")),
+            &[404, 409, 502],
+        ),
+        E::GetImport => op(
+            "An import: pending, running, done (with its report) or failed (with the reason)",
+            "imports",
+            None,
+            (200, Some("ImportEnvelope")),
+            &[404],
+        ),
         E::ItemDownloadUrl => Op {
             query: MEMBER_ITEM_QUERY,
             also: PENDING,
@@ -988,14 +1002,17 @@ fn describe(e: Endpoint) -> Op {
 /// Deployment settings the document states as bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
-    /// `MAX_UPLOAD_BYTES`: the largest `size` an upload may declare.
+    /// `MAX_UPLOAD_BYTES`: the largest `size` a PDF upload may declare.
     pub max_upload_bytes: i64,
+    /// `MAX_IMPORT_BYTES`: the largest `size` an archive upload may declare.
+    pub max_import_bytes: i64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             max_upload_bytes: score::DEFAULT_MAX_UPLOAD_BYTES,
+            max_import_bytes: score::DEFAULT_MAX_IMPORT_BYTES,
         }
     }
 }
@@ -1111,6 +1128,22 @@ fn path_schema(name: &str) -> Value {
         "layer" => json!({ "type": "string", "pattern": "^[a-z0-9-]{1,40}$" }),
         _ => json!({ "type": "string" }),
     }
+}
+
+/// `POST /v1/uploads` of one media type, up to its own size.
+fn upload_request(mime: &str, max_bytes: i64) -> Value {
+    closed(
+        &["filename", "size", "mime", "sha256"],
+        &[
+            ("filename", text(score::FILENAME_MAX_CHARS, false)),
+            ("size", int_range(1, max_bytes, false)),
+            ("mime", json!({"const": mime})),
+            (
+                "sha256",
+                json!({"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}),
+            ),
+        ],
+    )
 }
 
 /// A request body object: only these fields (the server refuses unknown ones).
@@ -1254,7 +1287,10 @@ fn operation(route: &super::routes::RouteDef) -> Value {
     if route.endpoint == Endpoint::PutBlob {
         op["requestBody"] = json!({
             "required": true,
-            "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } } },
+            "content": {
+                "application/pdf": { "schema": { "type": "string", "format": "binary" } },
+                "application/zip": { "schema": { "type": "string", "format": "binary" } },
+            },
         });
     }
     if route.access == Access::Public {
@@ -1515,21 +1551,13 @@ fn schemas(limits: &Settings) -> Value {
         ),
         (
             "UploadRequest",
-            closed(
-                &["filename", "size", "mime", "sha256"],
-                &[
-                    ("filename", text(score::FILENAME_MAX_CHARS, false)),
-                    ("size", int_range(1, limits.max_upload_bytes, false)),
-                    (
-                        "mime",
-                        json!({"const": "application/pdf", "description": "another media type answers 415 (E004)"}),
-                    ),
-                    (
-                        "sha256",
-                        json!({"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}),
-                    ),
+            json!({
+                "description": "A PDF (dedupe against your scores; then POST /v1/scores or a part), or an archive made by the export to import (POST /v1/imports). Another media type answers 415 (E004).",
+                "oneOf": [
+                    upload_request(score::PDF_MIME, limits.max_upload_bytes),
+                    upload_request(score::ZIP_MIME, limits.max_import_bytes),
                 ],
-            ),
+            }),
         ),
         (
             "ScoreCreate",
@@ -1704,6 +1732,55 @@ fn schemas(limits: &Settings) -> Value {
             ),
         ),
         ("BookEnvelope", envelope("book", "Book")),
+        (
+            "ImportRequest",
+            closed(
+                &["upload_id"],
+                &[
+                    ("upload_id", s.clone()),
+                    (
+                        "dry_run",
+                        json!({"type": "boolean", "description": "plan and report only: nothing is written, the archive stays for the import to follow"}),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "ImportReport",
+            obj(
+                &[
+                    "scores_created",
+                    "scores_skipped_duplicate",
+                    "setlists_created",
+                    "bookmarks_created",
+                    "errors",
+                ],
+                &[
+                    ("scores_created", t("integer")),
+                    ("scores_skipped_duplicate", t("integer")),
+                    ("setlists_created", t("integer")),
+                    ("bookmarks_created", t("integer")),
+                    ("errors", array_of(t("string"))),
+                ],
+            ),
+        ),
+        (
+            "Import",
+            obj(
+                &["id", "state", "dry_run", "report"],
+                &[
+                    ("id", s.clone()),
+                    (
+                        "state",
+                        json!({"enum": ["pending", "running", "done", "failed"]}),
+                    ),
+                    ("dry_run", t("boolean")),
+                    ("reason", t("string")),
+                    ("report", reference("ImportReport")),
+                ],
+            ),
+        ),
+        ("ImportEnvelope", envelope("import", "Import")),
         (
             "Export",
             obj(

@@ -90,6 +90,8 @@ pub enum Endpoint {
     RequestExport,
     ListExports,
     GetExport,
+    CreateImport,
+    GetImport,
     ListComments,
     ListScoreAnnotations,
     PutScoreAnnotation,
@@ -451,6 +453,8 @@ pub const ROUTES: &[RouteDef] = &[
     route("POST", "/v1/exports", Endpoint::RequestExport, Access::User),
     route("GET", "/v1/exports", Endpoint::ListExports, Access::User),
     route("GET", "/v1/exports/{id}", Endpoint::GetExport, Access::User),
+    route("POST", "/v1/imports", Endpoint::CreateImport, Access::User),
+    route("GET", "/v1/imports/{id}", Endpoint::GetImport, Access::User),
     route(
         "GET",
         "/v1/setlists/{id}/items/{item_id}/download-url",

@@ -6,6 +6,7 @@ pub mod annotations;
 pub mod bookmark;
 pub mod fields;
 pub mod ids;
+pub mod import;
 pub mod live;
 pub mod manifest;
 pub mod part;

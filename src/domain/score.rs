@@ -13,8 +13,12 @@ pub const TAG_MAX_CHARS: usize = 50;
 pub const FILENAME_MAX_CHARS: usize = 255;
 pub const DURATION_MAX_SECONDS: i64 = 24 * 3600;
 pub const PDF_MIME: &str = "application/pdf";
+/// An archive made by the export, uploaded to be imported (SPEC §11).
+pub const ZIP_MIME: &str = "application/zip";
 /// Largest upload by default (`MAX_UPLOAD_BYTES`, SPEC §2).
 pub const DEFAULT_MAX_UPLOAD_BYTES: i64 = 100 * 1024 * 1024;
+/// Largest import archive by default (`MAX_IMPORT_BYTES`).
+pub const DEFAULT_MAX_IMPORT_BYTES: i64 = 2 * 1024 * 1024 * 1024;
 
 /// Trimmed text of 1..=max characters without control characters.
 ///
@@ -75,23 +79,55 @@ pub struct UploadRequest {
 }
 
 impl UploadRequest {
-    /// A `mime` that names a media type other than PDF is E004 (415, SPEC §12), decided before
-    /// any field is validated; a missing or malformed `mime` is left to [`Self::parse`] (422).
+    /// A `mime` that names a media type other than PDF (or a ZIP archive to import) is E004
+    /// (415, SPEC §12), decided before any field is validated; a missing or malformed `mime` is
+    /// left to [`Self::parse`] (422).
     ///
     /// # Errors
-    /// 415 for a type other than PDF.
+    /// 415 for another type.
     pub fn check_media_type(body: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
         match body.get("mime").and_then(Value::as_str).map(str::trim) {
-            Some(m) if !m.is_empty() && !m.eq_ignore_ascii_case(PDF_MIME) => Err(
-                ApiError::UnsupportedMediaType("only application/pdf files can be uploaded"),
-            ),
+            Some(m)
+                if !m.is_empty()
+                    && !m.eq_ignore_ascii_case(PDF_MIME)
+                    && !m.eq_ignore_ascii_case(ZIP_MIME) =>
+            {
+                Err(ApiError::UnsupportedMediaType(
+                    "only application/pdf files (and application/zip archives to import) can be uploaded",
+                ))
+            }
             _ => Ok(()),
         }
     }
 
+    /// Whether this is an import archive rather than a PDF.
+    pub fn is_archive(&self) -> bool {
+        self.mime == ZIP_MIME
+    }
+
+    /// `max_bytes`: a PDF's limit, then an archive's.
+    ///
     /// # Errors
     /// 422 with every bad field.
-    pub fn parse(f: &mut Fields, max_bytes: i64) -> Option<Self> {
+    pub fn parse(f: &mut Fields, (max_bytes, max_archive): (i64, i64)) -> Option<Self> {
+        let mime = f.string("mime");
+        let mime = f.parse("mime", mime, |m| {
+            let m = m.trim();
+            if m.eq_ignore_ascii_case(PDF_MIME) {
+                Ok(PDF_MIME.to_owned())
+            } else if m.eq_ignore_ascii_case(ZIP_MIME) {
+                Ok(ZIP_MIME.to_owned())
+            } else {
+                Err(format!(
+                    "only {PDF_MIME} (or {ZIP_MIME} to import) is accepted"
+                ))
+            }
+        });
+        let max_bytes = if mime.as_deref() == Some(ZIP_MIME) {
+            max_archive
+        } else {
+            max_bytes
+        };
         let filename = f.string("filename");
         let filename = f.parse("filename", filename, |s| {
             let name = text(s, FILENAME_MAX_CHARS)?;
@@ -112,14 +148,6 @@ impl UploadRequest {
             }
             other => other,
         };
-        let mime = f.string("mime");
-        let mime = f.parse("mime", mime, |m| {
-            if m.trim().eq_ignore_ascii_case(PDF_MIME) {
-                Ok(PDF_MIME.to_owned())
-            } else {
-                Err(format!("only {PDF_MIME} is accepted"))
-            }
-        });
         let sha = f.string("sha256");
         let sha256 = f.parse("sha256", sha, sha256_hex);
         Some(Self {
@@ -281,13 +309,13 @@ mod tests {
             json!({"filename": "Bach.pdf", "size": 1234, "mime": "application/pdf", "sha256": "AB".repeat(32)}),
             UPLOAD_FIELDS,
         );
-        let u = UploadRequest::parse(&mut f, 100).map(|_| ());
+        let u = UploadRequest::parse(&mut f, (100, 1000)).map(|_| ());
         assert!(u.is_none(), "size over max must fail");
         let mut f = fields(
             json!({"filename": "Bach.pdf", "size": 99, "mime": "application/pdf", "sha256": "AB".repeat(32)}),
             UPLOAD_FIELDS,
         );
-        let u = UploadRequest::parse(&mut f, 100).unwrap();
+        let u = UploadRequest::parse(&mut f, (100, 1000)).unwrap();
         assert!(f.finish().is_ok());
         assert_eq!(u.sha256, "ab".repeat(32));
     }
@@ -300,6 +328,7 @@ mod tests {
         assert_eq!(err.code_and_id(), ("UNSUPPORTED_MEDIA_TYPE", "E004"));
         for fine in [
             json!({"mime": "Application/PDF"}),
+            json!({"mime": "application/zip"}),
             json!({"mime": 3}),
             json!({}),
         ] {
@@ -313,15 +342,28 @@ mod tests {
             json!({"filename": "", "size": 0, "mime": "image/png", "sha256": "xyz"}),
             UPLOAD_FIELDS,
         );
-        assert!(UploadRequest::parse(&mut f, 100).is_none());
+        assert!(UploadRequest::parse(&mut f, (100, 1000)).is_none());
         let e = errors(f);
         assert_eq!(e.len(), 4, "{e:?}");
         assert!(e["mime"].contains("application/pdf"));
+        // An archive to import has its own limit.
+        let mut f = fields(
+            json!({"filename": "lib.zip", "size": 999, "mime": "application/zip", "sha256": "ab".repeat(32)}),
+            UPLOAD_FIELDS,
+        );
+        assert!(UploadRequest::parse(&mut f, (100, 1000))
+            .unwrap()
+            .is_archive());
+        let mut f = fields(
+            json!({"filename": "lib.zip", "size": 1001, "mime": "application/zip", "sha256": "ab".repeat(32)}),
+            UPLOAD_FIELDS,
+        );
+        assert!(UploadRequest::parse(&mut f, (100, 1000)).is_none());
         let mut f = fields(
             json!({"filename": "a.pdf", "size": "12", "mime": "application/pdf", "sha256": "ab".repeat(32)}),
             UPLOAD_FIELDS,
         );
-        assert!(UploadRequest::parse(&mut f, 100).is_none());
+        assert!(UploadRequest::parse(&mut f, (100, 1000)).is_none());
         assert_eq!(errors(f)["size"], "must be an integer");
     }
 

@@ -47,6 +47,9 @@ pub enum Task {
     /// The library export `export_id`: one ZIP written to R2 by a multipart upload (a delivery
     /// takes the export over from any earlier one and starts the archive again).
     Export { export_id: String },
+    /// The library import `import_id` (SPEC §11): its archive read, planned, copied and
+    /// committed (or failed) at once; a redelivery resumes what an earlier delivery staged.
+    Import { import_id: String },
 }
 
 impl Task {
@@ -63,6 +66,7 @@ impl Task {
             Self::ExtractBookmark { .. } => "extract_bookmark",
             Self::SetlistBook { .. } => "setlist_book",
             Self::Export { .. } => "export",
+            Self::Import { .. } => "import",
         }
     }
 
@@ -91,6 +95,7 @@ impl Task {
                 part_key,
             } => format!("setlist_book:{setlist_id}:{part_key}"),
             Self::Export { export_id } => format!("export:{export_id}"),
+            Self::Import { import_id } => format!("import:{import_id}"),
         }
     }
 }
@@ -118,7 +123,8 @@ impl Task {
             | Self::PartRenderPage { .. }
             | Self::ExtractBookmark { .. }
             | Self::SetlistBook { .. }
-            | Self::Export { .. } => None,
+            | Self::Export { .. }
+            | Self::Import { .. } => None,
         }
     }
 }
@@ -270,6 +276,17 @@ mod tests {
         assert_eq!(task.record_id(), "export:exp_1");
         let wire = serde_json::to_value(&task).unwrap();
         assert_eq!(wire, json!({"task": "export", "export_id": "exp_1"}));
+        assert_eq!(parse(&wire), Ok(task));
+    }
+
+    #[test]
+    fn an_import_is_recorded_per_import() {
+        let task = Task::Import {
+            import_id: "imp_1".into(),
+        };
+        assert_eq!(task.record_id(), "import:imp_1");
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(wire, json!({"task": "import", "import_id": "imp_1"}));
         assert_eq!(parse(&wire), Ok(task));
     }
 

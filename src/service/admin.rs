@@ -272,7 +272,8 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
         | Task::DeleteFile { .. }
         | Task::ExtractBookmark { .. }
         | Task::SetlistBook { .. }
-        | Task::Export { .. } => return Ok(1),
+        | Task::Export { .. }
+        | Task::Import { .. } => return Ok(1),
     };
     cx.db().run(stmt).await
 }

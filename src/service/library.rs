@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::api::views;
 use crate::domain::fields::Fields;
 use crate::domain::ids;
-use crate::domain::score::{ScoreFields, UploadRequest, PDF_MIME, SCORE_FIELDS};
+use crate::domain::score::{ScoreFields, UploadRequest, PDF_MIME, SCORE_FIELDS, ZIP_MIME};
 use crate::domain::task::Task;
 use crate::error::{ApiError, ApiResult};
 use crate::media::thumbnail::PAGE_WIDTH;
@@ -71,24 +71,35 @@ pub async fn create_upload<P: Ports>(
 ) -> ApiResult<views::Upload> {
     UploadRequest::check_media_type(&body)?;
     let mut f = Fields::new(body, &["filename", "size", "mime", "sha256"]);
-    let request = UploadRequest::parse(&mut f, cx.config.max_upload_bytes);
+    let request = UploadRequest::parse(
+        &mut f,
+        (cx.config.max_upload_bytes, cx.config.max_import_bytes),
+    );
     f.finish()?;
     let request =
         request.ok_or_else(|| ApiError::internal("upload fields reported valid but missing"))?;
     // One round trip: count the request for the user's upload-URL limit and look for the file
-    // among their scores (a duplicate answers 409 and reserves nothing).
+    // among their scores (a duplicate answers 409 and reserves nothing; an archive to import is
+    // never a score's file).
     let per_user = limits::window(cx, "upload-urls", user_id, cx.config.rate_upload_urls);
     let mut stmts = Vec::with_capacity(2);
     if let Some(w) = &per_user {
         stmts.push(crate::store::limits::hit(w));
     }
-    stmts.push(q::score_id_by_hash(user_id, &request.sha256));
-    let outcomes = cx.db().batch(stmts).await?;
+    if !request.is_archive() {
+        stmts.push(q::score_id_by_hash(user_id, &request.sha256));
+    }
+    let outcomes = if stmts.is_empty() {
+        Vec::new()
+    } else {
+        cx.db().batch(stmts).await?
+    };
     if let Some(w) = &per_user {
         w.check(limits::hits(outcomes.first())?)?;
     }
     if let Some(row) = outcomes
         .last()
+        .filter(|_| !request.is_archive())
         .map(|o| o.first::<IdRow>())
         .transpose()?
         .flatten()
@@ -96,7 +107,11 @@ pub async fn create_upload<P: Ports>(
         return Err(duplicate(row.id));
     }
     let upload_id = cx.id("upl")?;
-    let key = keys::score_pdf(user_id, &upload_id);
+    let key = if request.is_archive() {
+        keys::import_archive(user_id, &upload_id)
+    } else {
+        keys::score_pdf(user_id, &upload_id)
+    };
     let now = cx.now_text();
     let expires = cx
         .now
@@ -145,7 +160,7 @@ pub async fn create_upload<P: Ports>(
             upload_id: &upload_id,
             size: u64::try_from(request.size).unwrap_or(0),
             sha256_hex: &request.sha256,
-            mime: PDF_MIME,
+            mime: &request.mime,
         },
         cx.now,
         cx.config.upload_url_ttl_seconds,
@@ -207,11 +222,15 @@ pub(super) async fn release_with<P: Ports>(
     }
 }
 
-/// Checks that the stored object is the declared one (size, SHA-256, the PDF magic); a stored
-/// object that is not a PDF releases the upload.
-async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResult<()> {
-    let blobs = cx.blobs();
-    let info = blobs.head(&upload.object_key).await?.ok_or_else(|| {
+/// The upload's stored object, there and of the declared size.
+///
+/// # Errors
+/// 409 `UPLOAD_INCOMPLETE` before the PUT; 400 for another size; 502.
+pub(super) async fn stored_object<P: Ports>(
+    cx: &Cx<'_, P>,
+    upload: &UploadRow,
+) -> ApiResult<crate::ports::ObjectInfo> {
+    let info = cx.blobs().head(&upload.object_key).await?.ok_or_else(|| {
         ApiError::conflict(
             "UPLOAD_INCOMPLETE",
             "the file has not been uploaded yet: PUT it to the upload URL first",
@@ -223,6 +242,14 @@ async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResul
             info.size, upload.size_bytes
         )));
     }
+    Ok(info)
+}
+
+/// Checks that the stored object is the declared one (size, SHA-256, the PDF magic); a stored
+/// object that is not a PDF releases the upload.
+async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResult<()> {
+    let blobs = cx.blobs();
+    let info = stored_object(cx, upload).await?;
     let hash = match info.sha256 {
         Some(h) => Some(h),
         None => blobs.sha256(&upload.object_key).await?,
@@ -243,15 +270,18 @@ async fn verify_object<P: Ports>(cx: &Cx<'_, P>, upload: &UploadRow) -> ApiResul
     Ok(())
 }
 
-/// The caller's upload `upload_id`, still open and consumable (the first step of making a score
-/// or a part from it).
+/// The caller's upload `upload_id` of type `mime`, still open and consumable (the first step of
+/// making a score, a part or an import from it).
 ///
 /// # Errors
-/// 404 for a malformed id or another user's upload; 409 `UPLOAD_CONSUMED`/`UPLOAD_EXPIRED`.
+/// 404 for a malformed id or another user's upload; 422 on `upload_id` for an upload of another
+/// type (an archive to import is no score, a PDF no archive); 409
+/// `UPLOAD_CONSUMED`/`UPLOAD_EXPIRED`.
 pub(super) async fn open_upload<P: Ports>(
     cx: &Cx<'_, P>,
     user_id: &str,
     upload_id: &str,
+    mime: &str,
 ) -> ApiResult<UploadRow> {
     if !ids::is_well_formed("upl", upload_id) {
         return Err(ApiError::NotFound);
@@ -261,6 +291,16 @@ pub(super) async fn open_upload<P: Ports>(
         .first::<UploadRow>(q::upload(upload_id, user_id))
         .await?
         .ok_or(ApiError::NotFound)?;
+    if upload.mime != mime {
+        let message = if upload.mime == ZIP_MIME {
+            "is an archive upload (application/zip): import it with POST /v1/imports"
+        } else {
+            "is not an archive upload (application/zip)"
+        };
+        let mut fields = crate::error::FieldErrors::new();
+        fields.insert("upload_id".into(), message.into());
+        return Err(ApiError::Validation(fields));
+    }
     if !matches!(upload.state.as_str(), "reserved" | "stored")
         || upload.consumable_until <= cx.now_text()
     {
@@ -305,7 +345,7 @@ pub async fn create_score<P: Ports>(
     f.finish()?;
     let upload_id =
         upload_id.ok_or_else(|| ApiError::internal("upload_id reported valid but missing"))?;
-    let upload = open_upload(cx, user_id, &upload_id).await?;
+    let upload = open_upload(cx, user_id, &upload_id, PDF_MIME).await?;
     let now = cx.now_text();
     let existing = || {
         cx.db()

@@ -11,6 +11,7 @@ pub mod annotations;
 pub mod bookmarks;
 pub mod books;
 pub mod exports;
+pub mod imports;
 pub mod library;
 pub mod limits;
 pub mod live;
@@ -24,8 +25,8 @@ pub mod trash;
 use crate::config::Config;
 use crate::domain::ids::{new_id, ID_RANDOM_BYTES};
 use crate::domain::time::Millis;
-use crate::error::ApiResult;
-use crate::ports::Ports;
+use crate::error::{ApiError, ApiResult};
+use crate::ports::{Blobs, Ports};
 
 /// What a use case runs with: the ports, the settings, the time of the request, and the origin
 /// Worker-mode blob URLs point at.
@@ -63,5 +64,42 @@ impl<P: Ports> Cx<'_, P> {
     /// The time of the request as stored (RFC 3339 UTC, milliseconds).
     pub fn now_text(&self) -> String {
         self.now.rfc3339()
+    }
+}
+
+/// A stored object read by ranges (a PDF inspected in place, an archive read entry by entry); a
+/// missing object is the file's fault (permanent), a storage error transient.
+pub(crate) struct Stored<'a, B> {
+    pub blobs: &'a B,
+    pub key: &'a str,
+}
+
+/// Why a range of a [`Stored`] object could not be read.
+pub(crate) enum StoredRead {
+    Missing,
+    Storage(ApiError),
+}
+
+impl<B: Blobs> Stored<'_, B> {
+    async fn range(&self, start: u64, len: u64) -> Result<Vec<u8>, StoredRead> {
+        self.blobs
+            .read(self.key, Some((start, len)))
+            .await
+            .map_err(StoredRead::Storage)?
+            .ok_or(StoredRead::Missing)
+    }
+}
+
+impl<B: Blobs> crate::media::pdf_ranges::RangeSource for Stored<'_, B> {
+    type Error = StoredRead;
+    async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, StoredRead> {
+        self.range(start, len).await
+    }
+}
+
+impl<B: Blobs> crate::archive::read::Source for Stored<'_, B> {
+    type Error = StoredRead;
+    async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, StoredRead> {
+        self.range(start, len).await
     }
 }

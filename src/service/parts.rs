@@ -166,7 +166,7 @@ pub async fn create_part<P: Ports>(
             }
         }
         Source::Upload(upload_id) => {
-            let upload = open_upload(cx, user, &upload_id).await?;
+            let upload = open_upload(cx, user, &upload_id, crate::domain::score::PDF_MIME).await?;
             let existing = || {
                 cx.db()
                     .first::<IdRow>(q::file_by_hash(user, &upload.sha256))

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::task::{self as jobs, AfterError, Start, Task};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::media::book::BookBuilder;
 use crate::media::extract::{extract_pages, ExtractLimits, EXTRACT_LIMITS};
-use crate::media::pdf_ranges::{self, RangeError, RangeSource};
+use crate::media::pdf_ranges::{self, RangeError};
 use crate::media::{pdf_info, suggestions, thumbnail};
 use crate::ports::{Blobs, Db, Ports, Tasks};
 use crate::storage::keys;
@@ -20,7 +20,7 @@ use crate::store::library::{self as lib, PageImage};
 use crate::store::processing::{self as q, Of};
 use crate::store::rows::{ScoreFileRow, UploadKeyRow};
 
-use super::{library, Cx};
+use super::{imports, library, Cx, Stored, StoredRead};
 
 /// What to do with a message once its task ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +183,7 @@ async fn mark_failed<P: Ports>(cx: &Cx<'_, P>, task: &Task, reason: &str) -> Api
             books::failed(setlist_id, part_key, row.version, reason, &cx.now_text())
         }
         Task::Export { export_id } => return super::exports::give_up(cx, export_id, reason).await,
+        Task::Import { import_id } => return imports::give_up(cx, import_id, reason).await,
         Task::Ping { .. } | Task::DeleteFile { .. } => return Ok(()),
     };
     cx.db().run(stmt).await.map(drop)
@@ -270,6 +271,11 @@ pub async fn run<P: Ports>(cx: &Cx<'_, P>, task: &Task, message_id: &str) -> Api
             Ok(note) => record(cx, task, OK, Some(note), message_id).await,
             Err(reason) => record(cx, task, FAILED, Some(&reason), message_id).await,
         },
+        Task::Import { import_id } => {
+            // A refused import is told on its row; the task itself ran.
+            let detail = imports::run(cx, import_id).await?;
+            record(cx, task, OK, Some(&detail), message_id).await
+        }
         Task::DeleteFile { key } => {
             cx.blobs().delete(key).await?;
             cx.blobs().delete_prefix(&keys::derived_prefix(key)).await?;
@@ -320,28 +326,6 @@ async fn load_pdf<P: Ports>(
         .ok_or_else(|| MISSING.to_owned()))
 }
 
-/// A stored PDF read by ranges; a missing object is permanent, a storage error transient.
-struct StoredPdf<'a, B> {
-    blobs: &'a B,
-    key: &'a str,
-}
-
-enum ReadError {
-    Missing,
-    Storage(ApiError),
-}
-
-impl<B: Blobs> RangeSource for StoredPdf<'_, B> {
-    type Error = ReadError;
-    async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, ReadError> {
-        self.blobs
-            .read(self.key, Some((start, len)))
-            .await
-            .map_err(ReadError::Storage)?
-            .ok_or(ReadError::Missing)
-    }
-}
-
 /// `pdf_info`: page count, sizes, metadata and suggestions stored on the score. Files above the
 /// whole-file limit are read by ranges (structure only).
 async fn inspect<P: Ports>(
@@ -354,7 +338,7 @@ async fn inspect<P: Ports>(
         return Ok(());
     };
     let outcome = if score.size_bytes > cx.config.whole_file_max_bytes {
-        let source = StoredPdf {
+        let source = Stored {
             blobs: cx.blobs(),
             key: &score.object_key,
         };
@@ -362,8 +346,8 @@ async fn inspect<P: Ports>(
         match pdf_ranges::inspect(&source, size, pdf_ranges::Limits::default()).await {
             Ok((info, _)) => Ok(info),
             Err(RangeError::Pdf(failure)) => Err(failure.reason()),
-            Err(RangeError::Source(ReadError::Missing)) => Err(MISSING.to_owned()),
-            Err(RangeError::Source(ReadError::Storage(e))) => return Err(e),
+            Err(RangeError::Source(StoredRead::Missing)) => Err(MISSING.to_owned()),
+            Err(RangeError::Source(StoredRead::Storage(e))) => return Err(e),
         }
     } else {
         match load_pdf(cx, &score.object_key, score.size_bytes).await? {
@@ -747,6 +731,7 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
     let books_requeued = requeue_books(cx).await?;
     let trash_purged = super::trash::purge_expired(cx).await?;
     let exports = super::exports::sweep(cx).await?;
+    let (imports_requeued, imports_abandoned) = imports::sweep(cx, SWEEP_BATCH).await?;
     let purged = cx
         .db()
         .batch(vec![
@@ -771,6 +756,8 @@ pub async fn sweep<P: Ports>(cx: &Cx<'_, P>) -> ApiResult<Value> {
         "exports_abandoned": exports.abandoned,
         "exports_expired": exports.expired,
         "export_uploads_aborted": exports.uploads_aborted,
+        "imports_requeued": imports_requeued,
+        "imports_abandoned": imports_abandoned,
         "refresh_tokens_purged": purged.first().map_or(0, |o| o.changes),
         "sessions_purged": purged.get(1).map_or(0, |o| o.changes),
         "rate_windows_purged": purged.get(2).map_or(0, |o| o.changes),

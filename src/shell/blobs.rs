@@ -8,9 +8,11 @@ use serde_json::json;
 use worker::{Headers, Range, Response, ResponseBuilder};
 
 use crate::api::body::is_json;
-use crate::domain::score::PDF_MIME;
+use crate::archive::read::ZIP_MAGIC;
+use crate::domain::score::ZIP_MIME;
 use crate::error::{ApiError, ApiResult};
 use crate::media::PDF_MAGIC;
+use crate::service::imports::not_a_zip;
 use crate::service::library::{self, not_a_pdf};
 use crate::storage::keys;
 use crate::storage::presign::{verify_blob, BlobClaims, BlobOp, BlobTokenError};
@@ -56,7 +58,7 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
     let content_type = header(headers, "content-type").unwrap_or_default();
     if is_json(Some(&content_type)) || essence(&content_type) != mime {
         return Err(ApiError::UnsupportedMediaType(
-            "the body must be sent as application/pdf, as declared",
+            "the body must be sent with the content-type declared for this upload",
         ));
     }
     let declared = header(headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
@@ -78,7 +80,7 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
         .put_verified(
             &claims.k,
             body,
-            PDF_MIME,
+            &mime,
             crate::storage::sigv4::unhex(&sha256),
             metadata,
         )
@@ -95,9 +97,14 @@ pub async fn put(call: Call) -> ApiResult<Reply> {
             "the body does not match the declared size".into(),
         ));
     }
-    if files.prefix(&claims.k, PDF_MAGIC.len() as u64).await? != PDF_MAGIC {
+    let (magic, refusal): (&[u8], fn() -> ApiError) = if mime == ZIP_MIME {
+        (ZIP_MAGIC, not_a_zip)
+    } else {
+        (PDF_MAGIC, not_a_pdf)
+    };
+    if files.prefix(&claims.k, magic.len() as u64).await? != magic {
         files.delete(&claims.k).await.ok();
-        return Err(not_a_pdf());
+        return Err(refusal());
     }
     library::upload_stored(&cx, &upload_id).await?;
     Ok(Reply::Json(

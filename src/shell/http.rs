@@ -21,8 +21,8 @@ use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::D1;
 use super::{
-    accounts, activity, admin, annotations, blobs, bookmarks, books, exports, library, limits,
-    live, parts, presets, setlists,
+    accounts, activity, admin, annotations, blobs, bookmarks, books, exports, imports, library,
+    limits, live, parts, presets, setlists,
 };
 
 struct LogLine {
@@ -230,6 +230,8 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
         Endpoint::RequestExport => exports::request(call).await,
         Endpoint::ListExports => exports::list(call).await,
         Endpoint::GetExport => exports::get(call).await,
+        Endpoint::CreateImport => imports::create(call).await,
+        Endpoint::GetImport => imports::get(call).await,
         Endpoint::ListComments => setlists::list_comments(call).await,
         Endpoint::ListScoreAnnotations => annotations::list(call, On::Score).await,
         Endpoint::ListItemAnnotations => annotations::list(call, On::Item).await,
@@ -439,6 +441,7 @@ fn openapi_text(env: &Env, audience: Audience) -> String {
                     |_| crate::api::openapi::Settings::default(),
                     |c| crate::api::openapi::Settings {
                         max_upload_bytes: c.max_upload_bytes,
+                        max_import_bytes: c.max_import_bytes,
                     },
                 );
                 crate::api::openapi::document(env!("CARGO_PKG_VERSION"), audience, &settings)

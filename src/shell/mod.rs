@@ -16,6 +16,7 @@ mod d1;
 mod exports;
 mod faults;
 mod http;
+mod imports;
 mod library;
 mod limits;
 mod live;

@@ -1,13 +1,17 @@
 //! R2 adapter for the `FILES` bucket: every failure becomes [`ApiError::Storage`] (502) with its
 //! cause, except checksum mismatches, which are the client's (E004).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
-use worker::{Bucket, Env, HttpMetadata, Object, Range};
+use worker::{Bucket, Delay, Env, FixedLengthStream, HttpMetadata, Object, Range};
 
 use crate::error::{ApiError, ApiResult};
+use crate::ports::{Copied, COPIED_HEAD};
 
 pub struct Files(Bucket);
 
@@ -201,6 +205,38 @@ impl Files {
     }
 }
 
+/// What a streamed copy has seen so far.
+#[derive(Default)]
+struct Seen {
+    sha256: Sha256,
+    crc32: crc32fast::Hasher,
+    size: u64,
+    head: Vec<u8>,
+    /// Bytes since the copy last yielded to the event loop.
+    since_yield: u64,
+}
+
+/// A streamed copy yields to the event loop after this many bytes.
+const YIELD_BYTES: u64 = 1024 * 1024;
+
+impl Seen {
+    /// Takes in `chunk`; whether it is time to yield.
+    fn take(&mut self, chunk: &[u8]) -> bool {
+        self.sha256.update(chunk);
+        self.crc32.update(chunk);
+        self.size += chunk.len() as u64;
+        let room = COPIED_HEAD.saturating_sub(self.head.len());
+        self.head.extend(chunk.iter().take(room));
+        self.since_yield += chunk.len() as u64;
+        if self.since_yield >= YIELD_BYTES {
+            self.since_yield = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 impl crate::ports::Blobs for Files {
     async fn head(&self, key: &str) -> ApiResult<Option<ObjectInfo>> {
         Files::head(self, key).await
@@ -289,5 +325,66 @@ impl crate::ports::Blobs for Files {
             Err(e) if no_such_upload(&e) => Ok(()),
             Err(e) => Err(storage("abort multipart upload", e)),
         }
+    }
+
+    /// Streams the range into the new object: R2's body stream of the range goes straight
+    /// into the put (a fixed-length stream), hashed and checked on its way through, so the
+    /// Worker holds one chunk at a time whatever the file's size.
+    async fn copy_range(
+        &self,
+        from: &str,
+        (offset, len): (u64, u64),
+        to: &str,
+        content_type: &str,
+    ) -> ApiResult<Option<Copied>> {
+        let Some(object) = self
+            .get(
+                from,
+                Some(Range::OffsetWithLength {
+                    offset,
+                    length: len,
+                }),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(body) = object.body() else {
+            return Ok(None);
+        };
+        let seen = Rc::new(RefCell::new(Seen::default()));
+        let tap = Rc::clone(&seen);
+        let stream = body
+            .stream()
+            .map_err(|e| storage("stream", e))?
+            .and_then(move |chunk| {
+                let due = tap.borrow_mut().take(&chunk);
+                async move {
+                    // A stream whose chunks are all at hand resolves in microtasks only: yield
+                    // to the event loop now and then, so the isolate serves its other requests
+                    // while a large file goes through.
+                    if due {
+                        Delay::from(Duration::ZERO).await;
+                    }
+                    Ok(chunk)
+                }
+            });
+        fault("r2.put", to).await?;
+        self.0
+            .put(to, FixedLengthStream::wrap(stream, len))
+            .http_metadata(HttpMetadata {
+                content_type: Some(content_type.to_owned()),
+                ..HttpMetadata::default()
+            })
+            .execute()
+            .await
+            .map_err(|e| storage("put", e))?;
+        let seen = seen.replace(Seen::default());
+        Ok(Some(Copied {
+            size: seen.size,
+            sha256: seen.sha256.finalize().to_vec(),
+            crc32: seen.crc32.finalize(),
+            head: seen.head,
+        }))
     }
 }

@@ -8,7 +8,14 @@ pub fn score_pdf(user_id: &str, upload_id: &str) -> String {
     format!("u/{user_id}/s/{upload_id}.pdf")
 }
 
-/// The user id in a key built by [`score_pdf`] (`u/{user_id}/…`).
+/// `u/{user_id}/imports/{upload_id}.zip`: an archive uploaded to be imported (outside any
+/// score's prefix; deleted when its import ends).
+pub fn import_archive(user_id: &str, upload_id: &str) -> String {
+    debug_assert!(ids::is_well_formed("usr", user_id) && ids::is_well_formed("upl", upload_id));
+    format!("u/{user_id}/imports/{upload_id}.zip")
+}
+
+/// The user id in a key built by [`score_pdf`] or [`import_archive`] (`u/{user_id}/…`).
 pub fn owner_of(key: &str) -> &str {
     key.split('/').nth(1).unwrap_or_default()
 }
@@ -70,6 +77,9 @@ mod tests {
         assert_eq!(key, format!("u/{u}/s/{up}.pdf"));
         assert_eq!(derived_prefix(&key), format!("u/{u}/s/{up}/"));
         assert_eq!(owner_of(&key), u);
+        let zip = import_archive(&u, &up);
+        assert_eq!(zip, format!("u/{u}/imports/{up}.zip"));
+        assert_eq!(owner_of(&zip), u);
         assert_eq!(thumbnail(&key), format!("u/{u}/s/{up}/thumb-320.png"));
         assert_eq!(
             page_image(&key, 7, 1240),

@@ -1,9 +1,11 @@
 //! Shared helpers for the SQL tests: the real migrations on an in-memory SQLite, and the
 //! statement parameters the core builds, as rusqlite values.
 
+pub mod library;
 pub mod pdf;
 pub mod ports;
 pub mod tools;
+pub mod zip;
 
 use rusqlite::{limits::Limit, types::Value, Connection};
 use scoremate::store::SqlValue;

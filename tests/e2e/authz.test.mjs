@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
-import { devVars, startWorker } from "./harness.mjs";
+import { devVars, eventually, startWorker } from "./harness.mjs";
 import { makePdf } from "./pdf.mjs";
+import { library, zip } from "./zip.mjs";
 
 const WHO = ["owner", "editor", "viewer", "other", "anonymous", "link", "admin", "disabled", "expired", "revoked"];
 
@@ -136,6 +137,10 @@ const MATRIX = {
     ctx.export ??= (await api.post("/v1/exports", undefined, ctx.owner.access)).body.export.id;
     return { path: `/v1/exports/${ctx.export}` };
   } },
+  // Each caller's own archive (an empty library), a dry run: over at once, so the next cell of
+  // the same caller is not refused as a second import running.
+  "POST /v1/imports": { expect: SELF(202), request: async (who) => ({ body: { upload_id: await archive(who), dry_run: true } }) },
+  "GET /v1/imports/{id}": { expect: OWNED(200), request: () => ({ path: `/v1/imports/${ctx.import}` }) },
   "GET /v1/setlists/{id}/items/{item_id}/download-url": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/download-url` }) },
   "GET /v1/setlists/{id}/items/{item_id}/comments": { expect: SETLIST(200).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/comments` }) },
   "POST /v1/setlists/{id}/items/{item_id}/comments": { expect: SETLIST(201).read, request: () => ({ path: `/v1/setlists/${ctx.setlist}/items/${ctx.item}/comments`, body: { body: "nice" } }) },
@@ -219,6 +224,17 @@ async function uploaded(who) {
   return up.upload_id;
 }
 
+/** An archive upload of `who`'s (stored), for an import. */
+async function archive(who) {
+  const s = SIGNED_IN.includes(who) ? ctx[who] : ctx.owner;
+  const b = zip(library({ scores: [] }).entries());
+  const up = (await api.post("/v1/uploads", { filename: "a.zip", size: b.length, mime: "application/zip", sha256: sha256(b) }, s.access)).body;
+  await w.mf.dispatchFetch(up.url, { method: "PUT", headers: up.headers, body: b });
+  // The caller's earlier import (a cell of another row) has ended: one runs at a time.
+  await eventually(async () => (await (await w.db()).prepare("select count(*) as n from imports where user_id = ? and state in ('pending', 'running')").bind(s.user.id).first()).n === 0);
+  return up.upload_id;
+}
+
 /** A setlist of the owner with the editor and viewer as members, one item and one link. */
 async function band() {
   const id = (await api.post("/v1/setlists", { name: "Band" }, ctx.owner.access)).body.setlist.id;
@@ -259,6 +275,8 @@ before(async () => {
   ctx.link = b.link;
   ctx.member = b.spare;
   ctx.part = (await api.post(`/v1/scores/${ctx.score.id}/parts`, { name: "Horn", pages: { first: 1, last: 2 } }, ctx.owner.access)).body.part.id;
+  const asked = (await api.post("/v1/imports", { upload_id: await archive("owner"), dry_run: true }, ctx.owner.access)).body.import;
+  ctx.import = asked.id;
   const revoked = (await api.post(`/v1/setlists/${b.id}/links`, {}, ctx.owner.access)).body.link;
   await api.raw("DELETE", `/v1/setlists/${b.id}/links/${revoked.id}`, { token: ctx.owner.access });
   ctx.revokedLink = revoked.token;
