@@ -40,7 +40,13 @@ fn main() {
             };
             let cache = RenderCache::new();
             let interpreter = InterpreterSettings::default();
-            render(page, &cache, &interpreter, &RenderSettings::default(), &settings);
+            render(
+                page,
+                &cache,
+                &interpreter,
+                &RenderSettings::default(),
+                &settings,
+            );
         });
         let whole = time(&mut || {
             thumbnail::render_page(bytes.clone(), 1, limits).unwrap();
@@ -49,7 +55,10 @@ fn main() {
         let png = time(&mut || {
             thumbnail::encode_png(&page).unwrap();
         });
-        let name = std::path::Path::new(&path).file_name().unwrap().to_string_lossy();
+        let name = std::path::Path::new(&path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy();
         println!("{name:<24} {pre:>12.2} {hayro_only:>8.2} {whole:>14.2} {png:>6.2}");
     }
 }
