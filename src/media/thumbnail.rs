@@ -5,9 +5,12 @@
 //! and output pixels. Exceeding one is a permanent failure with a reason.
 
 use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::TransformExt;
 use hayro::hayro_syntax::{LoadPdfError, Pdf};
+use hayro::kurbo::Affine;
 use hayro::vello_cpu::color::palette::css::WHITE;
-use hayro::{render, PixmapSettings, RenderCache, RenderSettings};
+use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+use hayro::{render_into, RenderCache, RenderSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
@@ -177,17 +180,7 @@ pub fn render_page(
         reason = "scale is a small positive factor"
     )]
     let scale = scale as f32;
-    let pixmap = render(
-        page,
-        &RenderCache::new(),
-        &InterpreterSettings::default(),
-        &RenderSettings::default(),
-        &PixmapSettings {
-            x_scale: scale,
-            y_scale: scale,
-            bg_color: WHITE,
-        },
-    );
+    let pixmap = render_snapped(page, scale);
     let (width, height) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
     // On an opaque white background premultiplied and straight alpha are the same.
     let rgb = pixmap
@@ -196,6 +189,46 @@ pub fn render_page(
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
     Ok(Rendered { rgb, width, height })
+}
+
+/// hayro's `render` at `scale` on white, with thin black lines snapped to whole pixels (see
+/// [`super::stroke_adjust`]).
+fn render_snapped(page: &hayro::hayro_syntax::page::Page<'_>, scale: f32) -> Pixmap {
+    let (w, h) = page.render_dimensions();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "bounded by the limits checked before"
+    )]
+    let (width, height) = ((w * scale) as u16, (h * scale) as u16);
+    let transform = Affine::scale(f64::from(scale)) * page.initial_transform(true).to_kurbo();
+    let mut ctx = RenderContext::new(width, height);
+    render_into(
+        page,
+        &RenderCache::new(),
+        &InterpreterSettings::default(),
+        &RenderSettings::default(),
+        &mut ctx,
+        transform,
+    );
+    ctx.flush();
+    let mut pixmap = Pixmap::new(width, height);
+    ctx.render_with(
+        &mut pixmap,
+        &mut Resources::default(),
+        RasterizerSettings {
+            target_init: TargetInit::Clear(WHITE),
+            ..RasterizerSettings::default()
+        },
+    );
+    let lines = super::stroke_adjust::hairlines(page, transform, width.into(), height.into());
+    super::stroke_adjust::snap(
+        pixmap.data_as_u8_slice_mut(),
+        width.into(),
+        height.into(),
+        &lines,
+    );
+    pixmap
 }
 
 #[cfg(test)]
