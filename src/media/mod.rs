@@ -16,5 +16,6 @@ pub mod extract;
 pub mod pdf_info;
 pub mod pdf_ranges;
 pub mod preflight;
+pub mod scan;
 pub mod suggestions;
 pub mod thumbnail;
