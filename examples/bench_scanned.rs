@@ -79,7 +79,7 @@ fn page(w: u32, h: u32, components: usize) -> Vec<u8> {
             let in_margin = x < w / 12 || x > w - w / 12 || y < h / 14 || y > h - h / 14;
             let sy = y % system;
             let line = sy < staff_gap * 5 && sy % staff_gap < 3;
-            let column = (x / (w / 40)) as u32;
+            let column = x / (w / 40);
             let head_y = (column * 7919) % (staff_gap * 5);
             let dx = (x % (w / 40)) as i64 - (w / 80) as i64;
             let dy = sy as i64 - head_y as i64;

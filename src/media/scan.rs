@@ -341,17 +341,16 @@ fn plain_image(doc: &Document, image: &Stream) -> Option<(u32, u32, u32, bool)> 
         Some(_) => return None,
     };
     let chain = decode::chain(doc, dict);
-    match chain.iter().position(|(f, _)| f.is_codec()) {
-        None => {}
-        Some(at) if at + 1 == chain.len() && chain[at].0 == Filter::Dct => {
-            // A stated colour transform overrides the JPEG's own markers; left to hayro.
-            if chain[at].1.is_some_and(|p| p.has(b"ColorTransform")) {
-                return None;
-            }
+    // JPEG only, and last; a stated colour transform overrides the JPEG's own markers: hayro.
+    let plain = match chain.iter().position(|(f, _)| f.is_codec()) {
+        None => true,
+        Some(at) => {
+            at + 1 == chain.len()
+                && chain[at].0 == Filter::Dct
+                && !chain[at].1.is_some_and(|p| p.has(b"ColorTransform"))
         }
-        Some(_) => return None,
-    }
-    Some((width, height, components, invert))
+    };
+    plain.then_some((width, height, components, invert))
 }
 
 /// Decodes the scan's image and averages it down (or up) to `width`×`height`, turned and
