@@ -16,6 +16,7 @@ pub mod extract;
 pub mod pdf_info;
 pub mod pdf_ranges;
 pub mod preflight;
+pub mod scan;
 mod stroke_adjust;
 pub mod suggestions;
 pub mod thumbnail;

@@ -172,7 +172,7 @@ fn deref<'a>(doc: &'a Document, obj: &'a Object) -> &'a Object {
     }
 }
 
-fn number(doc: &Document, obj: &Object) -> Option<f64> {
+pub(super) fn number(doc: &Document, obj: &Object) -> Option<f64> {
     match deref(doc, obj) {
         Object::Integer(i) => Some(*i as f64),
         Object::Real(r) => Some(f64::from(*r)),
@@ -181,7 +181,7 @@ fn number(doc: &Document, obj: &Object) -> Option<f64> {
 }
 
 /// A page attribute, inherited through `/Parent` when absent (ISO 32000-1 §7.7.3.4).
-fn inherited<'a>(doc: &'a Document, page: ObjectId, key: &[u8]) -> Option<&'a Object> {
+pub(super) fn inherited<'a>(doc: &'a Document, page: ObjectId, key: &[u8]) -> Option<&'a Object> {
     let mut dict: &Dictionary = doc.get_dictionary(page).ok()?;
     for _ in 0..MAX_INHERIT_DEPTH {
         if let Ok(value) = dict.get(key) {

@@ -16,7 +16,7 @@
 //! by.
 
 mod content;
-mod decode;
+pub(super) mod decode;
 mod image;
 
 use std::borrow::Cow;
@@ -126,13 +126,21 @@ fn size(bytes: usize) -> String {
 /// # Errors
 /// Why it may not be rendered: a limit ([`Refusal::is_limit`]) or a file that cannot be read.
 pub fn check_page(bytes: &[u8], page: usize, limits: &Limits) -> Result<PageCost, Refusal> {
-    let doc = pdf_info::load(bytes, limits.max_stream_bytes).map_err(|f| match f {
+    check_loaded(&load(bytes, limits)?, page, limits)
+}
+
+/// Loads the file as [`check_page`] does (streams decoded while loading stay within the
+/// limits), for a caller that checks a page of it with [`check_loaded`] or reads it otherwise.
+///
+/// # Errors
+/// As [`check_page`], for the file as a whole.
+pub fn load(bytes: &[u8], limits: &Limits) -> Result<Document, Refusal> {
+    pdf_info::load(bytes, limits.max_stream_bytes).map_err(|f| match f {
         PdfFailure::NotPdf => Refusal::NotPdf,
         PdfFailure::Encrypted => Refusal::Encrypted,
         PdfFailure::Damaged(why) => Refusal::Damaged(why),
         PdfFailure::Limit(_) => Refusal::StreamTooLarge(limits.max_stream_bytes),
-    })?;
-    check_loaded(&doc, page, limits)
+    })
 }
 
 /// [`check_page`] on a document lopdf has loaded (with bounded stream decoding).

@@ -12,6 +12,8 @@ use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
 use hayro::{render_into, RenderCache, RenderSettings};
 
+pub use super::scan::Path;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Target width of the thumbnail in pixels.
@@ -136,21 +138,69 @@ pub fn render_page(
     number: usize,
     limits: Limits,
 ) -> Result<Rendered, RenderFailure> {
+    render_page_by(bytes, number, limits, true).map(|(page, _)| page)
+}
+
+/// [`page_png`], saying which way the picture was made; `scans` false always renders with hayro
+/// (the benchmark's and the tests' comparison).
+///
+/// # Errors
+/// As [`page_png`].
+pub fn page_png_by(
+    bytes: Vec<u8>,
+    number: usize,
+    limits: Limits,
+    scans: bool,
+) -> Result<(Thumbnail, Path), RenderFailure> {
+    let (page, path) = render_page_by(bytes, number, limits, scans)?;
+    let png =
+        encode_png(&page).map_err(|e| RenderFailure::Damaged(format!("PNG encoding: {e}")))?;
+    let thumbnail = Thumbnail {
+        png,
+        width: page.width,
+        height: page.height,
+    };
+    Ok((thumbnail, path))
+}
+
+/// [`render_page`]: a page that is one scanned image is decoded and resized without the
+/// renderer ([`super::scan`]); `scans` false always renders with hayro.
+///
+/// # Errors
+/// As [`render_page`].
+pub fn render_page_by(
+    bytes: Vec<u8>,
+    number: usize,
+    limits: Limits,
+    scans: bool,
+) -> Result<(Rendered, Path), RenderFailure> {
+    use super::preflight::Refusal;
     if !super::has_pdf_header(&bytes) {
         return Err(RenderFailure::NotPdf);
     }
+    let refused = |refusal| match refusal {
+        Refusal::NotPdf => RenderFailure::NotPdf,
+        Refusal::Encrypted => RenderFailure::Encrypted,
+        Refusal::Damaged(why) => RenderFailure::Damaged(why),
+        Refusal::NoPage(n) => RenderFailure::NoPage(n),
+        limit => RenderFailure::TooLarge(limit.to_string()),
+    };
+    let doc = super::preflight::load(&bytes, &limits.decode).map_err(refused)?;
+    if scans {
+        // A plain scan is one image whose decoding the scan path bounds itself (the same
+        // limits): the preflight's walk, which would inflate the image once more, is not needed.
+        if let Some(scan) = super::scan::detect(&doc, number) {
+            let (w, h) = scan.page_size();
+            let size = pixel_size(w, h, &limits)?;
+            if let Some(page) = super::scan::render(&doc, &scan, size, &limits.decode) {
+                return Ok((page, Path::Scan));
+            }
+        }
+    }
     // hayro decodes without bounds: the preflight proves, in bounded memory, that this page
     // cannot make it decode more than the limits allow.
-    super::preflight::check_page(&bytes, number, &limits.decode).map_err(|refusal| {
-        use super::preflight::Refusal;
-        match refusal {
-            Refusal::NotPdf => RenderFailure::NotPdf,
-            Refusal::Encrypted => RenderFailure::Encrypted,
-            Refusal::Damaged(why) => RenderFailure::Damaged(why),
-            Refusal::NoPage(n) => RenderFailure::NoPage(n),
-            limit => RenderFailure::TooLarge(limit.to_string()),
-        }
-    })?;
+    super::preflight::check_loaded(&doc, number, &limits.decode).map_err(refused)?;
+    drop(doc);
     let pdf = Pdf::new(bytes).map_err(|e| match e {
         LoadPdfError::Decryption(_) => RenderFailure::Encrypted,
         LoadPdfError::Invalid => RenderFailure::Damaged("unreadable structure".into()),
@@ -165,6 +215,21 @@ pub fn render_page(
         .ok_or(RenderFailure::NoPage(number))?;
     // Dimensions with /Rotate applied, so a landscape page gives a landscape thumbnail.
     let (w, h) = page.render_dimensions();
+    let scale = scale(w, h, &limits)?;
+    let pixmap = render_snapped(page, scale);
+    let (width, height) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
+    // On an opaque white background premultiplied and straight alpha are the same.
+    let rgb = pixmap
+        .data_as_u8_slice()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Ok((Rendered { rgb, width, height }, Path::Render))
+}
+
+/// The scale from points to pixels for a `w`×`h` page (with /Rotate applied), or why the page
+/// is refused.
+fn scale(w: f32, h: f32, limits: &Limits) -> Result<f32, RenderFailure> {
     let (w, h) = (f64::from(w), f64::from(h));
     if !(w.is_finite() && h.is_finite()) || w < 1.0 || h < 1.0 {
         return Err(RenderFailure::Damaged(format!("page size {w}×{h}")));
@@ -179,16 +244,20 @@ pub fn render_page(
         clippy::cast_possible_truncation,
         reason = "scale is a small positive factor"
     )]
-    let scale = scale as f32;
-    let pixmap = render_snapped(page, scale);
-    let (width, height) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
-    // On an opaque white background premultiplied and straight alpha are the same.
-    let rgb = pixmap
-        .data_as_u8_slice()
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    Ok(Rendered { rgb, width, height })
+    Ok(scale as f32)
+}
+
+/// The pixel size hayro gives a `w`×`h` page (it truncates each side × scale), so both paths
+/// make pictures of the same size.
+fn pixel_size(w: f32, h: f32, limits: &Limits) -> Result<(u32, u32), RenderFailure> {
+    let scale = scale(w, h, limits)?;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "as hayro sizes its pixmap"
+    )]
+    let size = (u32::from((w * scale) as u16), u32::from((h * scale) as u16));
+    Ok(size)
 }
 
 /// hayro's `render` at `scale` on white, with thin black lines snapped to whole pixels (see
