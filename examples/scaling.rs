@@ -35,17 +35,61 @@ const COMPOSERS: &[&str] = &[
     "Astor Piazzolla",
 ];
 const FORMS: &[&str] = &[
-    "Nocturne", "Etude", "Prelude", "Sonata", "Waltz", "Ballade", "Suite", "Fugue", "Air",
-    "Reel", "Standard", "Hymn", "Partita", "Romance", "Impromptu",
+    "Nocturne",
+    "Etude",
+    "Prelude",
+    "Sonata",
+    "Waltz",
+    "Ballade",
+    "Suite",
+    "Fugue",
+    "Air",
+    "Reel",
+    "Standard",
+    "Hymn",
+    "Partita",
+    "Romance",
+    "Impromptu",
 ];
 const KEYS: &[&str] = &[
-    "C major", "E-flat major", "A minor", "F-sharp minor", "D major", "B-flat major",
+    "C major",
+    "E-flat major",
+    "A minor",
+    "F-sharp minor",
+    "D major",
+    "B-flat major",
 ];
 const TAGS: &[&str] = &[
-    "baroque", "classical", "romantic", "modern", "jazz", "folk", "exam", "concert", "practice",
-    "gig", "wedding", "sacred", "solo", "duet", "trio", "quartet", "choir", "sight-reading",
-    "memorised", "encore", "slow", "fast", "christmas", "funeral", "lesson", "grade-5", "grade-8",
-    "jam", "lead-sheet", "arrangement",
+    "baroque",
+    "classical",
+    "romantic",
+    "modern",
+    "jazz",
+    "folk",
+    "exam",
+    "concert",
+    "practice",
+    "gig",
+    "wedding",
+    "sacred",
+    "solo",
+    "duet",
+    "trio",
+    "quartet",
+    "choir",
+    "sight-reading",
+    "memorised",
+    "encore",
+    "slow",
+    "fast",
+    "christmas",
+    "funeral",
+    "lesson",
+    "grade-5",
+    "grade-8",
+    "jam",
+    "lead-sheet",
+    "arrangement",
 ];
 const T0: &str = "2026-01-01T00:00:00.000Z";
 
@@ -71,7 +115,9 @@ impl Rng {
     }
     fn hex(&mut self, digits: usize) -> String {
         (0..digits)
-            .map(|_| char::from_digit(u32::try_from(self.below(16)).unwrap_or(0), 16).unwrap_or('0'))
+            .map(|_| {
+                char::from_digit(u32::try_from(self.below(16)).unwrap_or(0), 16).unwrap_or('0')
+            })
             .collect()
     }
 }
@@ -189,9 +235,18 @@ fn library(c: &Connection, rng: &mut Rng, n: usize, scores: usize) -> String {
                     .to_owned()
             })),
             tags: Some(tags),
-            rating: Some(rng.chance(50).then(|| 1 + i64::try_from(rng.below(5)).unwrap_or(0))),
-            difficulty: Some(rng.chance(40).then(|| 1 + i64::try_from(rng.below(5)).unwrap_or(0))),
-            duration: Some(rng.chance(50).then(|| 60 + i64::try_from(rng.below(600)).unwrap_or(0))),
+            rating: Some(
+                rng.chance(50)
+                    .then(|| 1 + i64::try_from(rng.below(5)).unwrap_or(0)),
+            ),
+            difficulty: Some(
+                rng.chance(40)
+                    .then(|| 1 + i64::try_from(rng.below(5)).unwrap_or(0)),
+            ),
+            duration: Some(
+                rng.chance(50)
+                    .then(|| 60 + i64::try_from(rng.below(600)).unwrap_or(0)),
+            ),
         };
         exec_all(
             c,
@@ -216,10 +271,19 @@ fn library(c: &Connection, rng: &mut Rng, n: usize, scores: usize) -> String {
             rng.pick(TAGS),
             1 + rng.below(9)
         );
-        let suggestions = format!(r#"{{"title":"{}","composer":"{composer}"}}"#, rng.pick(FORMS));
+        let suggestions = format!(
+            r#"{{"title":"{}","composer":"{composer}"}}"#,
+            rng.pick(FORMS)
+        );
         exec(
             c,
-            &processing::pdf_info_ok(Of::Score, &id, u32::try_from(pages).unwrap_or(1), &meta, &suggestions),
+            &processing::pdf_info_ok(
+                Of::Score,
+                &id,
+                u32::try_from(pages).unwrap_or(1),
+                &meta,
+                &suggestions,
+            ),
         );
         exec(
             c,
@@ -231,7 +295,10 @@ fn library(c: &Connection, rng: &mut Rng, n: usize, scores: usize) -> String {
                 rating: Some(Some(1 + i64::try_from(rng.below(5)).unwrap_or(0))),
                 ..ScoreFields::default()
             };
-            exec_all(c, &lib::patch_score(&id, &user, &edit, 50, &at(i % 300 + 1, i)));
+            exec_all(
+                c,
+                &lib::patch_score(&id, &user, &edit, 50, &at(i % 300 + 1, i)),
+            );
         }
         // A fifth read on screen page by page: three page images each, with their task runs.
         if rng.chance(20) {
@@ -257,7 +324,15 @@ fn library(c: &Connection, rng: &mut Rng, n: usize, scores: usize) -> String {
         // A tenth annotated: one layer of pen strokes (≈ 3 KB of JSON), counted in the quota.
         if rng.chance(10) {
             let strokes: Vec<String> = (0..40)
-                .map(|_| format!("[{},{},{},{}]", rng.below(999), rng.below(999), rng.below(999), rng.below(999)))
+                .map(|_| {
+                    format!(
+                        "[{},{},{},{}]",
+                        rng.below(999),
+                        rng.below(999),
+                        rng.below(999),
+                        rng.below(999)
+                    )
+                })
                 .collect();
             let data = format!(r#"{{"pages":{{"1":{{"pen":[{}]}}}}}}"#, strokes.join(","));
             c.execute(
@@ -395,7 +470,9 @@ fn list(user: &str, session: &str, pairs: &[(&str, &str)]) -> Stmt {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: scaling OUT.db [LIBRARIES] [SCORES_PER_LIBRARY]");
+    let path = args
+        .next()
+        .expect("usage: scaling OUT.db [LIBRARIES] [SCORES_PER_LIBRARY]");
     let libraries: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(200);
     let per: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(500);
     // `--reuse`: time the statements again on a file made before (loading takes minutes).
@@ -404,11 +481,17 @@ fn main() {
         let _ = std::fs::remove_file(&path);
     }
     let mut c = Connection::open(&path).unwrap();
-    c.execute_batch("pragma journal_mode = wal; pragma synchronous = off; pragma foreign_keys = on;")
-        .unwrap();
+    c.execute_batch(
+        "pragma journal_mode = wal; pragma synchronous = off; pragma foreign_keys = on;",
+    )
+    .unwrap();
     let users = if reuse {
         let mut st = c.prepare("select id from users order by rowid").unwrap();
-        let users: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let users: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         users
     } else {
         load(&mut c, libraries, per)
@@ -425,7 +508,8 @@ fn load(c: &mut Connection, libraries: usize, per: usize) -> Vec<String> {
         .collect();
     files.sort();
     for f in files {
-        c.execute_batch(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        c.execute_batch(&std::fs::read_to_string(&f).unwrap())
+            .unwrap();
     }
     let empty = sizes(c).values().map(|v| v.0).sum::<i64>();
     let started = Instant::now();
@@ -436,15 +520,18 @@ fn load(c: &mut Connection, libraries: usize, per: usize) -> Vec<String> {
         users.push(library(&tx, &mut rng, n, per));
         tx.commit().unwrap();
     }
-    c.execute_batch("pragma wal_checkpoint(truncate); vacuum; analyze;").unwrap();
-    eprintln!("loaded {libraries} × {per} in {:.0} s (empty schema: {empty} bytes)", started.elapsed().as_secs_f64());
+    c.execute_batch("pragma wal_checkpoint(truncate); vacuum; analyze;")
+        .unwrap();
+    eprintln!(
+        "loaded {libraries} × {per} in {:.0} s (empty schema: {empty} bytes)",
+        started.elapsed().as_secs_f64()
+    );
     users
 }
 
 /// Prints the sizes and the statements' times (and writes the statements for local D1).
 #[expect(clippy::cast_precision_loss, reason = "byte counts far below 2^52")]
 fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: usize) {
-
     let scores = (libraries * per) as f64;
     let sizes = sizes(c);
     let total: i64 = sizes.values().map(|v| v.0).sum();
@@ -470,10 +557,18 @@ fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: u
     // Queries, as the product sends them, for one library in the middle.
     let user = &users[libraries / 2];
     let session: String = c
-        .query_row("select id from sessions where user_id = ?1 limit 1", [user], |r| r.get(0))
+        .query_row(
+            "select id from sessions where user_id = ?1 limit 1",
+            [user],
+            |r| r.get(0),
+        )
         .unwrap();
     let score: String = c
-        .query_row("select id from scores where user_id = ?1 limit 1", [user], |r| r.get(0))
+        .query_row(
+            "select id from scores where user_id = ?1 limit 1",
+            [user],
+            |r| r.get(0),
+        )
         .unwrap();
     let runs = 2000;
     println!("\n## statements on that data ({runs} runs each, µs)");
@@ -497,12 +592,30 @@ fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: u
             .borrow_mut()
             .push(serde_json::json!({ "name": name, "sql": s.sql, "args": args }));
     };
-    report("authenticate (every authenticated request)", &accounts::authenticate(&session, user));
-    report("GET /v1/scores (page of 20 + session check)", &list(user, &session, &[]));
-    report("GET /v1/scores?ordering=title", &list(user, &session, &[("ordering", "title")]));
-    report("GET /v1/scores?tag=gig", &list(user, &session, &[("tag", "gig")]));
-    report("GET /v1/scores?query=nocturne", &list(user, &session, &[("query", "nocturne")]));
-    report("GET /v1/scores?query=in (a word in every title)", &list(user, &session, &[("query", "in")]));
+    report(
+        "authenticate (every authenticated request)",
+        &accounts::authenticate(&session, user),
+    );
+    report(
+        "GET /v1/scores (page of 20 + session check)",
+        &list(user, &session, &[]),
+    );
+    report(
+        "GET /v1/scores?ordering=title",
+        &list(user, &session, &[("ordering", "title")]),
+    );
+    report(
+        "GET /v1/scores?tag=gig",
+        &list(user, &session, &[("tag", "gig")]),
+    );
+    report(
+        "GET /v1/scores?query=nocturne",
+        &list(user, &session, &[("query", "nocturne")]),
+    );
+    report(
+        "GET /v1/scores?query=in (a word in every title)",
+        &list(user, &session, &[("query", "in")]),
+    );
     report("GET /v1/scores/{id}", &lib::score(&score, user));
     report("GET /v1/setlists", &setlists::list(user, false, None, 21));
     report("GET /v1/favorites", &activity::favorites(user, None, 21));
@@ -517,7 +630,13 @@ fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: u
                     notes: Some(Some(format!("rehearsal note {n}"))),
                     ..ScoreFields::default()
                 };
-                let stmts = lib::patch_score(&score, user, &f, 50, &at(0, usize::try_from(n).unwrap_or(0)));
+                let stmts = lib::patch_score(
+                    &score,
+                    user,
+                    &f,
+                    50,
+                    &at(0, usize::try_from(n).unwrap_or(0)),
+                );
                 let t = Instant::now();
                 let tx = c.unchecked_transaction().unwrap();
                 exec_all(&tx, &stmts);
@@ -528,7 +647,9 @@ fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: u
         us.sort_by(f64::total_cmp);
         (us[runs / 2], us.iter().sum::<f64>() / runs as f64)
     };
-    println!("| PATCH /v1/scores/{{id}} (batch of 2, in a transaction) | {median:.1} | {mean:.1} | – |");
+    println!(
+        "| PATCH /v1/scores/{{id}} (batch of 2, in a transaction) | {median:.1} | {mean:.1} | – |"
+    );
     std::fs::write(
         format!("{path}.queries.json"),
         serde_json::to_string_pretty(&queries.into_inner()).unwrap(),
