@@ -10,10 +10,14 @@
 //! with its session check, search, one score, the setlist list, a write), in microseconds:
 //! median and mean of many runs on a warm page cache. Delete OUT.db afterwards (≈ 0.4 GB).
 
+// The native tests' helpers: the migrations and statement parameters, as they apply them.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use rusqlite::{params_from_iter, types::Value, Connection};
+use rusqlite::{types::Value, Connection};
 use scoremate::domain::score::ScoreFields;
 use scoremate::storage::signed::SigningKey;
 use scoremate::store::library::{self as lib, NewScore, NewUpload, PageImage};
@@ -122,21 +126,11 @@ impl Rng {
     }
 }
 
-fn values(args: &[SqlValue]) -> Vec<Value> {
-    args.iter()
-        .map(|v| match v {
-            SqlValue::Text(s) => Value::Text(s.clone()),
-            SqlValue::Int(i) => Value::Integer(*i),
-            SqlValue::Null => Value::Null,
-        })
-        .collect()
-}
-
 /// Runs one statement (rows it returns are read and dropped, as D1 would hand them over).
 fn exec(c: &Connection, s: &Stmt) -> usize {
     let mut st = c.prepare_cached(&s.sql).unwrap();
     let columns = st.column_count();
-    let mut rows = st.query(params_from_iter(values(&s.args))).unwrap();
+    let mut rows = st.query(common::params_from(&s.args)).unwrap();
     let mut n = 0;
     while let Some(row) = rows.next().unwrap() {
         for i in 0..columns {
@@ -406,36 +400,34 @@ fn exec_all(c: &Connection, stmts: &[Stmt]) {
     }
 }
 
-/// Bytes of each table with its indexes (FTS shadow tables under their virtual table).
+/// Bytes of each table with its indexes (FTS shadow tables under their virtual table), and of
+/// those the indexes' (all of an FTS table's).
 fn sizes(c: &Connection) -> BTreeMap<String, (i64, i64)> {
-    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut st = c
-        .prepare("select name, tbl_name from sqlite_schema where type in ('table', 'index')")
+        .prepare(
+            "select d.name, coalesce(s.tbl_name, d.name), sum(d.pgsize) from dbstat d \
+             left join sqlite_schema s on s.name = d.name group by d.name",
+        )
         .unwrap();
-    for row in st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-    {
-        let (name, table) = row.unwrap();
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (name, table, bytes) = row.unwrap();
         let table = ["scores_fts", "bookmarks_fts"]
             .into_iter()
             .find(|fts| table.starts_with(fts))
-            .map_or(table.clone(), str::to_owned);
-        owner.insert(name, table);
-    }
-    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    let mut st = c
-        .prepare("select name, sum(pgsize), count(*) from dbstat group by name")
-        .unwrap();
-    for row in st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .unwrap()
-    {
-        let (name, bytes) = row.unwrap();
-        let table = owner.get(&name).cloned().unwrap_or(name.clone());
-        let e = out.entry(table).or_default();
+            .map_or(table, str::to_owned);
+        let e = out.entry(table.clone()).or_default();
         e.0 += bytes;
-        if owner.get(&name) != Some(&name) {
+        if name != table {
             e.1 += bytes;
         }
     }
@@ -501,16 +493,7 @@ fn main() {
 
 /// Makes the schema and the libraries; their users' ids.
 fn load(c: &mut Connection, libraries: usize, per: usize) -> Vec<String> {
-    let mut files: Vec<_> = std::fs::read_dir("migrations")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    for f in files {
-        c.execute_batch(&std::fs::read_to_string(&f).unwrap())
-            .unwrap();
-    }
+    common::migrate(c);
     let empty = sizes(c).values().map(|v| v.0).sum::<i64>();
     let started = Instant::now();
     let mut rng = Rng(17);
@@ -556,18 +539,12 @@ fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: u
 
     // Queries, as the product sends them, for one library in the middle.
     let user = &users[libraries / 2];
-    let session: String = c
+    let (session, score): (String, String) = c
         .query_row(
-            "select id from sessions where user_id = ?1 limit 1",
+            "select (select id from sessions where user_id = ?1 limit 1), \
+               (select id from scores where user_id = ?1 limit 1)",
             [user],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let score: String = c
-        .query_row(
-            "select id from scores where user_id = ?1 limit 1",
-            [user],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     let runs = 2000;
@@ -596,26 +573,19 @@ fn report(c: &Connection, path: &str, users: &[String], libraries: usize, per: u
         "authenticate (every authenticated request)",
         &accounts::authenticate(&session, user),
     );
-    report(
-        "GET /v1/scores (page of 20 + session check)",
-        &list(user, &session, &[]),
-    );
-    report(
-        "GET /v1/scores?ordering=title",
-        &list(user, &session, &[("ordering", "title")]),
-    );
-    report(
-        "GET /v1/scores?tag=gig",
-        &list(user, &session, &[("tag", "gig")]),
-    );
-    report(
-        "GET /v1/scores?query=nocturne",
-        &list(user, &session, &[("query", "nocturne")]),
-    );
-    report(
-        "GET /v1/scores?query=in (a word in every title)",
-        &list(user, &session, &[("query", "in")]),
-    );
+    let lists: [(&str, &[(&str, &str)]); 5] = [
+        ("GET /v1/scores (page of 20 + session check)", &[]),
+        ("GET /v1/scores?ordering=title", &[("ordering", "title")]),
+        ("GET /v1/scores?tag=gig", &[("tag", "gig")]),
+        ("GET /v1/scores?query=nocturne", &[("query", "nocturne")]),
+        (
+            "GET /v1/scores?query=in (a word in every title)",
+            &[("query", "in")],
+        ),
+    ];
+    for (name, pairs) in lists {
+        report(name, &list(user, &session, pairs));
+    }
     report("GET /v1/scores/{id}", &lib::score(&score, user));
     report("GET /v1/setlists", &setlists::list(user, false, None, 21));
     report("GET /v1/favorites", &activity::favorites(user, None, 21));
