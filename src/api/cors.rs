@@ -6,10 +6,11 @@
 
 /// Local development default: a front end on port 3000.
 pub const DEFAULT_ORIGINS: &str = "http://localhost:3000,http://127.0.0.1:3000";
-/// Request headers a browser may send (simple headers need no listing).
-pub const ALLOWED_HEADERS: &str = "authorization, content-type";
+/// Request headers a browser may send (simple headers need no listing); `x-d1-bookmark` carries
+/// the client's last D1 bookmark back (`api::replicas`).
+pub const ALLOWED_HEADERS: &str = "authorization, content-type, x-d1-bookmark";
 /// Response headers a browser script may read besides the simple ones.
-pub const EXPOSED_HEADERS: &str = "retry-after, allow, content-range, accept-ranges";
+pub const EXPOSED_HEADERS: &str = "retry-after, allow, content-range, accept-ranges, x-d1-bookmark";
 /// How long a browser may cache a preflight answer (seconds).
 pub const MAX_AGE_SECONDS: &str = "600";
 
@@ -131,6 +132,8 @@ mod tests {
             Some("http://localhost:3000")
         );
         assert_eq!(get(&yes, "vary"), Some("Origin"));
+        assert!(get(&yes, "access-control-expose-headers")
+            .is_some_and(|h| h.contains(crate::api::replicas::HEADER)));
         let no = response_headers(&o, Some("https://evil.example.com"));
         assert_eq!(get(&no, "access-control-allow-origin"), None);
         assert_eq!(get(&no, "vary"), Some("Origin"));
@@ -156,6 +159,7 @@ mod tests {
             Some(ALLOWED_HEADERS)
         );
         assert_eq!(get(&ok, "access-control-max-age"), Some("600"));
+        assert!(ALLOWED_HEADERS.contains(crate::api::replicas::HEADER));
         let wrong_method = preflight_headers(&o, Some("http://localhost:3000"), "PUT", &["GET"]);
         assert_eq!(get(&wrong_method, "access-control-allow-origin"), None);
         let wrong_origin = preflight_headers(&o, Some("http://localhost:4000"), "GET", &["GET"]);

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod cors;
 pub mod openapi;
+pub mod replicas;
 pub mod routes;
 pub mod shape;
 pub mod views;

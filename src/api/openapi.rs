@@ -1271,6 +1271,15 @@ fn operation(route: &super::routes::RouteDef) -> Value {
         };
         responses.insert(e.to_string(), response);
     }
+    // Every operation takes the client's last D1 bookmark, and every answer but the WebSocket's
+    // (the room's own response) carries the latest one (`api::replicas`).
+    parameters.push(json!({ "$ref": "#/components/parameters/Bookmark" }));
+    for (status, answer) in &mut responses {
+        if status != "101" {
+            answer["headers"][super::replicas::HEADER] =
+                json!({ "$ref": "#/components/headers/Bookmark" });
+        }
+    }
     let mut op = json!({
         "operationId": format!("{:?}", route.endpoint),
         "summary": doc.summary,
@@ -1299,6 +1308,13 @@ fn operation(route: &super::routes::RouteDef) -> Value {
     op
 }
 
+/// `x-d1-bookmark` on a request. Any text is taken (the schema says so: a malformed one is
+/// ignored, never refused).
+const BOOKMARK_SENT: &str = "The D1 bookmark of the last answer this client had (read replicas): a read is served by a database copy at least that fresh, so the client reads its own writes. Lower-case hex groups joined by dashes, at most 128 characters; empty is none. Anything else is ignored and the read goes to the primary. Writes always start on the primary.";
+
+/// `x-d1-bookmark` on a response.
+const BOOKMARK_ANSWERED: &str = "The latest D1 bookmark of this request's database session (or the client's own when it reached no database): send it back on the next request.";
+
 /// The document for `audience`. Its server is `/`: relative to wherever it is served from, so
 /// "Try it out" works locally and in production alike.
 pub fn document(version: &str, audience: Audience, settings: &Settings) -> Value {
@@ -1325,6 +1341,21 @@ pub fn document(version: &str, audience: Audience, settings: &Settings) -> Value
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+            },
+            "parameters": {
+                "Bookmark": {
+                    "name": super::replicas::HEADER,
+                    "in": "header",
+                    "required": false,
+                    "description": BOOKMARK_SENT,
+                    "schema": { "type": "string" },
+                },
+            },
+            "headers": {
+                "Bookmark": {
+                    "description": BOOKMARK_ANSWERED,
+                    "schema": { "type": "string" },
+                },
             },
             "schemas": schemas(settings),
         },
@@ -2213,6 +2244,28 @@ mod tests {
                 assert_eq!(declared, in_path, "{path}");
             }
         }
+    }
+
+    #[test]
+    fn every_operation_takes_and_answers_the_d1_bookmark() {
+        let doc = doc();
+        let param = json!({ "$ref": "#/components/parameters/Bookmark" });
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                assert!(
+                    op["parameters"].as_array().unwrap().contains(&param),
+                    "{path}"
+                );
+                for (status, answer) in op["responses"].as_object().unwrap() {
+                    let carried = answer["headers"]["x-d1-bookmark"].is_object();
+                    assert_eq!(carried, status != "101", "{path} {status}");
+                }
+            }
+        }
+        let declared = &doc["components"]["parameters"]["Bookmark"];
+        assert_eq!(declared["name"], "x-d1-bookmark");
+        assert_eq!(declared["in"], "header");
+        assert!(doc["components"]["headers"]["Bookmark"].is_object());
     }
 
     #[test]

@@ -427,6 +427,10 @@ pub fn access_claims<P>(cx: &Cx<'_, P>, bearer: Option<&str>) -> ApiResult<Sessi
         .map_err(|e| ApiError::InvalidToken(e.reason()))
 }
 
+/// Why a valid access token is refused by the database: its session is revoked (or unknown), or
+/// its account disabled. The one 401 a lagging read replica can give wrongly (`shell::http`).
+pub const SESSION_REVOKED: &str = "session revoked";
+
 /// The per-request check (and `GET /v1/me`): the bearer token is valid, its session live and its
 /// account enabled.
 ///
@@ -438,7 +442,7 @@ pub async fn authenticate<P: Ports>(cx: &Cx<'_, P>, bearer: Option<&str>) -> Api
         .db()
         .first::<UserRow>(q::authenticate(&claims.sid, &claims.sub))
         .await?
-        .ok_or(ApiError::InvalidToken("session revoked"))?;
+        .ok_or(ApiError::InvalidToken(SESSION_REVOKED))?;
     Ok(Session {
         user,
         session_id: claims.sid,

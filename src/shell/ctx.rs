@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::domain::time::Millis;
 use crate::error::{ApiError, ApiResult};
 
-use super::d1::D1;
+use super::d1::{self, D1};
 use super::r2::Files;
 
 /// The bindings a use case reaches the world through ([`crate::ports::Ports`]), the settings
@@ -24,19 +24,25 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The context of the queue, the cron sweep, the live rooms and work after a response: D1's
+    /// plain binding, so every statement reads the primary.
+    ///
     /// # Errors
     /// 500 when a setting is malformed or a binding (D1, R2) is missing.
     pub fn new(env: &Env) -> ApiResult<Self> {
-        let config = config(env)?;
-        let d1 = |env: &Env| {
-            env.d1("DB")
-                .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))
-        };
+        Self::with_db(env, D1::new(d1::binding(env)?))
+    }
+
+    /// The context of a request whose statements run in `d1` (its session).
+    ///
+    /// # Errors
+    /// As [`Ctx::new`].
+    pub fn with_db(env: &Env, d1: D1) -> ApiResult<Self> {
         Ok(Self {
             env: env.clone(),
-            config,
+            config: config(env)?,
             now: now(),
-            d1: D1::new(d1(env)?),
+            d1,
             blobs: Files::new(env)?,
             queue: Queue(env.clone()),
         })

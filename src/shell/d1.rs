@@ -1,12 +1,19 @@
 //! D1 adapter: binds typed arguments, maps every D1 failure to [`ApiError::Internal`] with its
-//! cause (logged, never shown), and returns typed rows.
+//! cause (logged, never shown), and returns typed rows. A request's statements run in one D1
+//! session (read replicas, `api::replicas`); the queue, the cron sweep and the live rooms use the
+//! plain binding, which always goes to the primary.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, Env};
 
+use crate::api::replicas::Start;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::Outcome;
+use crate::service::accounts::SESSION_REVOKED;
 use crate::store::{SqlValue, Stmt as Statement};
 
 use super::faults;
@@ -40,13 +47,72 @@ pub fn changes(result: &worker::D1Result) -> usize {
         .unwrap_or(0)
 }
 
+/// The `DB` binding.
+///
+/// # Errors
+/// 500 (misconfigured) without it.
+pub fn binding(env: &Env) -> ApiResult<D1Database> {
+    env.d1("DB")
+        .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))
+}
+
 /// The D1 database as the use cases' [`crate::ports::Db`]: binds a statement's arguments,
 /// maps every D1 failure to a 500 with its cause (logged, never shown), and deserializes rows.
-pub struct D1(D1Database);
+/// A clone shares the session, so the shell can read its bookmark after the handler is done.
+#[derive(Clone)]
+pub struct D1(Rc<Conn>);
+
+struct Conn {
+    db: D1Database,
+    /// The request's session; `None` for the plain binding (always the primary).
+    session: RefCell<Option<Rc<D1DatabaseSession>>>,
+    /// Whether the statements start on the primary (the plain binding, or `first-primary`).
+    primary: Cell<bool>,
+}
 
 impl D1 {
+    /// The plain binding: every statement goes to the primary.
     pub fn new(db: D1Database) -> Self {
-        Self(db)
+        Self(Rc::new(Conn {
+            db,
+            session: RefCell::new(None),
+            primary: Cell::new(true),
+        }))
+    }
+
+    /// A request's session, starting where `start` says.
+    ///
+    /// # Errors
+    /// 500 when D1 refuses to open it (only for an empty constraint, which `Start` never is).
+    pub fn session(db: D1Database, start: &Start) -> ApiResult<Self> {
+        let session = open(&db, start)?;
+        Ok(Self(Rc::new(Conn {
+            db,
+            session: RefCell::new(Some(session)),
+            primary: Cell::new(*start == Start::Primary),
+        })))
+    }
+
+    /// The session's latest bookmark (none before its first statement, nor for the plain binding).
+    pub fn bookmark(&self) -> Option<String> {
+        let session = self.0.session.borrow().clone()?;
+        session.get_bookmark().ok().flatten()
+    }
+
+    /// Moves the rest of the request to a session that starts on the primary, unless it already
+    /// started there; says whether it moved. A negative answer read on a replica that may lag
+    /// (a session signed in a moment ago reads as revoked) is confirmed there first.
+    ///
+    /// # Errors
+    /// As [`D1::session`].
+    pub fn to_primary(&self) -> ApiResult<bool> {
+        if self.0.primary.get() {
+            return Ok(false);
+        }
+        let primary = open(&self.0.db, &Start::Primary)?;
+        *self.0.session.borrow_mut() = Some(primary);
+        self.0.primary.set(true);
+        Ok(true)
     }
 
     /// Runs statements as one D1 batch (one round trip, one transaction).
@@ -57,16 +123,37 @@ impl D1 {
             .collect::<ApiResult<Vec<_>>>()?;
         let texts: Vec<&str> = stmts.iter().map(|s| s.sql.as_ref()).collect();
         fault("d1.batch", &texts.join("\n")).await?;
-        self.0.batch(prepared).await.map_err(|e| db_err("batch", e))
+        // The session is taken out of the cell: nothing is borrowed across the await.
+        let session = self.0.session.borrow().clone();
+        match session {
+            Some(session) => session.batch(prepared).await,
+            None => self.0.db.batch(prepared).await,
+        }
+        .map_err(|e| db_err("batch", e))
     }
 
     fn prepare(&self, stmt: &Statement) -> ApiResult<D1PreparedStatement> {
         let values: Vec<JsValue> = stmt.args.iter().map(js_value).collect();
-        self.0
-            .prepare(stmt.sql.as_ref())
-            .bind(&values)
-            .map_err(|e| db_err("bind", e))
+        match self.0.session.borrow().as_deref() {
+            Some(session) => session.prepare(stmt.sql.as_ref()),
+            None => self.0.db.prepare(stmt.sql.as_ref()),
+        }
+        .bind(&values)
+        .map_err(|e| db_err("bind", e))
     }
+}
+
+/// Whether an answer read on a replica may only mean that the replica lags: a session signed in
+/// a moment ago reads as revoked there. Such an answer is confirmed on the primary
+/// ([`D1::to_primary`]) before it is given.
+pub fn may_lag<T>(result: &ApiResult<T>) -> bool {
+    matches!(result, Err(ApiError::InvalidToken(why)) if *why == SESSION_REVOKED)
+}
+
+fn open(db: &D1Database, start: &Start) -> ApiResult<Rc<D1DatabaseSession>> {
+    db.with_session(Some(start.constraint()))
+        .map(Rc::new)
+        .map_err(|e| db_err("session", e))
 }
 
 impl crate::ports::Db for D1 {

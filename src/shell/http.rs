@@ -10,6 +10,7 @@ use worker::{console_error, console_log, Context, Env, Headers, Request, Respons
 use crate::api::body::{self, MAX_JSON_BODY_BYTES};
 use crate::api::cors;
 use crate::api::openapi::Audience;
+use crate::api::replicas::{self, Start};
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
 use crate::auth::jwt::SessionClaims;
 use crate::error::{ApiError, ApiResult};
@@ -19,7 +20,7 @@ use crate::service::{accounts as sessions, admin as admins};
 use super::annotations::On;
 use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
-use super::d1::D1;
+use super::d1::{self, D1};
 use super::{
     accounts, activity, admin, annotations, blobs, bookmarks, books, exports, imports, library,
     limits, live, parts, presets, setlists,
@@ -29,6 +30,8 @@ struct LogLine {
     method: String,
     route: &'static str,
     user_id: Option<String>,
+    /// The request's D1 session, for the bookmark its response carries.
+    db: Option<D1>,
 }
 
 pub async fn serve(req: Request, env: Env, context: Context) -> Response {
@@ -37,15 +40,17 @@ pub async fn serve(req: Request, env: Env, context: Context) -> Response {
         method: req.method().to_string(),
         route: "unmatched",
         user_id: None,
+        db: None,
     };
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let origin = header("origin");
+    let bookmark = header(replicas::HEADER);
     // Only an OPTIONS request can be a preflight: no second header read on every other call.
     let preflight = (log.method == "OPTIONS")
         .then(|| header("access-control-request-method"))
         .flatten();
     let cors_origins = ctx::config(&env).ok().map(|c| c.cors_origins.clone());
-    let outcome = handle(req, env, Rc::new(context), &mut log).await;
+    let outcome = handle(req, env, Rc::new(context), bookmark.as_deref(), &mut log).await;
     let (status, mut response) = match outcome {
         Ok(reply) => reply_response(reply),
         Err(err) => {
@@ -60,6 +65,10 @@ pub async fn serve(req: Request, env: Env, context: Context) -> Response {
         }
     };
     security_headers(response.headers_mut(), log.route);
+    let latest = log.db.as_ref().and_then(D1::bookmark);
+    if let Some(b) = replicas::answer(latest.as_deref(), bookmark.as_deref()) {
+        let _ = response.headers_mut().set(replicas::HEADER, b);
+    }
     if let Some(origins) = &cors_origins {
         let headers = match &preflight {
             // A preflight is granted only by a successful OPTIONS answer listing the methods.
@@ -95,6 +104,7 @@ async fn handle(
     mut req: Request,
     env: Env,
     context: Rc<Context>,
+    bookmark: Option<&str>,
     log: &mut LogLine,
 ) -> ApiResult<Reply> {
     // The raw method: the `worker` crate maps names it does not know (QUERY, PROPFIND, …) to GET,
@@ -110,8 +120,9 @@ async fn handle(
         Match::NotFound => return Err(ApiError::NotFound),
     };
     log.route = route.template;
+    let start = replicas::start(route, bookmark);
     if route.endpoint == Endpoint::Health {
-        return health(&req, &env).await;
+        return health(&req, &env, &start, log).await;
     }
     if route.endpoint == Endpoint::OpenApi {
         return Ok(Reply::JsonText(200, openapi_text(&env, Audience::Public)));
@@ -119,7 +130,9 @@ async fn handle(
     if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
     }
-    let ctx = Ctx::new(&env)?;
+    let db = D1::session(d1::binding(&env)?, &start)?;
+    log.db = Some(db.clone());
+    let ctx = Ctx::with_db(&env, db)?;
     // The caller is checked before the body is read (SPEC §6): without a valid token every
     // non-open route answers 401, whatever the body; admin routes answer anyone else 404, as
     // if they did not exist (a malformed body must not answer 400 first).
@@ -274,14 +287,16 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
 
 /// `GET /health`: `ok` or `degraded` (503 when D1 does not answer) for everyone; the version,
 /// D1's state and configuration problems only for an admin's token (`service::platform`).
-async fn health(req: &Request, env: &Env) -> ApiResult<Reply> {
+async fn health(req: &Request, env: &Env, start: &Start, log: &mut LogLine) -> ApiResult<Reply> {
     let problems = match ctx::config(env) {
         Ok(config) => config.problems(),
         Err(why) => vec![why.to_string()],
     };
-    let database = match env.d1("DB") {
-        Ok(db) => platform::database(&D1::new(db)).await,
-        Err(_) => "missing",
+    let db = d1::binding(env).and_then(|b| D1::session(b, start)).ok();
+    log.db.clone_from(&db);
+    let database = match &db {
+        Some(db) => platform::database(db).await,
+        None => "missing",
     };
     let health = Health::new(problems, database);
     if !health.problems.is_empty() {
@@ -291,10 +306,12 @@ async fn health(req: &Request, env: &Env) -> ApiResult<Reply> {
             json!({"level": "error", "msg": "health degraded", "problems": health.problems})
         );
     }
-    let admin = match Ctx::new(env) {
-        Ok(ctx) if req.headers().has("authorization").unwrap_or(false) => authenticate(req, &ctx)
-            .await
-            .is_ok_and(|caller| admins::is_admin(&caller.user)),
+    let admin = match db.map(|db| Ctx::with_db(env, db)) {
+        Some(Ok(ctx)) if req.headers().has("authorization").unwrap_or(false) => {
+            authenticate(req, &ctx)
+                .await
+                .is_ok_and(|caller| admins::is_admin(&caller.user))
+        }
         _ => false,
     };
     Ok(Reply::Json(
@@ -354,9 +371,16 @@ fn access_claims(req: &Request, ctx: &Ctx) -> ApiResult<SessionClaims> {
     sessions::access_claims(&ctx.cx(""), bearer_token(req).as_deref())
 }
 
-/// Verifies the bearer access token and that its session is live and its account enabled.
+/// Verifies the bearer access token and that its session is live and its account enabled. A
+/// revoked session read on a replica is confirmed on the primary: the replica may not yet have a
+/// session signed in a moment ago, and a client without a bookmark would be signed out.
 async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
-    let session = sessions::authenticate(&ctx.cx(""), bearer_token(req).as_deref()).await?;
+    let token = bearer_token(req);
+    let mut session = sessions::authenticate(&ctx.cx(""), token.as_deref()).await;
+    if d1::may_lag(&session) && ctx.d1.to_primary()? {
+        session = sessions::authenticate(&ctx.cx(""), token.as_deref()).await;
+    }
+    let session = session?;
     Ok(Caller {
         user: session.user,
         session_id: session.session_id,

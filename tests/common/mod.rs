@@ -20,6 +20,12 @@ pub fn migrated() -> Connection {
         .unwrap();
     conn.set_limit(Limit::SQLITE_LIMIT_VARIABLE_NUMBER, 100)
         .unwrap();
+    migrate(&conn);
+    conn
+}
+
+/// Applies every migration in order (also to the file `examples/scaling.rs` fills).
+pub fn migrate(conn: &Connection) {
     let mut files: Vec<_> = std::fs::read_dir("migrations")
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -31,7 +37,6 @@ pub fn migrated() -> Connection {
         conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
-    conn
 }
 
 /// Core-built parameters as rusqlite values.
