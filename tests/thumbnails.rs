@@ -131,11 +131,14 @@ fn engraved_thumbnails_match_poppler_closely() {
     assert!(scores[0].0 >= 0.855, "minimum SSIM: {scores:?}");
 }
 
-/// A scanned page has no hairlines to snap: its thumbnail stays as hayro draws the image.
+/// A scanned page has no hairlines to snap, and it is not rendered at all: its image is
+/// decoded and resized with the `image` crate (`media::scan`). Against poppler it reaches
+/// 0.925 (hayro's render of it: 0.985) — block averaging then a triangle filter is softer than
+/// poppler's resampling; `tests/scanned_pages.rs` holds it to hayro's render pixel by pixel.
 #[test]
 fn a_scanned_thumbnail_matches_poppler() {
     let s = similarity("scanned");
-    assert!(s >= 0.97, "SSIM {s:.3}");
+    assert!(s >= 0.92, "SSIM {s:.3}");
 }
 
 fn similarity(name: &str) -> f64 {
