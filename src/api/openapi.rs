@@ -1232,8 +1232,11 @@ fn operation(route: &super::routes::RouteDef) -> Value {
         }),
         (None, Endpoint::GetBlob) => json!({
             "description": "The file's bytes",
-            "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } },
-                         "image/png": { "schema": { "type": "string", "format": "binary" } } },
+            // Every type a download token may name: scores, parts and books, thumbnails and
+            // page images, export archives.
+            "content": { (score::PDF_MIME): { "schema": { "type": "string", "format": "binary" } },
+                         "image/png": { "schema": { "type": "string", "format": "binary" } },
+                         (score::ZIP_MIME): { "schema": { "type": "string", "format": "binary" } } },
         }),
         (None, Endpoint::Docs | Endpoint::DocsAsset) => json!({
             "description": "Swagger UI (HTML, JavaScript, CSS), under a strict Content-Security-Policy",
@@ -2292,5 +2295,14 @@ mod tests {
             .map(|op| op["operationId"].as_str().unwrap())
             .collect();
         assert_eq!(ids.len(), ROUTES.len(), "operation ids are unique");
+    }
+
+    #[test]
+    fn the_blob_download_documents_every_type_a_token_may_name() {
+        let doc = doc();
+        let content = &doc["paths"]["/v1/blobs/{token}"]["get"]["responses"]["200"]["content"];
+        for mime in [score::PDF_MIME, "image/png", score::ZIP_MIME] {
+            assert!(content[mime].is_object(), "{mime} is undocumented");
+        }
     }
 }

@@ -22,6 +22,7 @@ use crate::archive::{ArchiveError, ArchiveWriter, PART_BYTES};
 use crate::domain::manifest::{
     self, Manifest, FORMAT, INDEX_NAME, MANIFEST_MAX_BYTES, MANIFEST_NAME,
 };
+use crate::domain::score::ZIP_MIME;
 use crate::domain::task::{self as jobs, Task};
 use crate::domain::{hex, human_bytes, ids};
 use crate::error::{ApiError, ApiResult};
@@ -40,8 +41,6 @@ pub const LIST_LIMIT: i64 = 20;
 pub const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 /// R2 assembles at most this many parts (so an archive of at most about 48 GiB).
 pub const MAX_PARTS: u64 = 10_000;
-/// The archive's media type.
-pub const ZIP_MIME: &str = "application/zip";
 /// Most rows the sweep handles per kind.
 const SWEEP_BATCH: i64 = 100;
 
