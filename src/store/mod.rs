@@ -10,6 +10,7 @@ pub mod admin;
 pub mod annotations;
 pub mod bookmarks;
 pub mod books;
+pub mod fts;
 pub mod library;
 pub mod limits;
 pub mod live;

@@ -3,6 +3,7 @@
 
 pub mod pdf;
 pub mod ports;
+pub mod seed;
 pub mod tools;
 
 use rusqlite::{limits::Limit, types::Value, Connection};
