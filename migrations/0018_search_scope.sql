@@ -96,3 +96,10 @@ create trigger bookmarks_fts_update after update of title, composer, user_id on 
     select new.seq, group_concat('k' || hex(substr(new.user_id, -8)) || term, ' ') from search_scratch_words;
   insert into search_scratch (search_scratch) values ('delete-all');
 end;
+
+-- ---- GET /v1/admin/tasks ----
+-- Failed processing, found without reading every score and part: indexes of the failures only.
+create index scores_pdf_info_failed on scores (updated_at) where pdf_info_state = 'failed';
+create index scores_thumbnail_failed on scores (updated_at) where thumbnail_state = 'failed';
+create index score_parts_pdf_info_failed on score_parts (updated_at) where pdf_info_state = 'failed';
+create index score_parts_thumbnail_failed on score_parts (updated_at) where thumbnail_state = 'failed';
