@@ -16,8 +16,10 @@
 /// (`prefix='18 … 25'` in migration 0018: the key is 17 characters).
 pub const PREFIX_CHARS: usize = 8;
 
-/// Up to this many matching rows, the page is sorted from the hits themselves.
-pub const FEW_HITS: i64 = 2_000;
+/// Up to this many matching rows, the page is sorted from the hits themselves; with more, walking
+/// the ordering's index until a page has matched is cheaper (for 1 063 hits among 100 000 rows:
+/// 1.3 ms sorted, 0.3 ms walked).
+pub const FEW_HITS: i64 = 500;
 
 /// Beyond this many matching rows (when every term is a served prefix), the ordering index is
 /// walked and each row checked in the index; below it, the hits are a list it is filtered by.
@@ -206,7 +208,7 @@ mod tests {
         );
         let long = search(&["no".into(), "nocturnes".into()]);
         assert!(
-            !long.contains("rowid = s.seq") && long.contains("limit 2001"),
+            !long.contains("rowid = s.seq") && long.contains("limit 501"),
             "{long}"
         );
     }

@@ -438,7 +438,7 @@ mod tests {
             params[1],
             SqlValue::Text("\"k7573725F31dvořák\"* \"k7573725F31humoresque\"*".into())
         );
-        assert!(sql.starts_with("with hits(n) as materialized (select count(*) from (select 1 from scores_fts where scores_fts match ?2 limit 2001))"), "{sql}");
+        assert!(sql.starts_with("with hits(n) as materialized (select count(*) from (select 1 from scores_fts where scores_fts match ?2 limit 501))"), "{sql}");
         assert!(
             sql.contains(
                 "and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?3)"
