@@ -5,10 +5,10 @@
 # mid@growth.test with 10 000 (one of twenty), big@growth.test with 100 000. Then, with wrk
 # -t2 -c10 for $DURATION after a 2 s warm-up, for each route the three users one after the
 # other: the plain list, `ordering=title`, `tag=gig`, `query=etude` (a rare word),
-# `query=no in` (words in every title) and `GET /v1/setlists` (they have none), in $ROUNDS
-# rounds. Prints req/s and p99 per user, route and round, their medians, and the ratios the
-# issue's goals name (of the medians): list req/s at 100 000 over at 200, and each search's p99
-# over the plain list's.
+# `query=no in` (words in every title) and `GET /v1/setlists` (they own none, 20 and 200 of
+# 95 220), in $ROUNDS rounds. Prints req/s and p99 per user, route and round, their medians,
+# and the ratios the goals name (of the medians): list req/s at 100 000 over at 200,
+# and each search's p99 over the plain list's.
 #   bench/growth.sh     env: PORT=8787 DURATION=10s ROUNDS=3 SCALE=1 (divides every library) KEEP=0
 # The data (≈ 0.5 GB) is deleted on exit, and the Worker stopped, unless KEEP=1.
 set -euo pipefail

@@ -2,8 +2,9 @@
 //! SQLite file, through the schema's own triggers (so the search index is built as the Worker
 //! builds it): small@growth.test with 200 scores, big@growth.test with 100 000, mid@growth.test
 //! and 19 others with 10 000 each — 300 200 scores, interleaved in upload order, with
-//! generated titles, composers, notes and tags. Every user has the password whose Argon2id PHC
-//! string is given.
+//! generated titles, composers, notes and tags — and setlists: none for small, 20 for mid, 200
+//! for big, 5 000 for each of the others (95 220). Every user has the password whose Argon2id
+//! PHC string is given.
 //!
 //! usage: `cargo run --release --example growth_data -- DB.sqlite PHC [SCALE]`
 //! (SCALE divides every library, for a quick try; default 1).
@@ -23,13 +24,14 @@ fn main() {
         std::process::exit(2);
     };
     let scale: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let mut libraries: Vec<(String, usize)> = vec![
-        ("small@growth.test".into(), 200),
-        ("big@growth.test".into(), 100_000),
-        ("mid@growth.test".into(), 10_000),
+    // (email, scores, setlists)
+    let mut libraries: Vec<(String, usize, usize)> = vec![
+        ("small@growth.test".into(), 200, 0),
+        ("big@growth.test".into(), 100_000, 200),
+        ("mid@growth.test".into(), 10_000, 20),
     ];
-    libraries.extend((1..20).map(|n| (format!("other{n}@growth.test"), 10_000)));
-    let mut left: Vec<usize> = libraries.iter().map(|(_, n)| n / scale).collect();
+    libraries.extend((1..20).map(|n| (format!("other{n}@growth.test"), 10_000, 5_000)));
+    let mut left: Vec<usize> = libraries.iter().map(|(_, n, _)| n / scale).collect();
     let total: usize = left.iter().sum();
 
     let t = Instant::now();
@@ -38,7 +40,7 @@ fn main() {
         .unwrap();
     let tx = c.transaction().unwrap();
     let users: Vec<String> = (0..libraries.len()).map(|n| user_id(1000 + n)).collect();
-    for ((email, _), id) in libraries.iter().zip(&users) {
+    for ((email, _, _), id) in libraries.iter().zip(&users) {
         tx.execute(
             "insert into users (id, email, password_hash, display_name, quota_bytes, created_at, updated_at) \
              values (?1, ?2, ?3, ?2, 1099511627776, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')",
@@ -92,6 +94,24 @@ fn main() {
             }
         }
     }
+    let mut setlists = 0;
+    {
+        let mut setlist = tx
+            .prepare(
+                "insert into setlists (id, owner_id, name, created_at, updated_at) \
+                 values (?1, ?2, 'Gig ' || ?3, ?4, ?4)",
+            )
+            .unwrap();
+        for ((_, _, n), id) in libraries.iter().zip(&users) {
+            for i in 0..n / scale {
+                let at = format!("2025-{:02}-{:02}T12:00:00.000Z", 1 + i % 12, 1 + i % 28);
+                setlist
+                    .execute(params![format!("set_{setlists:032x}"), id, i, at])
+                    .unwrap();
+                setlists += 1;
+            }
+        }
+    }
     tx.execute(
         "update users set used_bytes = (select coalesce(sum(size_bytes), 0) from scores s where s.user_id = users.id)",
         [],
@@ -99,7 +119,7 @@ fn main() {
     .unwrap();
     tx.commit().unwrap();
     eprintln!(
-        "growth_data: {} users, {total} scores in {:.0} s -> {path}",
+        "growth_data: {} users, {total} scores, {setlists} setlists in {:.0} s -> {path}",
         users.len(),
         t.elapsed().as_secs_f64()
     );
