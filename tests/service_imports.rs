@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use scoremate::domain::task::Task;
 use scoremate::error::ApiError;
 use scoremate::service::{imports, library, processing};
+use scoremate::store::fts;
 
 const QUOTA: i64 = 50_000_000;
 
@@ -193,8 +194,15 @@ fn a_small_library_imports_into_rows_and_objects_and_is_processed() {
         ]
     );
     assert_eq!(
-        count(&w, "select count(*) from scores_fts f join scores s on s.seq = f.rowid where s.user_id = ?1 and scores_fts match 'autumn'", &user),
-        1
+        w.db()
+            .query_row(
+                "select count(*) from scores_fts f join scores s on s.seq = f.rowid where s.user_id = ?1 and scores_fts match ?2",
+                [&user, &fts::matcher(&user, &["autumn".to_owned()])],
+                |r| r.get::<_, i64>(0)
+            )
+            .unwrap(),
+        1,
+        "the imported score is in its owner's part of the search index"
     );
     assert_eq!(
         count(&w, "select count(*) from score_tags t join scores s on s.id = t.score_id where s.user_id = ?1 and t.tag = 'jazz'", &user),

@@ -32,12 +32,14 @@ macro_rules! user_select {
 
 /// One page of users by email (unique): `pattern` is lowercase text found literally in the
 /// email or display name (`None`: everyone; `instr`, not `LIKE`, which D1 limits to 50-byte
-/// patterns), `after` the email to continue after (`None`: from the first), `fetch` how many.
+/// patterns), `after` the email to continue after (`None`: from the first, every email being
+/// greater than `''`: a page starts where the index says, never at the first account), `fetch`
+/// how many.
 pub fn users(pattern: Option<&str>, after: Option<&str>, fetch: i64) -> Stmt {
     Stmt::new(
         user_select!(
             "where (?1 is null or instr(lower(u.email), ?1) > 0 or instr(lower(u.display_name), ?1) > 0) \
-               and (?2 is null or u.email > ?2) \
+               and u.email > coalesce(?2, '') \
              order by u.email limit ?3"
         ),
         args![pattern, after, fetch],

@@ -1,5 +1,5 @@
 //! Statements of songbook bookmarks (SPEC §10): create one, import an index in chunks, read,
-//! edit, delete and list them (full-text like scores, `bookmarks_fts`), and the extracted PDF of
+//! edit, delete and list them (full-text like scores, `bookmarks_fts`, scoped to the owner), and the extracted PDF of
 //! a bookmark's pages (asked for once, made by the queue, counted in the songbook's derived
 //! budget with its page images).
 //!
@@ -11,6 +11,7 @@ use crate::args;
 use crate::domain::bookmark::{BookmarkFields, IndexEntry, PER_SCORE_MAX};
 use crate::store::library::DERIVED_BYTES;
 
+use super::fts::{self, Search};
 use super::{SqlValue, Stmt};
 
 /// A bookmark (`b`) of songbook `s` as the API shows it, built by SQLite.
@@ -314,17 +315,7 @@ pub fn list(
         "b.user_id = ?1".to_owned(),
         "s.trashed_at is null".to_owned(),
     ];
-    if !terms.is_empty() {
-        let matcher = terms
-            .iter()
-            .map(|t| format!("\"{t}\"*"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let p = bind(matcher.into());
-        clauses.push(format!(
-            "b.seq in (select rowid from bookmarks_fts where bookmarks_fts match {p})"
-        ));
-    }
+    let matcher = (!terms.is_empty()).then(|| bind(fts::matcher(owner, terms).into()));
     for tag in tags {
         let p = bind(tag.as_str().into());
         clauses.push(format!(
@@ -343,15 +334,29 @@ pub fn list(
         ));
     }
     let limit = bind(SqlValue::Int(fetch));
-    Stmt::new(
-        format!(
-            "select {} from bookmarks b join scores s on s.id = b.score_id where {} \
-             order by b.title collate nocase, b.id limit {limit}",
+    let order = "b.title collate nocase, b.id";
+    let from = "bookmarks b join scores s on s.id = b.score_id";
+    let sql = match matcher {
+        None => format!(
+            "select {} from {from} where {} order by {order} limit {limit}",
             columns(),
             clauses.join(" and ")
         ),
-        params,
-    )
+        Some(m) => format!(
+            "{} select {} from page p cross join {from} where b.seq = p.seq order by {order}",
+            Search {
+                fts: "bookmarks_fts",
+                from,
+                seq: "b.seq",
+                clauses: &clauses,
+                order,
+                terms,
+            }
+            .page_cte(&m, &limit),
+            columns()
+        ),
+    };
+    Stmt::new(sql, params)
 }
 
 // ---- the extracted PDF ----

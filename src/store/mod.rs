@@ -11,6 +11,7 @@ pub mod annotations;
 pub mod bookmarks;
 pub mod books;
 pub mod exports;
+pub mod fts;
 pub mod imports;
 pub mod library;
 pub mod limits;

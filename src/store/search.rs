@@ -1,12 +1,14 @@
 //! `GET /v1/scores`: query-string parsing, SQL building and cursors.
 //!
 //! Text search uses FTS5 (`scores_fts`, unicode61 with diacritics folded), so long queries never
-//! hit D1's 50-byte LIKE pattern limit. Pagination is keyset on `(ordering expression, id)`, with
+//! hit D1's 50-byte LIKE pattern limit, scoped to the user's own index entries ([`super::fts`]).
+//! Pagination is keyset on `(ordering expression, id)`, with
 //! an opaque signed cursor bound to the ordering and filters: rows inserted or updated between
 //! pages never cause duplicates or gaps among the rest.
 
 use serde_json::Value;
 
+use super::fts::{self, Search};
 use super::paging::{self, Pager};
 use super::SqlValue;
 use crate::domain::score;
@@ -134,14 +136,9 @@ const PARAMS: &[&str] = &[
     "cursor",
 ];
 
-/// Splits free text into search terms: letters and digits only, so nothing reaches FTS5 syntax.
+/// Splits free text into at most [`MAX_QUERY_TERMS`] search terms ([`fts::terms`]).
 pub fn terms(query: &str) -> Vec<String> {
-    query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .take(MAX_QUERY_TERMS)
-        .map(str::to_lowercase)
-        .collect()
+    fts::terms(query, MAX_QUERY_TERMS)
 }
 
 impl ListQuery {
@@ -293,18 +290,8 @@ impl ListQuery {
                  where ses.id = {p} and ses.user_id = ?1 and ses.revoked_at is null and u.disabled_at is null)"
             ));
         }
-        if !self.terms.is_empty() {
-            let matcher = self
-                .terms
-                .iter()
-                .map(|t| format!("\"{t}\"*"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let p = bind(SqlValue::Text(matcher));
-            clauses.push(format!(
-                "s.seq in (select rowid from scores_fts where scores_fts match {p})"
-            ));
-        }
+        let matcher = (!self.terms.is_empty())
+            .then(|| bind(SqlValue::Text(fts::matcher(user_id, &self.terms))));
         for tag in &self.tags {
             let p = bind(SqlValue::Text(tag.clone()));
             clauses.push(format!(
@@ -347,11 +334,29 @@ impl ListQuery {
             ));
         }
         let limit = bind(SqlValue::Int(self.limit + 1));
-        let sql = format!(
-            "select {columns}, {expr} as sort_key from scores s where {} order by {expr} {dir}, s.id {dir} limit {limit}",
-            clauses.join(" and "),
-            expr = spec.expr
-        );
+        let order = format!("{expr} {dir}, s.id {dir}", expr = spec.expr);
+        let sql = match matcher {
+            None => format!(
+                "select {columns}, {expr} as sort_key from scores s where {} order by {order} limit {limit}",
+                clauses.join(" and "),
+                expr = spec.expr
+            ),
+            Some(m) => {
+                let page = Search {
+                    fts: "scores_fts",
+                    from: "scores s",
+                    seq: "s.seq",
+                    clauses: &clauses,
+                    order: &order,
+                    terms: &self.terms,
+                }
+                .page_cte(&m, &limit);
+                format!(
+                    "{page} select {columns}, {expr} as sort_key from page p cross join scores s on s.seq = p.seq order by {order}",
+                    expr = spec.expr
+                )
+            }
+        };
         (sql, params)
     }
 }
@@ -399,7 +404,6 @@ mod tests {
     #[test]
     fn every_filter_combines_into_one_statement() {
         let q = parse(&[
-            ("query", "Dvořák: Humoresque!"),
             ("tag", "Gig"),
             ("tag", "romantic"),
             ("composer", "A. Dvorak"),
@@ -412,18 +416,40 @@ mod tests {
         assert_eq!(
             sql,
             "select s.id, s.title collate nocase as sort_key from scores s where s.user_id = ?1 and s.trashed_at is null \
-             and s.seq in (select rowid from scores_fts where scores_fts match ?2) \
+             and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?2) \
              and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?3) \
-             and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?4) \
-             and s.composer = ?5 collate nocase and s.instrumentation = ?6 collate nocase \
-             order by s.title collate nocase asc, s.id asc limit ?7"
+             and s.composer = ?4 collate nocase and s.instrumentation = ?5 collate nocase \
+             order by s.title collate nocase asc, s.id asc limit ?6"
         );
+        assert_eq!(params[1], SqlValue::Text("gig".into()));
+        assert_eq!(params[5], SqlValue::Int(6));
+    }
+
+    #[test]
+    fn a_text_query_reads_the_page_from_the_users_own_index_entries() {
+        let q = parse(&[
+            ("query", "Dvořák: Humoresque!"),
+            ("tag", "gig"),
+            ("ordering", "title"),
+        ])
+        .unwrap();
+        let (sql, params) = q.sql("s.id", "usr_1", None);
         assert_eq!(
             params[1],
-            SqlValue::Text("\"dvořák\"* \"humoresque\"*".into())
+            SqlValue::Text("\"k7573725F31dvořák\"* \"k7573725F31humoresque\"*".into())
         );
-        assert_eq!(params[2], SqlValue::Text("gig".into()));
-        assert_eq!(params[6], SqlValue::Int(6));
+        assert!(sql.starts_with("with hits(n) as materialized (select count(*) from (select 1 from scores_fts where scores_fts match ?2 limit 501))"), "{sql}");
+        assert!(
+            sql.contains(
+                "and exists (select 1 from score_tags t where t.score_id = s.id and t.tag = ?3)"
+            ),
+            "{sql}"
+        );
+        assert!(sql.ends_with(
+            "select s.id, s.title collate nocase as sort_key from page p cross join scores s on s.seq = p.seq \
+             order by s.title collate nocase asc, s.id asc"
+        ), "{sql}");
+        assert_eq!(params[3], SqlValue::Int(21));
     }
 
     #[test]
@@ -435,11 +461,7 @@ mod tests {
     }
 
     #[test]
-    fn search_terms_cannot_inject_fts_syntax() {
-        assert_eq!(
-            terms("\"a\" OR b* NEAR(c) -d ^e"),
-            vec!["a", "or", "b", "near", "c", "d", "e"]
-        );
+    fn search_terms_are_capped() {
         assert_eq!(terms(&"word ".repeat(50)).len(), MAX_QUERY_TERMS);
     }
 

@@ -319,20 +319,30 @@ pub fn view(via: Via<'_>, with_members: bool) -> Vec<Stmt> {
 /// ([`ListRow`]).
 pub fn list(user: &str, shared: bool, after: Option<(&str, &str)>, fetch: i64) -> Stmt {
     let (at, id) = after.unzip();
-    Stmt::new(
+    // Two statements rather than one with a `case` on `shared`, which no index can serve: each
+    // reads only its own index (`setlists_owner`, `setlist_members_user`), so a user with no
+    // setlists reads nothing of anyone else's.
+    let sql = if shared {
         concat!(
             "select s.id, s.updated_at, ",
             setlist_json!(),
-            " as json, \
-               case when s.owner_id = ?1 then 'owner' else m.role end as role \
+            " as json, m.role as role \
+             from setlist_members m join setlists s on s.id = m.setlist_id \
+               join users o on o.id = s.owner_id and o.disabled_at is null \
+             where m.user_id = ?1 and (?2 is null or (s.updated_at, s.id) < (?2, ?3)) \
+             order by s.updated_at desc, s.id desc limit ?4"
+        )
+    } else {
+        concat!(
+            "select s.id, s.updated_at, ",
+            setlist_json!(),
+            " as json, 'owner' as role \
              from setlists s join users o on o.id = s.owner_id and o.disabled_at is null \
-             left join setlist_members m on m.setlist_id = s.id and m.user_id = ?1 \
-             where (case when ?2 then m.user_id is not null else s.owner_id = ?1 end) \
-               and (?3 is null or (s.updated_at, s.id) < (?3, ?4)) \
-             order by s.updated_at desc, s.id desc limit ?5"
-        ),
-        args![user, shared, at, id, fetch],
-    )
+             where s.owner_id = ?1 and (?2 is null or (s.updated_at, s.id) < (?2, ?3)) \
+             order by s.updated_at desc, s.id desc limit ?4"
+        )
+    };
+    Stmt::new(sql, args![user, at, id, fetch])
 }
 
 /// Only the owner deletes (its items, members, links, comments and history go with it).

@@ -4,6 +4,7 @@
 pub mod library;
 pub mod pdf;
 pub mod ports;
+pub mod seed;
 pub mod tools;
 pub mod zip;
 
