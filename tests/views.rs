@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use scoremate::api::shape::{conforms, View};
 use scoremate::api::views::{
-    Comment, Link, Score, Setlist, SetlistItem, SetlistSummary, Tokens, Upload, Usage, User,
+    Comment, Link, Score, ScoreSummary, Setlist, SetlistItem, SetlistSummary, Tokens, Upload,
+    Usage, User,
 };
 use scoremate::error::ApiResult;
 use scoremate::service::library;
@@ -122,7 +123,13 @@ fn every_score_state_is_the_published_score() {
     let list = parse(&block_on(library::list_scores(&w.cx(), &u, "ses_v", &[])).unwrap());
     assert_eq!(list["scores"].as_array().unwrap().len(), 2);
     for s in list["scores"].as_array().unwrap() {
-        check::<Score>(s);
+        check::<ScoreSummary>(s);
+        // Every field of the summary is the full score's.
+        let full =
+            parse(&block_on(library::get_score(&w.cx(), &u, s["id"].as_str().unwrap())).unwrap());
+        for (k, v) in s.as_object().unwrap() {
+            assert_eq!(&full[k], v, "{k}");
+        }
     }
     check::<Usage>(&serde_json::to_value(block_on(library::usage(&w.cx(), &u)).unwrap()).unwrap());
 }

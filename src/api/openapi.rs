@@ -1599,7 +1599,7 @@ fn schemas(limits: &Settings) -> Value {
         ),
         ("ScorePatch", closed(&[], &score_input)),
         ("ScoreEnvelope", envelope("score", "Score")),
-        ("ScoreList", list("scores", "Score", "next_cursor")),
+        ("ScoreList", list("scores", "ScoreSummary", "next_cursor")),
         (
             "Trash",
             obj(

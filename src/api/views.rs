@@ -57,6 +57,30 @@ crate::view! {
     }
 }
 
+crate::view! {
+    /// A row of `GET /v1/scores` (decision 136; built by SQL, `store::library::SCORE_SUMMARY_JSON`,
+    /// with `thumbnail_url` spliced in): what a library grid draws. `GET /v1/scores/{id}` gives
+    /// the whole [`Score`], with `notes`, `filename`, `content_hash`, `pdf_meta`, `suggestions`.
+    ScoreSummary {
+        thumbnail_url: Option<String>,
+        id: String,
+        title: String,
+        composer: Option<String>,
+        arranger: Option<String>,
+        instrumentation: Option<String>,
+        key: Option<String>,
+        tags: Vec<String>,
+        rating: Option<i64>,
+        difficulty: Option<i64>,
+        duration: Option<i64>,
+        size_bytes: i64,
+        pages: Option<i64>,
+        processing: Processing,
+        created_at: String,
+        updated_at: String,
+    }
+}
+
 crate::choice! {
     /// Where a part's pages come from.
     PartSource { Upload = "upload", Pages = "pages" }
@@ -360,6 +384,7 @@ pub fn definitions() -> Vec<(&'static str, Value)> {
         d::<TaskState>(),
         d::<Processing>(),
         d::<Score>(),
+        d::<ScoreSummary>(),
         d::<PartRange>(),
         d::<Part>(),
         d::<User>(),

@@ -18,7 +18,7 @@ use crate::storage::presign::{self, UploadSpec};
 use crate::storage::{keys, sigv4};
 use crate::store::library::{self as q, NewScore, NewUpload, PageImage};
 use crate::store::processing::Of;
-use crate::store::rows::{IdRow, ScoreRow, UploadRow, UsageRow};
+use crate::store::rows::{IdRow, ScoreRow, ScoreSummaryRow, UploadRow, UsageRow};
 use crate::store::search::ListQuery;
 use crate::store::{accounts, Stmt};
 
@@ -469,7 +469,8 @@ pub async fn patch_score<P: Ports>(
 
 /// `GET /v1/scores`: one statement both checks the session and reads the page (one round
 /// trip); only an empty page needs a second look, to tell "no scores" from "session revoked".
-/// Returns `{scores, next_cursor}` as JSON text, each score's JSON spliced as SQL built it.
+/// Returns `{scores, next_cursor}` as JSON text, each row a score summary (decision 136) spliced
+/// as SQL built it.
 ///
 /// # Errors
 /// 422 for a bad query or cursor, 401 for a revoked session.
@@ -481,8 +482,8 @@ pub async fn list_scores<P: Ports>(
 ) -> ApiResult<String> {
     let key = cx.config.cursor_key()?;
     let list = ListQuery::parse(query, key)?;
-    let (sql, args) = list.sql(&q::score_columns(), user_id, Some(session_id));
-    let rows = cx.db().all::<ScoreRow>(Stmt::new(sql, args)).await?;
+    let (sql, args) = list.sql(&q::score_summary_columns(), user_id, Some(session_id));
+    let rows = cx.db().all::<ScoreSummaryRow>(Stmt::new(sql, args)).await?;
     if rows.is_empty()
         && cx
             .db()
@@ -502,7 +503,8 @@ pub async fn list_scores<P: Ports>(
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&score_view(cx, row));
+        let url = thumbnail_url(cx, row.thumbnail_key.as_deref());
+        body.push_str(&views::score_json(&row.json, url.as_deref()));
     }
     body.push_str("],\"next_cursor\":");
     body.push_str(&Value::from(next_cursor).to_string());

@@ -45,6 +45,25 @@ pub const SCORE_JSON: &str = concat!(
 'created_at', s.created_at, 'updated_at', s.updated_at, 'trashed_at', s.trashed_at)"
 );
 
+/// A score as a row of `GET /v1/scores` shows it (decision 136): what a library grid draws, without
+/// the long or detail-only fields (`notes`, `filename`, `content_hash`, `pdf_meta`,
+/// `suggestions`, `trashed_at`), which `GET /v1/scores/{id}` gives. A page is a third of the full
+/// objects' bytes, and every byte of a row crosses D1, the Worker and the network.
+pub const SCORE_SUMMARY_JSON: &str = concat!(
+    "json_object(\
+'id', s.id, 'title', s.title, 'composer', s.composer, 'arranger', s.arranger, \
+'instrumentation', s.instrumentation, 'key', s.key, 'tags', json(s.tags), \
+'rating', s.rating, 'difficulty', s.difficulty, 'duration', s.duration, \
+'size_bytes', s.size_bytes, 'pages', s.pages, 'processing', ",
+    processing_json!(),
+    ", 'created_at', s.created_at, 'updated_at', s.updated_at)"
+);
+
+/// Columns of a list row ([`super::rows::ScoreSummaryRow`]).
+pub fn score_summary_columns() -> String {
+    format!("s.id, s.thumbnail_key, {SCORE_SUMMARY_JSON} as json")
+}
+
 /// Columns of a score row ([`super::rows::ScoreRow`]): what the Worker needs besides the JSON.
 pub fn score_columns() -> String {
     format!("s.id, s.object_key, s.thumbnail_key, {SCORE_JSON} as json")

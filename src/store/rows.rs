@@ -65,6 +65,18 @@ pub struct ScoreRow {
     pub sort_key: Option<serde_json::Value>,
 }
 
+/// A row of `GET /v1/scores` as `library::score_summary_columns()` selects it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScoreSummaryRow {
+    pub id: String,
+    pub thumbnail_key: Option<String>,
+    /// The summary as JSON text, without `thumbnail_url`.
+    pub json: String,
+    /// The ordering value (for the next cursor).
+    #[serde(default)]
+    pub sort_key: Option<serde_json::Value>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct IdRow {
     pub id: String,
