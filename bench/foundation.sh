@@ -12,10 +12,12 @@ bash scripts/build.sh
 state=$(mktemp -d)
 trap 'kill -TERM -- -$pg 2>/dev/null || true; rm -rf "$state"' EXIT
 
-echo "## bundle"
-raw=$(stat -c %s build/index_bg.wasm); gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
-js=$(stat -c %s build/index.js); jsgz=$(gzip -9 -c build/index.js | wc -c)
-printf 'wasm raw %d B (%.0f KiB), gzip %d B (%.0f KiB); shim js %d B, gzip %d B\n' "$raw" "$((raw/1024))" "$gz" "$((gz/1024))" "$js" "$jsgz"
+echo "## bundles (the two Worker scripts)"
+for script in api consumer; do
+  raw=$(stat -c %s build/$script/index_bg.wasm); gz=$(gzip -9 -c build/$script/index_bg.wasm | wc -c)
+  js=$(stat -c %s build/$script/index.js); jsgz=$(gzip -9 -c build/$script/index.js | wc -c)
+  printf '%s: wasm raw %d B (%.0f KiB), gzip %d B (%.0f KiB); shim js %d B, gzip %d B\n' "$script" "$raw" "$((raw/1024))" "$gz" "$((gz/1024))" "$js" "$jsgz"
+done
 
 wrangler d1 migrations apply DB --local --persist-to "$state" >/dev/null
 setsid node bench/start-worker.cjs "$PORT" "$state" >"$state/worker.log" 2>&1 &

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Builds the Worker (wasm + JS shim) into build/ with the repo-local tools.
-#   SCOREMATE_BUILD=release (default; what `wrangler deploy` runs): [profile.release] (LTO) and
-#     wasm-opt — minutes.
-#   SCOREMATE_BUILD=fast (scripts/dev.sh, the tests): [profile.fast], no wasm-opt — seconds once
-#     warm. Same code, same opt-level; only whole-program size work is skipped.
-# Skips the build when build/ was made by the same profile and is newer than every input, as
-# make would; FORCE_BUILD=1 rebuilds anyway.
+# Builds the two Worker scripts of this crate (README "Two Worker scripts") into build/ with the
+# repo-local tools, plus the static assets:
+#   build/api/       cargo feature `api` (wrangler.toml): the HTTP API, the live rooms, the Cron
+#                    sweep; no renderer.
+#   build/consumer/  cargo feature `consumer` (wrangler.consumer.toml): the queue consumer, with
+#                    the renderer (hayro) only it uses.
+# usage: bash scripts/build.sh [api|consumer|both]   (both by default; each wrangler config's
+#   [build] names its own script, so `wrangler deploy -c …` builds only what it uploads)
+#   SCOREMATE_BUILD=release (default; what `wrangler deploy` runs): [profile.release] (LTO),
+#     wasm-opt, and the names section stripped — minutes.
+#   SCOREMATE_BUILD=fast (scripts/dev.sh, the tests): [profile.fast], no wasm-opt, names kept (for
+#     stack traces) — seconds once warm. Same code, same opt-level; only whole-program size work
+#     is skipped.
+# Skips a script when its build/ folder was made by the same profile and is newer than every
+# input, as make would; FORCE_BUILD=1 rebuilds anyway.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -25,13 +33,33 @@ case $profile in
   fast) flags=(--profile fast --no-opt) ;;
   *) echo "build: SCOREMATE_BUILD must be release or fast, not $profile" >&2; exit 2 ;;
 esac
-out=build/index_bg.wasm stamp=build/.profile
-if [ "${FORCE_BUILD:-0}" != 1 ] && [ -f "$out" ] && [ -f build/index.js ] &&
-  [ "$(cat "$stamp" 2>/dev/null)" = "$profile" ] &&
-  [ -z "$(find src Cargo.toml Cargo.lock -newer "$out" -print -quit)" ]; then
-  echo "build: $out ($profile) is up to date" >&2
-  exit 0
-fi
-worker-build "${flags[@]}" "$@"
-echo "$profile" >"$stamp"
-assets # in case the build cleared build/
+case ${1:-both} in
+  api | consumer) scripts=("$1") ;;
+  both) scripts=(api consumer) ;;
+  *) echo "build: the script to build is api, consumer or both, not $1" >&2; exit 2 ;;
+esac
+# Both scripts link to the same target/…/scoremate.wasm, which worker-build then reads: `wrangler
+# dev` runs the two configs' [build] commands at once, so one build at a time.
+mkdir -p "$CARGO_TARGET_DIR"
+exec 9>"$CARGO_TARGET_DIR/.scoremate-build.lock"
+flock 9
+for script in "${scripts[@]}"; do
+  out=build/$script
+  if [ "${FORCE_BUILD:-0}" != 1 ] && [ -f "$out/index_bg.wasm" ] && [ -f "$out/index.js" ] &&
+    [ "$(cat "$out/.profile" 2>/dev/null)" = "$profile" ] &&
+    [ -z "$(find src Cargo.toml Cargo.lock scripts/build.sh -newer "$out/index_bg.wasm" -print -quit)" ]; then
+    echo "build: $out ($profile) is up to date" >&2
+    continue
+  fi
+  worker-build "${flags[@]}" --out-dir "$out" --no-default-features --features "$script"
+  if [ "$profile" = release ]; then
+    # worker-build keeps the names section (wasm-opt --debuginfo); a deployed script does without
+    # it (docs/benchmarks.md "Cold start and bundle size"): panics still log their message and
+    # location, only wasm stack frames lose their function names.
+    wasm-opt "$out/index_bg.wasm" -o "$out/index_bg.wasm" --strip-debug \
+      --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+      --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+  fi
+  echo "$profile" >"$out/.profile"
+done
+assets # in case a build cleared build/

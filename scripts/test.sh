@@ -34,13 +34,15 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (native)"
 cargo clippy --all-targets --locked -- -D warnings
-step "cargo clippy (wasm32)"
+step "cargo clippy (wasm32: both scripts together, then each on its own)"
 cargo clippy --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --locked --lib --no-default-features --features api -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --locked --lib --no-default-features --features consumer -- -D warnings
 step "cargo deny (licenses, bans, sources; offline)"
 cargo deny --offline --locked check licenses bans sources
 step "cargo test (native unit, use-case and SQL tests)"
 cargo test --locked
-step "build the Worker"
+step "build the two Worker scripts"
 # The fast profile (scripts/build.sh): the release code without LTO and wasm-opt.
 SCOREMATE_BUILD=${SCOREMATE_BUILD:-fast} bash scripts/build.sh
 step "end-to-end tests in workerd"

@@ -1,4 +1,5 @@
-//! ScoreMate: the edge backend for musicians' sheet-music libraries, as one Cloudflare Worker.
+//! ScoreMate: the edge backend for musicians' sheet-music libraries, as two Cloudflare Worker
+//! scripts built from this crate: the API (feature `api`) and the queue consumer (`consumer`).
 //!
 //! Functional core, imperative shell: every module but `shell` is plain Rust with no `worker`
 //! import and is tested natively with `cargo test`. `shell` (compiled for wasm32 only) holds the

@@ -11,12 +11,21 @@ pub fn has_pdf_header(bytes: &[u8]) -> bool {
         .any(|w| w == PDF_MAGIC)
 }
 
+/// Width of page images for reading on a device (`download-url?page=N`): A4 at 150 dpi. Here,
+/// not in `thumbnail`, because the API script (built without the renderer) names it too.
+pub const PAGE_WIDTH: u32 = 1240;
+
 pub mod book;
 pub mod extract;
 pub mod pdf_info;
 pub mod pdf_ranges;
 pub mod preflight;
+// The renderer and what it alone uses: only the queue consumer's script carries them (cargo
+// feature `consumer`, README "Two Worker scripts").
+#[cfg(feature = "consumer")]
 pub mod scan;
+#[cfg(feature = "consumer")]
 mod stroke_adjust;
 pub mod suggestions;
+#[cfg(feature = "consumer")]
 pub mod thumbnail;

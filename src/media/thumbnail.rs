@@ -26,8 +26,7 @@ pub struct Limits {
     pub decode: super::preflight::Limits,
 }
 
-/// Width of page images for reading on a device (`download-url?page=N`): A4 at 150 dpi.
-pub const PAGE_WIDTH: u32 = 1240;
+pub use super::PAGE_WIDTH;
 
 impl Limits {
     /// A page image `width` pixels wide, never taller than twice that.

@@ -11,7 +11,7 @@ use crate::domain::ids;
 use crate::domain::score::{ScoreFields, UploadRequest, PDF_MIME, SCORE_FIELDS, ZIP_MIME};
 use crate::domain::task::Task;
 use crate::error::{ApiError, ApiResult};
-use crate::media::thumbnail::PAGE_WIDTH;
+use crate::media::PAGE_WIDTH;
 use crate::media::PDF_MAGIC;
 use crate::ports::{changed, Blobs, Db, Ports, Tasks};
 use crate::storage::presign::{self, UploadSpec};

@@ -1,4 +1,4 @@
-//! The queue consumer and the Cron sweep as the runtime sees them: messages are taken apart,
+//! The queue consumer as the runtime sees it: messages are taken apart,
 //! each task is run by `service::processing`, and the [`Disposition`] it decides is applied
 //! (ack, retry after a delay). Near the CPU limit the rest of a batch is handed to a fresh
 //! invocation; a message whose last delivery crashed the isolate runs after its batch-mates.
@@ -162,23 +162,4 @@ fn log(queue: &str, body: &Value, outcome: &str, started: Millis) {
             "duration_ms": now().0 - started.0,
         })
     );
-}
-
-/// The Cron Trigger (`service::processing::sweep`).
-pub async fn sweep(cron: &str, env: Env) {
-    let started = now();
-    let result = match Ctx::new(&env) {
-        Ok(ctx) => processing::sweep(&ctx.cx("")).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(report) => console_log!(
-            "{}",
-            json!({"level": "info", "msg": "sweep", "cron": cron, "report": report, "duration_ms": now().0 - started.0})
-        ),
-        Err(e) => console_error!(
-            "{}",
-            json!({"level": "error", "msg": "sweep failed", "cron": cron, "error": e.to_string()})
-        ),
-    }
 }

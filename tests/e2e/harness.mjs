@@ -1,5 +1,6 @@
-// End-to-end harness: runs the BUILT wasm Worker (build/) in workerd through Miniflare, with
-// real local D1, R2 and Queues configured from wrangler.toml and .dev.vars (one source of truth).
+// End-to-end harness: runs the two BUILT wasm Worker scripts (build/api, build/consumer) together
+// in workerd through Miniflare, with real local D1, R2 and Queues shared between them and
+// configured from wrangler.toml, wrangler.consumer.toml and .dev.vars (one source of truth).
 // D1 starts from a template migrated by `wrangler d1 migrations apply --local` (wrangler's own
 // migration tracking), copied fresh for every test file.
 import { execFileSync } from "node:child_process";
@@ -12,7 +13,11 @@ import { Miniflare } from "miniflare";
 import { parse as parseToml } from "smol-toml";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const config = parseToml(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+/** The two Worker scripts built from the crate: the API (with the live rooms and the Cron
+ * sweep) and the queue consumer, the only one with the renderer (README "Two Worker scripts"). */
+export const API_CONFIG = "wrangler.toml";
+export const CONSUMER_CONFIG = "wrangler.consumer.toml";
+export const readConfig = (file) => parseToml(readFileSync(join(ROOT, file), "utf8"));
 
 export function devVars() {
   const vars = {};
@@ -52,7 +57,85 @@ function templateState() {
 }
 
 /**
- * Starts the Worker. `vars` override [vars]/.dev.vars (e.g. { JWT_SECRET: undefined });
+ * Miniflare's options for the script a wrangler config file describes: its entry point, its
+ * [vars] (then .dev.vars, then `vars`; undefined removes one), D1, R2, queues, rate limits, Cron,
+ * assets and Durable Objects. `retryDelay` (seconds) overrides its queue consumers' delay before
+ * redelivering a failed batch.
+ */
+export function workerOptions(file, { vars = {}, ratelimits = {}, retryDelay } = {}) {
+  const c = readConfig(file);
+  const bindings = { ...c.vars, ...devVars(), ...vars };
+  for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
+  return {
+    name: c.name,
+    modules: true,
+    scriptPath: join(ROOT, c.main),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: c.compatibility_date,
+    compatibilityFlags: c.compatibility_flags ?? [],
+    bindings,
+    d1Databases: Object.fromEntries((c.d1_databases ?? []).map((d) => [d.binding, d.database_id])),
+    r2Buckets: Object.fromEntries((c.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name])),
+    queueProducers: Object.fromEntries((c.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
+    queueConsumers: Object.fromEntries(
+      (c.queues?.consumers ?? []).map((q) => [
+        q.queue,
+        {
+          maxBatchSize: q.max_batch_size,
+          maxBatchTimeout: q.max_batch_timeout,
+          maxRetries: q.max_retries,
+          retryDelay: retryDelay ?? q.retry_delay,
+          deadLetterQueue: q.dead_letter_queue,
+        },
+      ]),
+    ),
+    ratelimits: {
+      ...Object.fromEntries((c.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+      // Overrides concern the script that has rate limits (the API).
+      ...(c.ratelimits ? ratelimits : {}),
+    },
+    triggers: { crons: c.triggers?.crons ?? [] },
+    assets: c.assets && {
+      directory: join(ROOT, c.assets.directory),
+      binding: c.assets.binding,
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: c.assets.run_worker_first === true },
+    },
+    durableObjects: Object.fromEntries(
+      (c.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
+    ),
+  };
+}
+
+/**
+ * Miniflare's `workers` for both scripts over one local state (D1, R2, queues and Durable
+ * Objects shared, as `wrangler dev -c wrangler.toml -c wrangler.consumer.toml` shares them): the
+ * API first, so requests go to it; the API's tasks reach the consumer script through the queue.
+ */
+export function bothScripts(options = {}) {
+  const api = workerOptions(API_CONFIG, options);
+  const consumer = workerOptions(CONSUMER_CONFIG, options);
+  return [
+    {
+      ...api,
+      queueProducers: {
+        ...api.queueProducers,
+        // Test-only: lets a test put a message straight into the dead-letter queue.
+        E2E_DLQ: { queueName: consumer.queueConsumers["scoremate-jobs"].deadLetterQueue },
+      },
+    },
+    consumer,
+  ];
+}
+
+/** Miniflare's shared options for a local state folder (the layout of wrangler's --persist-to). */
+export const persistOptions = (state) => ({
+  durableObjectsPersist: join(state, "v3/do"),
+  d1Persist: join(state, "v3/d1"),
+  r2Persist: join(state, "v3/r2"),
+});
+
+/**
+ * Starts both Worker scripts. `vars` override [vars]/.dev.vars (e.g. { JWT_SECRET: undefined });
  * `retryDelay` (seconds) overrides the queue's delay before redelivering a failed batch.
  * Returns helpers bound to the instance; call `close()` when done.
  */
@@ -61,60 +144,21 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay, stat
   // runtime over the same D1, R2 and Durable Object storage.
   const state = reuse ?? mkdtempSync(join(tmpdir(), "scoremate-e2e-"));
   if (!reuse) cpSync(templateState(), state, { recursive: true });
-  // Every test file's clients share one address: the per-IP auth limit is tested on its own
-  // (ratelimits.test.mjs) and lifted elsewhere; every other limit keeps wrangler.toml's value.
-  const bindings = { ...config.vars, ...devVars(), RATE_AUTH_PER_IP: "100000/60", ...vars };
-  for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
-  const consumers = Object.fromEntries(
-    (config.queues?.consumers ?? []).map((c) => [
-      c.queue,
-      {
-        maxBatchSize: c.max_batch_size,
-        maxBatchTimeout: c.max_batch_timeout,
-        maxRetries: c.max_retries,
-        retryDelay: retryDelay ?? c.retry_delay,
-        deadLetterQueue: c.dead_letter_queue,
-      },
-    ]),
-  );
   const logs = [];
   const mf = new Miniflare({
     // A real loopback port too (besides dispatchFetch), for the browser test.
     host: "127.0.0.1",
     port: 0,
-    modules: true,
-    scriptPath: join(ROOT, config.main),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: config.compatibility_date,
-    compatibilityFlags: config.compatibility_flags ?? [],
-    bindings,
-    d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, d.database_id])),
-    r2Buckets: Object.fromEntries(config.r2_buckets.map((b) => [b.binding, b.bucket_name])),
-    queueProducers: {
-      ...Object.fromEntries(config.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
-      // Test-only: lets a test put a message straight into the dead-letter queue.
-      E2E_DLQ: { queueName: config.queues.consumers.find((c) => c.dead_letter_queue).dead_letter_queue },
-    },
-    queueConsumers: consumers,
-    ratelimits: {
-      ...Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+    workers: bothScripts({
+      // Every test file's clients share one address: the per-IP auth limit is tested on its own
+      // (ratelimits.test.mjs) and lifted elsewhere; every other limit keeps wrangler.toml's value.
+      vars: { RATE_AUTH_PER_IP: "100000/60", ...vars },
       // One address for every client of a test file: the per-address link limit is tested on
       // its own (hardening.test.mjs) and lifted elsewhere.
-      LINK_IP_LIMITER: { simple: { limit: 100000, period: 60 } },
-      ...ratelimits,
-    },
-    triggers: { crons: config.triggers?.crons ?? [] },
-    assets: config.assets && {
-      directory: join(ROOT, config.assets.directory),
-      binding: config.assets.binding,
-      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: config.assets.run_worker_first === true },
-    },
-    durableObjects: Object.fromEntries(
-      (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
-    ),
-    durableObjectsPersist: join(state, "v3/do"),
-    d1Persist: join(state, "v3/d1"),
-    r2Persist: join(state, "v3/r2"),
+      ratelimits: { LINK_IP_LIMITER: { simple: { limit: 100000, period: 60 } }, ...ratelimits },
+      retryDelay,
+    }),
+    ...persistOptions(state),
     handleRuntimeStdio(stdout, stderr) {
       for (const stream of [stdout, stderr]) stream.on("data", (b) => logs.push(b.toString()));
     },
