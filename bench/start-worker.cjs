@@ -10,7 +10,34 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const [port, persist] = process.argv.slice(2);
 
+// BENCH_VIA=wrangler starts the API script alone through wrangler's `unstable_startWorker`, exactly
+// as ../shared/peers/common/start-worker.cjs starts the peers (wrangler's proxy in front, the
+// inspector off), so that the list can be timed beside them on equal terms (bench/peers.sh). It
+// serves every HTTP route; nothing consumes the queue.
+async function viaWrangler() {
+  const { unstable_startWorker } = require(path.join(root, "node_modules/wrangler"));
+  const worker = await unstable_startWorker({
+    config: path.join(root, "wrangler.toml"),
+    bindings: {
+      USER_LIMITER: { type: "ratelimit", namespace_id: "1001", simple: { limit: 1e9, period: 60 } },
+      RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
+    },
+    dev: {
+      remote: false,
+      inspector: false,
+      server: { hostname: "127.0.0.1", port: Number(port) },
+      persist,
+      logLevel: process.env.BENCH_LOG ?? "warn",
+    },
+  });
+  await worker.ready;
+  const stop = async () => { await worker.dispose(); process.exit(0); };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
 (async () => {
+  if (process.env.BENCH_VIA === "wrangler") return viaWrangler();
   const { Miniflare } = await import(path.join(root, "node_modules/miniflare/dist/src/index.js"));
   const { bothScripts, persistOptions } = await import(path.join(root, "tests/e2e/harness.mjs"));
   const workers = bothScripts({
