@@ -21,6 +21,8 @@ async function viaWrangler() {
     bindings: {
       USER_LIMITER: { type: "ratelimit", namespace_id: "1001", simple: { limit: 1e9, period: 60 } },
       RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
+      // bench/phases.sh: the phases a bench-phases build leaves out (src/shell/phases.rs).
+      BENCH_SKIP: { type: "plain_text", value: process.env.BENCH_SKIP ?? "" },
     },
     dev: {
       remote: false,

@@ -33,6 +33,10 @@ case $profile in
   fast) flags=(--profile fast --no-opt) ;;
   *) echo "build: SCOREMATE_BUILD must be release or fast, not $profile" >&2; exit 2 ;;
 esac
+# SCOREMATE_EXTRA_FEATURES adds cargo features (bench/phases.sh: bench-phases); the stamp records
+# them, so the next ordinary build replaces such a build.
+extra=${SCOREMATE_EXTRA_FEATURES:-}
+stamp=$profile${extra:++$extra}
 case ${1:-both} in
   api | consumer) scripts=("$1") ;;
   both) scripts=(api consumer) ;;
@@ -46,12 +50,12 @@ flock 9
 for script in "${scripts[@]}"; do
   out=build/$script
   if [ "${FORCE_BUILD:-0}" != 1 ] && [ -f "$out/index_bg.wasm" ] && [ -f "$out/index.js" ] &&
-    [ "$(cat "$out/.profile" 2>/dev/null)" = "$profile" ] &&
+    [ "$(cat "$out/.profile" 2>/dev/null)" = "$stamp" ] &&
     [ -z "$(find src Cargo.toml Cargo.lock scripts/build.sh -newer "$out/index_bg.wasm" -print -quit)" ]; then
     echo "build: $out ($profile) is up to date" >&2
     continue
   fi
-  worker-build "${flags[@]}" --out-dir "$out" --no-default-features --features "$script"
+  worker-build "${flags[@]}" --out-dir "$out" --no-default-features --features "$script${extra:+,$extra}"
   if [ "$profile" = release ]; then
     # worker-build keeps the names section (wasm-opt --debuginfo); a deployed script does without
     # it (docs/benchmarks.md "Cold start and bundle size"): panics still log their message and
@@ -60,6 +64,6 @@ for script in "${scripts[@]}"; do
       --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
       --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
   fi
-  echo "$profile" >"$out/.profile"
+  echo "$stamp" >"$out/.profile"
 done
 assets # in case a build cleared build/

@@ -85,6 +85,9 @@ impl D1 {
     /// # Errors
     /// 500 when D1 refuses to open it (only for an empty constraint, which `Start` never is).
     pub fn session(db: D1Database, start: &Start) -> ApiResult<Self> {
+        if super::phases::skip('S') {
+            return Ok(Self::new(db));
+        }
         let session = open(&db, start)?;
         Ok(Self(Rc::new(Conn {
             db,

@@ -21,6 +21,7 @@ use super::annotations::On;
 use super::call::{Call, Caller, Reply};
 use super::ctx::{self, Ctx};
 use super::d1::{self, D1};
+use super::phases;
 use super::{
     accounts, activity, admin, annotations, blobs, bookmarks, books, exports, imports, library,
     limits, live, parts, presets, setlists,
@@ -36,6 +37,7 @@ struct LogLine {
 
 pub async fn serve(req: Request, env: Env, context: Context) -> Response {
     let started = ctx::now();
+    phases::start(&env);
     let mut log = LogLine {
         method: req.method().to_string(),
         route: "unmatched",
@@ -85,6 +87,9 @@ pub async fn serve(req: Request, env: Env, context: Context) -> Response {
         }
     }
     let duration_ms = ctx::now().0 - started.0;
+    if phases::skip('L') {
+        return response;
+    }
     console_log!(
         "{}",
         json!({
@@ -154,7 +159,7 @@ async fn handle(
         .as_ref()
         .map(|c| c.user.id.clone())
         .or_else(|| claims.as_ref().map(|c| c.sub.clone()));
-    if let Some(user_id) = &log.user_id {
+    if let Some(user_id) = log.user_id.as_ref().filter(|_| !phases::skip('R')) {
         limits::user_ceiling(&env, user_id).await?;
     }
     let url = req

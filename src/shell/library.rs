@@ -105,13 +105,25 @@ pub async fn list_scores(call: Call) -> ApiResult<Reply> {
         .as_ref()
         .ok_or(ApiError::InvalidToken("missing bearer token"))?;
     let cx = call.cx();
+    if let Some(body) = super::phases::body() {
+        if super::phases::skip('D') {
+            return Ok(Reply::JsonText(200, body));
+        }
+        if super::phases::skip('1') {
+            // The health check's ping: the same D1 call with the smallest statement.
+            crate::service::platform::database(cx.db()).await;
+            return Ok(Reply::JsonText(200, body));
+        }
+    }
     let list = || library::list_scores(&cx, &claims.sub, &claims.sid, &call.query);
     let mut body = list().await;
     // A revoked session read on a replica is confirmed on the primary (`shell::http`).
     if super::d1::may_lag(&body) && call.ctx.d1.to_primary()? {
         body = list().await;
     }
-    Ok(Reply::JsonText(200, body?))
+    let body = body?;
+    super::phases::keep(&body);
+    Ok(Reply::JsonText(200, body))
 }
 
 /// `GET /v1/me/usage`.

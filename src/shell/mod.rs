@@ -44,6 +44,8 @@ mod limits;
 mod live;
 #[cfg(feature = "api")]
 mod parts;
+#[cfg_attr(not(feature = "api"), allow(dead_code, unused_imports))]
+mod phases;
 #[cfg(feature = "api")]
 mod presets;
 #[cfg(feature = "consumer")]
