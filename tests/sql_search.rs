@@ -298,13 +298,7 @@ fn bookmark_search_is_scoped_to_its_owner_and_folds_like_scores() {
 #[test]
 fn the_migration_indexes_the_rows_that_were_there() {
     let c = Connection::open_in_memory().unwrap();
-    let mut files: Vec<_> = std::fs::read_dir("migrations")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    let (before, after): (Vec<_>, Vec<_>) = files
+    let (before, after): (Vec<_>, Vec<_>) = common::migration_files()
         .into_iter()
         .partition(|p| p.file_name().unwrap().to_str().unwrap() < "0018");
     for f in &before {

@@ -25,14 +25,21 @@ pub fn migrated() -> Connection {
     conn
 }
 
-/// Applies every migration in order (also to the file `examples/scaling.rs` fills).
-pub fn migrate(conn: &Connection) {
+/// The migration files, in the order they apply.
+#[allow(dead_code, reason = "not every test binary uses it")]
+pub fn migration_files() -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir("migrations")
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "sql"))
         .collect();
     files.sort();
+    files
+}
+
+/// Applies every migration in order (also to the file `examples/scaling.rs` fills).
+pub fn migrate(conn: &Connection) {
+    let files = migration_files();
     assert!(!files.is_empty());
     for f in files {
         conn.execute_batch(&std::fs::read_to_string(&f).unwrap())
