@@ -7,6 +7,9 @@
 //! `… -- ITERATIONS FILE...` prints the mean thumbnail time of each file through the fast path
 //! and through hayro (`render_page_by`, scans off).
 
+#[path = "../tests/common/pdf.rs"]
+mod pdf;
+
 use std::io::Write;
 use std::time::Instant;
 
@@ -171,15 +174,5 @@ fn one_page(image: Stream, content: &str) -> Vec<u8> {
         "MediaBox" => vec![0.into(), 0.into(), Object::Real(595.28), Object::Real(841.89)],
         "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
     });
-    doc.objects.insert(
-        pages,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
-        ),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
-    doc.trailer.set("Root", catalog);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    pdf::save_one_page(&mut doc, pages, page)
 }

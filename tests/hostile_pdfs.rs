@@ -5,6 +5,9 @@
 //! or passes and then renders with hayro within bounded memory; peak heap is measured with a
 //! counting global allocator. The same generators, in JavaScript, are in tests/e2e/hostile.mjs.
 
+#[path = "common/pdf.rs"]
+mod pdf;
+
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -82,17 +85,7 @@ fn one_page(
         page.set(k, v);
     }
     let page_id = doc.add_object(page);
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    pdf::save_one_page(doc, pages_id, page_id)
 }
 
 fn plain(content: &[u8]) -> Stream {

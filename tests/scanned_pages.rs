@@ -3,6 +3,9 @@
 //! hayro's render of the same page (compared as downscaled greys); anything unusual falls back to
 //! hayro; lying and oversized images fail or fall back within bounded memory.
 
+#[path = "common/pdf.rs"]
+mod pdf;
+
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard};
 
@@ -135,17 +138,7 @@ fn pdf(size: (f64, f64), rotate: i64, images: Vec<Stream>, content: &str) -> Vec
         page.set("Rotate", rotate);
     }
     let page = doc.add_object(page);
-    doc.objects.insert(
-        pages,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
-        ),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
-    doc.trailer.set("Root", catalog);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    pdf::save_one_page(&mut doc, pages, page)
 }
 
 /// The page drawn full-size, the way scanners write it.

@@ -92,3 +92,25 @@ pub fn outline(bytes: &[u8]) -> Vec<(String, usize)> {
     }
     out
 }
+
+/// Saves `doc` as a one-page PDF: `page` becomes the only kid of the page tree `pages` (an id
+/// reserved for it, which `page` names as its parent), under a new catalog. Shared by the
+/// lopdf-built fixtures (scanned_pages, hostile_pdfs, examples/bench_scanned).
+pub fn save_one_page(
+    doc: &mut lopdf::Document,
+    pages: lopdf::ObjectId,
+    page: lopdf::ObjectId,
+) -> Vec<u8> {
+    use lopdf::{dictionary, Object};
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+        ),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
