@@ -41,6 +41,15 @@ for (let i = 0; i < 1000; i++) {
   });
 }
 
+// LOAD_FAR=1 (bench/shards.sh): the same library again for far@example.test, whose ids carry
+// virtual shard ff, so that with two databases it lives in the second (src/domain/shard.rs).
+if (process.env.LOAD_FAR === "1") {
+  const far = { id: `usr_ff${(9998).toString(16).padStart(30, "0")}`, email: "far@example.test", name: "Far Library", created_at: big.created_at };
+  users.push(far);
+  const mine = scores.filter((s) => s.user_id === big.id);
+  mine.forEach((s, i) => scores.push({ ...s, id: `sco_ff${(0xb17000 + i).toString(16).padStart(30, "0")}`, user_id: far.id }));
+}
+
 const used = new Map();
 for (const s of scores) used.set(s.user_id, (used.get(s.user_id) ?? 0) + s.size_bytes);
 const chunk = (rows, n) => Array.from({ length: Math.ceil(rows.length / n) }, (_, i) => rows.slice(i * n, i * n + n));

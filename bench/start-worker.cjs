@@ -9,6 +9,8 @@
 const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const [port, persist] = process.argv.slice(2);
+// One D1 database unless BENCH_SHARDS=2 (bench/shards.sh): the harness spreads its tests over two.
+process.env.E2E_SHARDS = process.env.BENCH_SHARDS === "2" ? "2" : "1";
 
 // BENCH_VIA=wrangler starts the API script alone through wrangler's `unstable_startWorker`, exactly
 // as ../shared/peers/common/start-worker.cjs starts the peers (wrangler's proxy in front, the
@@ -23,6 +25,12 @@ async function viaWrangler() {
       RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
       // bench/phases.sh: the phases a bench-phases build leaves out (src/shell/phases.rs).
       BENCH_SKIP: { type: "plain_text", value: process.env.BENCH_SKIP ?? "" },
+      // bench/shards.sh: users spread over two databases (src/domain/shard.rs), the second
+      // migrated and loaded by the script under the harness's id for it.
+      ...(process.env.BENCH_SHARDS === "2" ? {
+        D1_SHARDS: { type: "plain_text", value: "DB,DB_1" },
+        DB_1: { type: "d1", database_id: "e2e-shard-db_1", database_name: "e2e-shard-db_1" },
+      } : {}),
     },
     dev: {
       remote: false,

@@ -7,4 +7,9 @@ cd "$ROOT"
 email=$(printf '%s' "${1:?usage: make-admin.sh EMAIL [--remote]}" | tr '[:upper:]' '[:lower:]' | xargs)
 [[ $email =~ ^[a-z0-9._%+@-]+$ ]] || { echo "make-admin: unexpected characters in $email" >&2; exit 2; }
 where=${2:---local}
-wrangler d1 execute DB "$where" --command "update users set role = 'admin', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where email = '$email'; select id, email, role from users where email = '$email';"
+D1_SHARDS=${D1_SHARDS:-DB}
+# With users spread over several databases (README "Past one database") every copy of the account
+# changes: D1_SHARDS="DB,DB_1" scripts/make-admin.sh EMAIL --remote
+for binding in ${D1_SHARDS//,/ }; do
+  wrangler d1 execute "$binding" "$where" --command "update users set role = 'admin', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where email = '$email'; select id, email, role from users where email = '$email';"
+done

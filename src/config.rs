@@ -87,6 +87,27 @@ pub struct Config {
     pub derived_min_bytes: i64,
     /// Days a trashed score is kept before the sweep purges it (SPEC §11).
     pub trash_retention_days: i64,
+    /// The D1 bindings the virtual shards are spread over (`D1_SHARDS`, comma-separated;
+    /// `DB` alone by default; `domain::shard`).
+    pub d1_shards: Vec<String>,
+}
+
+/// The `D1_SHARDS` list: binding names, at least one, each once.
+fn shards(raw: Option<&str>) -> Result<Vec<String>, String> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(vec!["DB".to_owned()]);
+    };
+    let names: Vec<String> = raw.split(',').map(|n| n.trim().to_owned()).collect();
+    let valid = |n: &String| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if names.len() > 64 || !names.iter().all(valid) {
+        return Err(format!("D1_SHARDS must be 1 to 64 binding names separated by commas, got {raw:?}"));
+    }
+    if names.iter().enumerate().any(|(i, n)| names[..i].contains(n)) {
+        return Err(format!("D1_SHARDS names a binding twice: {raw:?}"));
+    }
+    Ok(names)
 }
 
 impl Config {
@@ -180,6 +201,7 @@ impl Config {
                 10 * 1024 * 1024 * 1024,
             )?,
             trash_retention_days: int("TRASH_RETENTION_DAYS", 30, 1, 3650)?,
+            d1_shards: shards(lookup("D1_SHARDS").as_deref())?,
             score_versions_max: int("SCORE_VERSIONS_MAX", DEFAULT_SCORE_VERSIONS_MAX, 1, 1000)?,
             download_url_ttl_seconds: ttl("DOWNLOAD_URL_TTL_SECONDS", 300)?,
             public_base_url: lookup("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty()),
@@ -305,6 +327,18 @@ mod tests {
             .cors_origins
             .allowed(Some("http://localhost:3000"))
             .is_some());
+    }
+
+    #[test]
+    fn the_shard_list_defaults_to_db_and_refuses_blanks_and_repeats() {
+        assert_eq!(config(&[]).unwrap().d1_shards, ["DB"]);
+        assert_eq!(
+            config(&[("D1_SHARDS", "DB, DB_1")]).unwrap().d1_shards,
+            ["DB", "DB_1"]
+        );
+        assert!(config(&[("D1_SHARDS", "DB,,DB_1")]).is_err());
+        assert!(config(&[("D1_SHARDS", "DB,DB")]).is_err());
+        assert!(config(&[("D1_SHARDS", "DB;drop")]).is_err());
     }
 
     #[test]

@@ -212,4 +212,22 @@ pub trait Ports {
     /// # Errors
     /// 500 if the platform has none (a Worker always has).
     fn random(&self, out: &mut [u8]) -> ApiResult<()>;
+
+    /// The database holding the rows of the owner of `id` (an id carries its owner's virtual
+    /// shard, `domain::shard`). Sharded, a use case reaches past the request's database only
+    /// for another user's rows (a member's session, a user's own copy of their account).
+    fn db_of(&self, _id: &str) -> &Self::Db {
+        self.db()
+    }
+
+    /// Every database, the first deciding (`domain::shard`): for what spans users (account
+    /// rows, what is shared with a user, admin lists, the sweep).
+    fn dbs(&self) -> &[Self::Db] {
+        std::slice::from_ref(self.db())
+    }
+
+    /// The virtual shard the ids made by this request take: its owner's (`None`: random).
+    fn vshard(&self) -> Option<u8> {
+        None
+    }
 }

@@ -120,6 +120,27 @@ fn account_after(p: &Plan, pages: Option<i64>) -> Account {
             .iter()
             .map(|l| (l.source_id.clone(), l.id.clone()))
             .collect(),
+        vshard: None,
+    }
+}
+
+#[test]
+fn every_id_a_plan_makes_carries_the_accounts_virtual_shard() {
+    let f = Files::new("shard");
+    let m = manifest(&f);
+    let account = Account {
+        vshard: Some(0xa7),
+        ..Account::default()
+    };
+    let p = planned(&m, &account, b"s").unwrap();
+    let ids = p.scores.iter().map(|s| s.id.clone())
+        .chain(p.setlists.iter().map(|l| l.id.clone()))
+        .chain(p.items.iter().map(|i| i.id.clone()))
+        .chain(p.bookmarks.iter().map(|b| b.id.clone()));
+    let ids: Vec<String> = ids.collect();
+    assert!(ids.len() > 5, "{ids:?}");
+    for id in ids {
+        assert_eq!(scoremate::domain::shard::vshard(&id), Some(0xa7), "{id}");
     }
 }
 

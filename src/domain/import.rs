@@ -81,6 +81,8 @@ pub struct Account {
     /// Setlists already there, by source id: an earlier import's, or the account's own of that
     /// id (an export of this very account imported back).
     pub setlists: HashMap<String, String>,
+    /// The account's virtual shard, which every id the plan makes carries (`domain::shard`).
+    pub vshard: Option<u8>,
 }
 
 /// A file to copy from the archive to its new object.
@@ -224,6 +226,7 @@ impl Plan {
 /// the same every time it is asked.
 pub struct Ids<'a> {
     pub seed: &'a [u8],
+    pub vshard: Option<u8>,
 }
 
 impl Ids<'_> {
@@ -236,6 +239,9 @@ impl Ids<'_> {
         let digest = h.finalize();
         let mut bytes = [0u8; ID_RANDOM_BYTES];
         bytes.copy_from_slice(&digest[..ID_RANDOM_BYTES]);
+        if let Some(v) = self.vshard {
+            crate::domain::shard::stamp(v, &mut bytes);
+        }
         new_id(prefix, &bytes)
     }
 }
@@ -364,7 +370,10 @@ pub fn plan(
 ) -> Result<Plan, String> {
     let mut p = Planner {
         account,
-        ids: Ids { seed },
+        ids: Ids {
+            seed,
+            vshard: account.vshard,
+        },
         key,
         plan: Plan::default(),
         new_files: HashMap::new(),

@@ -15,6 +15,7 @@ pub mod rate;
 pub mod score;
 pub mod setlist;
 pub mod settings;
+pub mod shard;
 pub mod task;
 pub mod time;
 pub mod user;

@@ -100,6 +100,16 @@ impl Task {
     }
 }
 
+/// The id whose owner's database holds the record `record` ([`Task::record_id`]): the
+/// record's subject, up to its page and width, or the owner a file's key names.
+pub fn record_owner_key(record: &str) -> Option<&str> {
+    let (_, subject) = record.split_once(':')?;
+    match subject.strip_prefix("u/") {
+        Some(key) => key.split('/').next(),
+        None => subject.split(':').next(),
+    }
+}
+
 /// Reason recorded on a score whose task was dead-lettered (every delivery failed or was cut
 /// off by the runtime's CPU or memory limit).
 pub const GAVE_UP: &str = "processing failed repeatedly (time or memory limit, or storage errors)";
@@ -111,6 +121,25 @@ pub const REQUEUE_AFTER_SECONDS: i64 = 30 * 60;
 pub const ABANDON_AFTER_SECONDS: i64 = 24 * 3600;
 
 impl Task {
+    /// The id whose owner's database holds this task's rows (`domain::shard`): the record it
+    /// works on, or for a file the owner its key names (`u/{user}/…`); none for a ping.
+    pub fn owner_key(&self) -> Option<&str> {
+        match self {
+            Self::Ping { .. } => None,
+            Self::DeleteFile { key } => key.split('/').nth(1),
+            Self::PdfInfo { score_id }
+            | Self::Thumbnail { score_id }
+            | Self::RenderPage { score_id, .. } => Some(score_id),
+            Self::PartInfo { part_id }
+            | Self::PartThumbnail { part_id }
+            | Self::PartRenderPage { part_id, .. } => Some(part_id),
+            Self::ExtractBookmark { bookmark_id } => Some(bookmark_id),
+            Self::SetlistBook { setlist_id, .. } => Some(setlist_id),
+            Self::Export { export_id } => Some(export_id),
+            Self::Import { import_id } => Some(import_id),
+        }
+    }
+
     /// The score whose processing state this task sets, if any.
     pub fn score_id(&self) -> Option<&str> {
         match self {
@@ -194,6 +223,27 @@ pub fn parse(body: &serde_json::Value) -> Result<Task, String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::shard::vshard;
+
+    #[test]
+    fn a_task_and_its_record_route_to_their_owners_database() {
+        let tasks = [
+            Task::Thumbnail { score_id: "sco_ab01".into() },
+            Task::RenderPage { score_id: "sco_ab01".into(), page: 2, width: 800 },
+            Task::PartRenderPage { part_id: "prt_ab02".into(), page: 1, width: 400 },
+            Task::DeleteFile { key: "u/usr_ab03/sco_x.pdf".into() },
+            Task::SetlistBook { setlist_id: "set_ab04".into(), part_key: "violin".into() },
+            Task::Import { import_id: "imp_ab05".into() },
+        ];
+        for task in &tasks {
+            assert_eq!(task.owner_key().and_then(vshard), Some(0xab), "{task:?}");
+            let record = task.record_id();
+            assert_eq!(record_owner_key(&record).and_then(vshard), Some(0xab), "{record}");
+        }
+        assert_eq!(Task::Ping { id: "x".into() }.owner_key(), None);
+        assert_eq!(record_owner_key("nonsense"), None);
+    }
+
     use serde_json::json;
 
     use super::*;

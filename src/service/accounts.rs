@@ -96,24 +96,49 @@ pub async fn register<P: Ports>(
     let password_hash = hash(cx, &password)?;
     let id = cx.id("usr")?;
     let now = cx.now_text();
-    let inserted = cx
-        .db()
-        .run(q::insert_user(&NewUser {
-            id: &id,
-            email: email.as_str(),
-            password_hash: &password_hash,
-            display_name: name.as_str(),
-            quota_bytes: cx.config.default_quota_bytes,
-            now: &now,
-        }))
-        .await?;
-    if inserted == 0 {
+    let insert = q::insert_user(&NewUser {
+        id: &id,
+        email: email.as_str(),
+        password_hash: &password_hash,
+        display_name: name.as_str(),
+        quota_bytes: cx.config.default_quota_bytes,
+        now: &now,
+    });
+    // The first database decides whether the email is free; then every other database gets
+    // its copy of the row (`domain::shard`). A copy that cannot be written takes the account
+    // back, so a retry can register again.
+    if cx.directory().run(insert.clone()).await? == 0 {
         return Err(ApiError::conflict(
             "EMAIL_TAKEN",
             "an account with this email already exists",
         ));
     }
-    load_user(cx, &id).await
+    for db in cx.ports.dbs().iter().skip(1) {
+        if let Err(e) = db.run(insert.clone()).await {
+            for db in cx.ports.dbs() {
+                db.run(q::delete_new_user(&id)).await.ok();
+            }
+            return Err(e);
+        }
+    }
+    cx.directory()
+        .first::<UserRow>(q::user(&id))
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("user {id} vanished after write")))
+}
+
+/// Runs `stmt` (a change to the account's own row) in every database, the first first: each
+/// holds a copy of the row (`domain::shard`). Idempotent, so a failure part-way is mended by
+/// the client's retry.
+///
+/// # Errors
+/// The first database failure.
+pub async fn on_every_copy<P: Ports>(cx: &Cx<'_, P>, stmt: &Stmt) -> ApiResult<usize> {
+    let mut changed = 0;
+    for db in cx.ports.dbs() {
+        changed = changed.max(db.run(stmt.clone()).await?);
+    }
+    Ok(changed)
 }
 
 /// The login's one round trip: this request counted for the address, this attempt counted for
@@ -240,8 +265,17 @@ async fn start_session<P: Ports>(
         expires_at: &expires_at,
     })
     .into();
-    stmts.extend(also);
-    cx.db().batch(stmts).await?;
+    // The session lives in the user's own database; the login's give-back in the first one,
+    // where the attempt was counted.
+    if cx.ports.dbs().len() > 1 {
+        cx.ports.db_of(user_id).batch(stmts).await?;
+        if let Some(also) = also {
+            cx.directory().run(also).await?;
+        }
+    } else {
+        stmts.extend(also);
+        cx.db().batch(stmts).await?;
+    }
     issue_tokens(cx, user_id, &session_id, jti)
 }
 
@@ -319,8 +353,8 @@ pub async fn refresh<P: Ports>(
     let Some(claims) = claims else {
         return Err(missing());
     };
-    let state = cx
-        .db()
+    let home = cx.ports.db_of(&claims.sub);
+    let state = home
         .first::<RefreshStateRow>(q::refresh_state(&claims.jti, &claims.sid, &claims.sub))
         .await?
         .ok_or(ApiError::InvalidToken("unknown refresh token"))?;
@@ -334,8 +368,7 @@ pub async fn refresh<P: Ports>(
     let successor = cx.id("rtk")?;
     let now = cx.now_text();
     let expires_at = cx.now.plus_seconds(cx.config.refresh_ttl_seconds).rfc3339();
-    let outcomes = cx
-        .db()
+    let outcomes = home
         .batch(
             q::rotate_refresh(&Rotation {
                 jti: &claims.jti,
@@ -365,7 +398,8 @@ async fn revoke_family<P: Ports>(
     claims: &SessionClaims,
     reason: &str,
 ) -> ApiResult<()> {
-    cx.db()
+    cx.ports
+        .db_of(&claims.sub)
         .run(q::revoke_session(
             &claims.sid,
             &claims.sub,
@@ -439,7 +473,8 @@ pub const SESSION_REVOKED: &str = "session revoked";
 pub async fn authenticate<P: Ports>(cx: &Cx<'_, P>, bearer: Option<&str>) -> ApiResult<Session> {
     let claims = access_claims(cx, bearer)?;
     let user = cx
-        .db()
+        .ports
+        .db_of(&claims.sub)
         .first::<UserRow>(q::authenticate(&claims.sid, &claims.sub))
         .await?
         .ok_or(ApiError::InvalidToken(SESSION_REVOKED))?;
@@ -480,14 +515,13 @@ pub async fn patch_me<P: Ports>(
         None => None,
     };
     f.finish()?;
-    cx.db()
-        .run(q::update_profile(
-            user_id,
-            name.as_ref().map(DisplayName::as_str),
-            preferences.as_ref().map(Preferences::as_json),
-            &cx.now_text(),
-        ))
-        .await?;
+    let update = q::update_profile(
+        user_id,
+        name.as_ref().map(DisplayName::as_str),
+        preferences.as_ref().map(Preferences::as_json),
+        &cx.now_text(),
+    );
+    on_every_copy(cx, &update).await?;
     load_user(cx, user_id).await
 }
 
@@ -519,7 +553,7 @@ pub async fn change_password<P: Ports>(
         return Err(missing());
     };
     let failures = limits::password_failures(cx, email.as_str());
-    limits::hit(cx, std::slice::from_ref(&failures)).await?;
+    limits::hit_in(cx, cx.directory(), std::slice::from_ref(&failures)).await?;
     let stored = cx.db().first::<Value>(q::password_hash(&user.id)).await?;
     let stored = stored
         .as_ref()
@@ -530,10 +564,20 @@ pub async fn change_password<P: Ports>(
     }
     let password_hash = hash(cx, &new)?;
     let now = cx.now_text();
-    let mut stmts = vec![
-        q::update_password(&user.id, &password_hash, &now),
-        q::revoke_other_sessions(&user.id, Some(session_id), &now, "password_changed"),
-    ];
-    stmts.extend(failures.as_ref().map(store::limits::give_back));
-    cx.db().batch(stmts).await.map(drop)
+    let update = q::update_password(&user.id, &password_hash, &now);
+    let revoke = q::revoke_other_sessions(&user.id, Some(session_id), &now, "password_changed");
+    let give_back = failures.as_ref().map(store::limits::give_back);
+    if cx.ports.dbs().len() == 1 {
+        let mut stmts = vec![update, revoke];
+        stmts.extend(give_back);
+        return cx.db().batch(stmts).await.map(drop);
+    }
+    // Sharded: sign-in reads the first database's copy, so it changes first; the sessions are
+    // in the user's own database (`domain::shard`).
+    on_every_copy(cx, &update).await?;
+    cx.ports.db_of(&user.id).run(revoke).await?;
+    if let Some(give_back) = give_back {
+        cx.directory().run(give_back).await?;
+    }
+    Ok(())
 }

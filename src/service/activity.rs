@@ -329,5 +329,22 @@ pub async fn stats<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<String> {
         .first::<JsonRow>(q::stats(user, &since))
         .await?
         .ok_or_else(|| ApiError::internal("stats returned no row"))?;
-    Ok(format!("{{\"stats\":{}}}", row.json))
+    if cx.ports.dbs().len() == 1 {
+        return Ok(format!("{{\"stats\":{}}}", row.json));
+    }
+    // Memberships live in the owners' databases (`domain::shard`): count them in each.
+    let mut stats: serde_json::Value = serde_json::from_str(&row.json)
+        .map_err(|e| ApiError::internal(format!("stats: {e}")))?;
+    let mut shared_with_me = 0;
+    for db in cx.ports.dbs() {
+        let count = db.first::<Count>(q::memberships_of(user)).await?;
+        shared_with_me += count.map_or(0, |c| c.n);
+    }
+    stats["setlists_shared_with_me"] = shared_with_me.into();
+    Ok(format!("{{\"stats\":{stats}}}"))
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    n: i64,
 }

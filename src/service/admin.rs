@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::api::views;
 use crate::domain::admin::{search_term, TaskRef, UserPatch, TASKS_PAGE_MAX, USERS_PAGE_MAX};
 use crate::domain::fields::Fields;
+use crate::domain::shard;
 use crate::domain::task::{self as jobs, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{Db, Ports, Tasks};
@@ -22,6 +23,8 @@ use super::Cx;
 #[derive(Deserialize)]
 struct UserJson {
     email: String,
+    #[serde(default)]
+    id: String,
     json: String,
 }
 
@@ -111,14 +114,25 @@ pub async fn users<P: Ports>(
         None => None,
     };
     f.finish()?;
-    let rows = cx
-        .db()
-        .all::<UserJson>(q::users(
-            pattern.as_deref(),
-            after.as_deref(),
-            pager.fetch(),
-        ))
-        .await?;
+    let stmt = q::users(pattern.as_deref(), after.as_deref(), pager.fetch());
+    let dbs = cx.ports.dbs();
+    let rows = if dbs.len() == 1 {
+        cx.db().all::<UserJson>(stmt).await?
+    } else {
+        // Every database has every account's row, each its own usage (`domain::shard`): the
+        // same page of accounts comes from each, and each account is shown as its own
+        // database has it.
+        let mut rows = Vec::new();
+        for (i, db) in dbs.iter().enumerate() {
+            let page = db.all::<UserJson>(stmt.clone()).await?;
+            rows.extend(
+                page.into_iter()
+                    .filter(|r| shard::database_of(&r.id, dbs.len()) == i),
+            );
+        }
+        rows.sort_by(|a, b| a.email.cmp(&b.email));
+        rows
+    };
     let (rows, next) = pager.page(rows, |last| last.email.clone());
     let users = views::json_array(rows.iter().map(|r| r.json.as_str()));
     let next = views::json_string_or_null(next.as_deref());
@@ -140,16 +154,23 @@ pub async fn patch_user<P: Ports>(
     let mut f = Fields::new(body, &["quota_bytes", "role", "disabled"]);
     let patch = UserPatch::read(&mut f, id == caller.id);
     f.finish()?;
-    let outcomes = cx
-        .db()
-        .batch(q::patch_user(&UserChange {
-            id,
-            quota_bytes: patch.quota_bytes,
-            role: patch.role,
-            disabled: patch.disabled,
-            now: &cx.now_text(),
-        }))
-        .await?;
+    let change = q::patch_user(&UserChange {
+        id,
+        quota_bytes: patch.quota_bytes,
+        role: patch.role,
+        disabled: patch.disabled,
+        now: &cx.now_text(),
+    });
+    // Each database's copy of the account changes, the first first (`domain::shard`); the
+    // answer is the user's own database's.
+    let home = shard::database_of(id, cx.ports.dbs().len());
+    let mut outcomes = Vec::new();
+    for (i, db) in cx.ports.dbs().iter().enumerate() {
+        let done = db.batch(change.clone()).await?;
+        if i == home {
+            outcomes = done;
+        }
+    }
     let user = outcomes
         .last()
         .map(|o| o.first::<UserJson>())
@@ -165,12 +186,31 @@ pub async fn patch_user<P: Ports>(
 /// 404 for non-admins.
 pub async fn stats<P: Ports>(cx: &Cx<'_, P>, caller: &UserRow) -> ApiResult<String> {
     require_admin(caller)?;
-    let row = cx
-        .db()
-        .first::<JsonRow>(q::stats())
-        .await?
-        .ok_or_else(|| ApiError::internal("stats: no row"))?;
-    Ok(row.json)
+    let mut total: Option<Map<String, Value>> = None;
+    for db in cx.ports.dbs() {
+        let row = db
+            .first::<JsonRow>(q::stats())
+            .await?
+            .ok_or_else(|| ApiError::internal("stats: no row"))?;
+        let Some(sum) = total.as_mut() else {
+            if cx.ports.dbs().len() == 1 {
+                return Ok(row.json);
+            }
+            total = Some(serde_json::from_str(&row.json).map_err(ApiError::internal)?);
+            continue;
+        };
+        // Every database counts every account (each holds a copy: `domain::shard`); the rest
+        // is each database's own and adds up.
+        let more: Map<String, Value> = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
+        for (k, v) in more {
+            if matches!(k.as_str(), "users" | "disabled_users" | "admins") {
+                continue;
+            }
+            let n = sum.get(&k).and_then(Value::as_i64).unwrap_or(0) + v.as_i64().unwrap_or(0);
+            sum.insert(k, n.into());
+        }
+    }
+    Ok(Value::Object(total.unwrap_or_default()).to_string())
 }
 
 /// `GET /v1/admin/live/{id}`: whether the setlist's room may be asked (it exists and was opened);
@@ -203,7 +243,21 @@ pub async fn tasks<P: Ports>(
     let params = params(query, &["limit"], &mut f);
     let limit = limit(&mut f, get(&params, "limit"), TASKS_PAGE_MAX);
     f.finish()?;
-    let rows = cx.db().all::<JsonRow>(q::failed_tasks(limit)).await?;
+    let mut rows = Vec::new();
+    for db in cx.ports.dbs() {
+        rows.extend(db.all::<JsonRow>(q::failed_tasks(limit)).await?);
+    }
+    if cx.ports.dbs().len() > 1 {
+        // One list from each database (`domain::shard`), merged newest first.
+        let at = |r: &JsonRow| {
+            serde_json::from_str::<Value>(&r.json)
+                .ok()
+                .and_then(|v| v["updated_at"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        rows.sort_by_cached_key(|r| std::cmp::Reverse(at(r)));
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+    }
     Ok(views::json_array(rows.iter().map(|r| r.json.as_str())))
 }
 
@@ -252,7 +306,10 @@ pub async fn retry_task<P: Ports>(cx: &Cx<'_, P>, caller: &UserRow, id: &str) ->
     let record_id = task.record_id();
     let name = task.name();
     // An explicit re-run starts the consumer's own attempt counts afresh.
-    cx.db().run(processing::task_reset(&record_id)).await?;
+    cx.ports
+        .db_of(task.owner_key().unwrap_or_default())
+        .run(processing::task_reset(&record_id))
+        .await?;
     cx.tasks().send(vec![task]).await?;
     Ok(json!({ "id": id, "task": name, "record_id": record_id, "state": "pending" }))
 }
@@ -275,5 +332,8 @@ async fn reset<P: Ports>(cx: &Cx<'_, P>, task: &Task) -> ApiResult<usize> {
         | Task::Export { .. }
         | Task::Import { .. } => return Ok(1),
     };
-    cx.db().run(stmt).await
+    cx.ports
+        .db_of(task.owner_key().unwrap_or_default())
+        .run(stmt)
+        .await
 }

@@ -341,7 +341,10 @@ async fn account<P: Ports>(
         ])
         .await?;
     let rows = |i: usize| out.get(i).cloned().unwrap_or_default();
-    let mut account = Account::default();
+    let mut account = Account {
+        vshard: crate::domain::shard::vshard(user),
+        ..Account::default()
+    };
     let mut by_id = std::collections::HashMap::new();
     for s in rows(0).rows::<q::HeldScore>()? {
         by_id.insert(s.id.clone(), s.content_hash.clone());

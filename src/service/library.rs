@@ -743,11 +743,23 @@ async fn page_image<P: Ports>(
 /// # Errors
 /// 404 when the user is gone.
 pub async fn usage<P: Ports>(cx: &Cx<'_, P>, user_id: &str) -> ApiResult<views::Usage> {
-    let row = cx
+    let mut row = cx
         .db()
         .first::<UsageRow>(q::usage(user_id))
         .await?
         .ok_or(ApiError::NotFound)?;
+    // Sharded, a member's layers on others' setlists are charged to the user's copy in the
+    // owner's database (`domain::shard`): the usage is every copy's.
+    if cx.ports.dbs().len() > 1 {
+        let (mut used, mut reserved) = (0, 0);
+        for db in cx.ports.dbs() {
+            if let Some(copy) = db.first::<UsageRow>(q::usage(user_id)).await? {
+                used += copy.used_bytes;
+                reserved += copy.reserved_bytes;
+            }
+        }
+        (row.used_bytes, row.reserved_bytes) = (used, reserved);
+    }
     Ok(views::usage(&row))
 }
 

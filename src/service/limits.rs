@@ -64,12 +64,24 @@ pub fn hits(outcome: Option<&Outcome>) -> ApiResult<i64> {
 /// # Errors
 /// 429 with `Retry-After`; database errors.
 pub async fn hit<P: Ports>(cx: &Cx<'_, P>, windows: &[Option<Window>]) -> ApiResult<()> {
+    hit_in(cx, cx.db(), windows).await
+}
+
+/// [`hit`] counted in `db` (an email's window is counted in the first database, wherever the
+/// request is routed: `domain::shard`).
+///
+/// # Errors
+/// As [`hit`].
+pub async fn hit_in<P: Ports>(
+    _cx: &Cx<'_, P>,
+    db: &P::Db,
+    windows: &[Option<Window>],
+) -> ApiResult<()> {
     let windows: Vec<&Window> = windows.iter().flatten().collect();
     if windows.is_empty() {
         return Ok(());
     }
-    let outcomes = cx
-        .db()
+    let outcomes = db
         .batch(windows.iter().map(|w| limits::hit(w)).collect())
         .await?;
     for (w, outcome) in windows.iter().zip(outcomes.iter()) {

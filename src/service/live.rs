@@ -110,13 +110,13 @@ pub async fn is_live<P: Ports>(cx: &Cx<'_, P>, setlist: &str) -> ApiResult<bool>
 /// # Errors
 /// 500 when the database fails.
 pub async fn live_rooms_of<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<Vec<(String, bool)>> {
-    Ok(cx
-        .db()
-        .all::<q::LiveRoom>(q::live_rooms_of(user))
-        .await?
-        .into_iter()
-        .map(|r| (r.setlist, r.owned != 0))
-        .collect())
+    // A member's places are in the owners' databases (`domain::shard`).
+    let mut rooms = Vec::new();
+    for db in cx.ports.dbs() {
+        let rows = db.all::<q::LiveRoom>(q::live_rooms_of(user)).await?;
+        rooms.extend(rows.into_iter().map(|r| (r.setlist, r.owned != 0)));
+    }
+    Ok(rooms)
 }
 
 /// The setlists whose rooms a deletion of `score` will change (read before deleting).

@@ -58,7 +58,15 @@ impl<P: Ports> Cx<'_, P> {
     pub fn id(&self, prefix: &str) -> ApiResult<String> {
         let mut bytes = [0u8; ID_RANDOM_BYTES];
         self.ports.random(&mut bytes)?;
+        if let Some(v) = self.ports.vshard() {
+            crate::domain::shard::stamp(v, &mut bytes);
+        }
         Ok(new_id(prefix, &bytes))
+    }
+
+    /// The first database: where account rows are decided (`domain::shard`).
+    pub fn directory(&self) -> &P::Db {
+        self.ports.dbs().first().unwrap_or_else(|| self.ports.db())
     }
 
     /// The time of the request as stored (RFC 3339 UTC, milliseconds).

@@ -294,10 +294,20 @@ pub async fn list<P: Ports>(
     let after: Option<(String, String)> = position(&pager, cursor.as_deref(), &mut f);
     f.finish()?;
     let after = after.as_ref().map(|(at, id)| (at.as_str(), id.as_str()));
-    let rows = cx
-        .db()
-        .all::<ListRow>(q::list(user, shared, after, pager.fetch()))
-        .await?;
+    let stmt = q::list(user, shared, after, pager.fetch());
+    let rows = if shared {
+        // What is shared with a user lives in each owner's database (`domain::shard`): one
+        // page from each, merged in the list's order.
+        let mut rows = Vec::new();
+        for db in cx.ports.dbs() {
+            rows.extend(db.all::<ListRow>(stmt.clone()).await?);
+        }
+        rows.sort_by(|a, b| (&b.updated_at, &b.id).cmp(&(&a.updated_at, &a.id)));
+        rows.truncate(usize::try_from(pager.fetch()).unwrap_or(0));
+        rows
+    } else {
+        cx.db().all::<ListRow>(stmt).await?
+    };
     let (rows, next) = pager.page(rows, |r| (r.updated_at.clone(), r.id.clone()));
     let setlists = views::json_array(rows.iter().map(|r| {
         views::prepend_fields(

@@ -8,21 +8,24 @@ use crate::service::processing;
 
 use super::ctx::{now, Ctx};
 
-/// The Cron Trigger (`service::processing::sweep`).
+/// The Cron Trigger (`service::processing::sweep`), once in each database of `D1_SHARDS`.
 pub async fn sweep(cron: &str, env: Env) {
-    let started = now();
-    let result = match Ctx::new(&env) {
-        Ok(ctx) => processing::sweep(&ctx.cx("")).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(report) => console_log!(
-            "{}",
-            json!({"level": "info", "msg": "sweep", "cron": cron, "report": report, "duration_ms": now().0 - started.0})
-        ),
-        Err(e) => console_error!(
-            "{}",
-            json!({"level": "error", "msg": "sweep failed", "cron": cron, "error": e.to_string()})
-        ),
+    let databases = super::ctx::config(&env).map_or(1, |c| c.d1_shards.len());
+    for database in 0..databases {
+        let started = now();
+        let result = match Ctx::on_shard(&env, database) {
+            Ok(ctx) => processing::sweep(&ctx.cx("")).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(report) => console_log!(
+                "{}",
+                json!({"level": "info", "msg": "sweep", "cron": cron, "database": database, "report": report, "duration_ms": now().0 - started.0})
+            ),
+            Err(e) => console_error!(
+                "{}",
+                json!({"level": "error", "msg": "sweep failed", "cron": cron, "database": database, "error": e.to_string()})
+            ),
+        }
     }
 }

@@ -52,8 +52,16 @@ pub fn changes(result: &worker::D1Result) -> usize {
 /// # Errors
 /// 500 (misconfigured) without it.
 pub fn binding(env: &Env) -> ApiResult<D1Database> {
-    env.d1("DB")
-        .map_err(|e| ApiError::Misconfigured(format!("D1 binding DB: {e}")))
+    binding_named(env, "DB")
+}
+
+/// The D1 binding `name` (one of `D1_SHARDS`).
+///
+/// # Errors
+/// 500 (misconfigured) without it.
+pub fn binding_named(env: &Env, name: &str) -> ApiResult<D1Database> {
+    env.d1(name)
+        .map_err(|e| ApiError::Misconfigured(format!("D1 binding {name}: {e}")))
 }
 
 /// The D1 database as the use cases' [`crate::ports::Db`]: binds a statement's arguments,

@@ -12,7 +12,12 @@ use crate::api::cors;
 use crate::api::openapi::Audience;
 use crate::api::replicas::{self, Start};
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
-use crate::auth::jwt::SessionClaims;
+use crate::auth::jwt::{self, SessionClaims, TokenType};
+use crate::auth::links;
+use crate::auth::tickets::Ticket;
+use crate::domain::{shard, task};
+use crate::storage::keys;
+use crate::storage::presign::{verify_blob, BlobOp};
 use crate::error::{ApiError, ApiResult};
 use crate::service::platform::{self, Health};
 use crate::service::{accounts as sessions, admin as admins};
@@ -31,8 +36,8 @@ struct LogLine {
     method: String,
     route: &'static str,
     user_id: Option<String>,
-    /// The request's D1 session, for the bookmark its response carries.
-    db: Option<D1>,
+    /// The request's D1 sessions (its database's first), for the bookmark its response carries.
+    dbs: Vec<D1>,
 }
 
 pub async fn serve(req: Request, env: Env, context: Context) -> Response {
@@ -42,7 +47,7 @@ pub async fn serve(req: Request, env: Env, context: Context) -> Response {
         method: req.method().to_string(),
         route: "unmatched",
         user_id: None,
-        db: None,
+        dbs: Vec::new(),
     };
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let origin = header("origin");
@@ -67,7 +72,7 @@ pub async fn serve(req: Request, env: Env, context: Context) -> Response {
         }
     };
     security_headers(response.headers_mut(), log.route);
-    let latest = log.db.as_ref().and_then(D1::bookmark);
+    let latest = log.dbs.iter().find_map(D1::bookmark);
     if let Some(b) = replicas::answer(latest.as_deref(), bookmark.as_deref()) {
         let _ = response.headers_mut().set(replicas::HEADER, b);
     }
@@ -135,9 +140,9 @@ async fn handle(
     if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
     }
-    let db = D1::session(d1::binding(&env)?, &start)?;
-    log.db = Some(db.clone());
-    let ctx = Ctx::with_db(&env, db)?;
+    let key = routing_key(route, &params, &req, &env);
+    let ctx = Ctx::for_request(&env, key.as_deref(), &start)?;
+    log.dbs = ctx.sessions();
     // The caller is checked before the body is read (SPEC §6): without a valid token every
     // non-open route answers 401, whatever the body; admin routes answer anyone else 404, as
     // if they did not exist (a malformed body must not answer 400 first).
@@ -290,6 +295,42 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
     }
 }
 
+/// The id whose owner's database serves the request (`domain::shard`): the id its path is
+/// about, the link, ticket or upload its token names, or else the caller's own (the access
+/// token's subject, read here only to route: `authenticate` still checks everything).
+fn routing_key(route: &RouteDef, params: &[String], req: &Request, env: &Env) -> Option<String> {
+    let config = ctx::config(env).ok()?;
+    let param = params.first().map(String::as_str);
+    let template = route.template;
+    let now = ctx::now();
+    if template.starts_with("/v1/shared/") {
+        return links::link_id(config.link_key().ok()?, param?);
+    }
+    if template.starts_with("/v1/live/") {
+        return Ticket::open(config.ticket_key().ok()?, param?, now).map(|t| t.setlist);
+    }
+    if template.starts_with("/v1/blobs/") {
+        let op = if route.endpoint == Endpoint::PutBlob {
+            BlobOp::Put
+        } else {
+            BlobOp::Get
+        };
+        let claims = verify_blob(config.blob_key().ok()?, param?, op, now).ok()?;
+        return Some(keys::owner_of(&claims.k).to_owned());
+    }
+    if template.starts_with("/v1/admin/tasks/") {
+        return param.and_then(task::record_owner_key).map(str::to_owned);
+    }
+    // A path id we could not have issued routes by the caller, where the answer (404) is read.
+    if let Some(id) = param.filter(|p| template.contains("/{id}") && shard::vshard(p).is_some()) {
+        return Some(id.to_owned());
+    }
+    let token = bearer_token(req)?;
+    jwt::verify(config.jwt_key().ok()?, &token, TokenType::Access, now)
+        .ok()
+        .map(|c| c.sub)
+}
+
 /// `GET /health`: `ok` or `degraded` (503 when D1 does not answer) for everyone; the version,
 /// D1's state and configuration problems only for an admin's token (`service::platform`).
 async fn health(req: &Request, env: &Env, start: &Start, log: &mut LogLine) -> ApiResult<Reply> {
@@ -298,7 +339,7 @@ async fn health(req: &Request, env: &Env, start: &Start, log: &mut LogLine) -> A
         Err(why) => vec![why.to_string()],
     };
     let db = d1::binding(env).and_then(|b| D1::session(b, start)).ok();
-    log.db.clone_from(&db);
+    log.dbs = db.iter().cloned().collect();
     let database = match &db {
         Some(db) => platform::database(db).await,
         None => "missing",
@@ -311,7 +352,7 @@ async fn health(req: &Request, env: &Env, start: &Start, log: &mut LogLine) -> A
             json!({"level": "error", "msg": "health degraded", "problems": health.problems})
         );
     }
-    let admin = match db.map(|db| Ctx::with_db(env, db)) {
+    let admin = match db.map(|_| Ctx::for_request(env, None, start)) {
         Some(Ok(ctx)) if req.headers().has("authorization").unwrap_or(false) => {
             authenticate(req, &ctx)
                 .await
@@ -382,7 +423,7 @@ fn access_claims(req: &Request, ctx: &Ctx) -> ApiResult<SessionClaims> {
 async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
     let token = bearer_token(req);
     let mut session = sessions::authenticate(&ctx.cx(""), token.as_deref()).await;
-    if d1::may_lag(&session) && ctx.d1.to_primary()? {
+    if d1::may_lag(&session) && ctx.to_primary()? {
         session = sessions::authenticate(&ctx.cx(""), token.as_deref()).await;
     }
     let session = session?;

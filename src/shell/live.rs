@@ -113,7 +113,7 @@ pub fn notify(context: &Rc<Context>, env: &Env, notice: Notice) {
 async fn tell(env: &Env, notice: &Notice) {
     let told = async {
         if !notice.deleted {
-            let ctx = Ctx::new(env)?;
+            let ctx = Ctx::for_id(env, &notice.setlist)?;
             if !uc::is_live(&ctx.cx(""), &notice.setlist).await? {
                 return Ok(());
             }
@@ -138,7 +138,7 @@ pub fn parts_changed(call: &Call, owner: &str, score: &str) {
     let env = call.ctx.env.clone();
     let (owner, score) = (owner.to_owned(), score.to_owned());
     call.context.wait_until(async move {
-        let setlists = match Ctx::new(&env) {
+        let setlists = match Ctx::for_id(&env, &owner) {
             Ok(ctx) => uc::setlists_with_score(&ctx.cx(""), &owner, &score).await,
             Err(e) => Err(e),
         };

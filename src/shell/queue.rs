@@ -8,6 +8,7 @@ use worker::{
     console_error, console_log, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage,
 };
 
+use crate::domain::shard;
 use crate::domain::task::{self as jobs, Start, Task};
 use crate::domain::time::Millis;
 use crate::error::ApiError;
@@ -20,25 +21,49 @@ use super::faults::{self, Fault};
 const DLQ_SUFFIX: &str = "-dlq";
 
 pub async fn consume(batch: MessageBatch<Value>, env: Env) {
-    let ctx = match Ctx::new(&env) {
+    let queue = batch.queue();
+    let messages: Vec<RawMessage> = batch.raw_iter().collect();
+    // Each message is handled in its owner's database (`domain::shard`), a group at a time.
+    let databases = super::ctx::config(&env).map_or(1, |c| c.d1_shards.len());
+    let mut groups: std::collections::BTreeMap<usize, Vec<RawMessage>> = Default::default();
+    let dead_letters = queue.ends_with(DLQ_SUFFIX);
+    for message in messages {
+        // Dead letters are recorded in the first database, where admins list them.
+        let task = (!dead_letters)
+            .then(|| jobs::parse(&body_of(&message)).ok())
+            .flatten();
+        let database = task
+            .as_ref()
+            .and_then(Task::owner_key)
+            .map_or(0, |k| shard::database_of(k, databases));
+        groups.entry(database).or_default().push(message);
+    }
+    for (database, messages) in groups {
+        consume_on(&env, database, &queue, messages).await;
+    }
+}
+
+/// [`consume`]'s work for the messages whose rows are in database `database`.
+async fn consume_on(env: &Env, database: usize, queue: &str, messages: Vec<RawMessage>) {
+    let ctx = match Ctx::on_shard(env, database) {
         Ok(ctx) => ctx,
         Err(e) => {
             console_error!(
                 "{}",
                 json!({"level": "error", "msg": "queue: no context", "error": e.to_string()})
             );
-            batch.retry_all();
+            for message in &messages {
+                message.retry();
+            }
             return;
         }
     };
     let cx = ctx.cx("");
-    let queue = batch.queue();
-    let messages: Vec<RawMessage> = batch.raw_iter().collect();
     if queue.ends_with(DLQ_SUFFIX) {
         for message in &messages {
             let body = body_of(message);
             let outcome = processing::dead_letter(&cx, &body, &message.id()).await;
-            apply(message, &queue, &body, plain(outcome), now());
+            apply(message, queue, &body, plain(outcome), now());
         }
         return;
     }
@@ -50,7 +75,7 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env) {
             // Poison: it will never parse, so retrying is pointless. Record and ack.
             Err(why) => {
                 let outcome = processing::poison(&cx, &message.id(), &why).await;
-                apply(message, &queue, &body, plain(outcome), now());
+                apply(message, queue, &body, plain(outcome), now());
             }
         }
     }
@@ -70,7 +95,7 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env) {
                     .with_delay_seconds(jobs::DEFER_SECONDS)
                     .build(),
             );
-            log(&queue, &body, "deferred", started);
+            log(queue, &body, "deferred", started);
             continue;
         }
         let disposition = match processing::start(&cx, &task).await {
@@ -93,7 +118,7 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env) {
                 processing::finish(&cx, &task, outcome, &message.id()).await
             }
         };
-        apply(message, &queue, &body, disposition, started);
+        apply(message, queue, &body, disposition, started);
     }
 }
 

@@ -121,9 +121,10 @@ struct LogRow {
 }
 
 impl LiveRoom {
-    /// The use cases' context for this event (settings, D1, the time).
-    fn ctx(&self) -> worker::Result<Ctx> {
-        Ctx::new(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))
+    /// The use cases' context for an event of `setlist`'s room: settings, the time, and the
+    /// owner's database (`domain::shard`).
+    fn ctx(&self, setlist: &str) -> worker::Result<Ctx> {
+        Ctx::for_id(&self.env, setlist).map_err(|e| worker::Error::RustError(e.to_string()))
     }
 
     fn sql(&self) -> SqlStorage {
@@ -267,7 +268,7 @@ impl LiveRoom {
         let Some(setlist) = self.setlist.borrow().clone() else {
             return Ok(());
         };
-        let ctx = self.ctx()?;
+        let ctx = self.ctx(&setlist)?;
         let cx = ctx.cx("");
         let mut closed = false;
         let mut next: Option<i64> = None;
@@ -355,7 +356,11 @@ impl LiveRoom {
         let asks = (notice.what == Some(Change::Members) && leader.is_some())
             || (notice.what.is_some() && notice.version.is_none())
             || (notice.what == Some(Change::Items) && current.is_some());
-        let ctx = if asks { Some(self.ctx()?) } else { None };
+        let ctx = if asks {
+            Some(self.ctx(&notice.setlist)?)
+        } else {
+            None
+        };
         let cx = ctx.as_ref().map(|c| c.cx(""));
         // A demoted leader stops leading now, not at their next move.
         if let (Some(cx), Some(Change::Members), Some(leader)) = (&cx, notice.what, leader) {
@@ -435,7 +440,7 @@ impl LiveRoom {
         let Some(setlist) = self.setlist.borrow().clone() else {
             return Ok(());
         };
-        let ctx = self.ctx()?;
+        let ctx = self.ctx(&setlist)?;
         let cx = ctx.cx("");
         // Who they are now: a member demoted or removed since connecting cannot lead.
         let mut party = Party::from_role(Some(match att.role.as_str() {

@@ -34,6 +34,11 @@ pub fn insert_user(u: &NewUser<'_>) -> Stmt {
 }
 
 /// A user ([`super::rows::UserRow`]).
+/// Takes back an account whose copies could not all be written (`service::accounts::register`).
+pub fn delete_new_user(id: &str) -> Stmt {
+    Stmt::new("delete from users where id = ?1", args![id])
+}
+
 pub fn user(id: &str) -> Stmt {
     Stmt::new(
         format!("select {USER_COLUMNS} from users u where u.id = ?1"),

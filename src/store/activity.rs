@@ -148,6 +148,14 @@ pub fn prune_versions(score_id: &str, keep: i64) -> Stmt {
 
 // ---- statistics ----
 
+/// How many setlists `user` is a member of (in one database: `domain::shard`).
+pub fn memberships_of(user: &str) -> Stmt {
+    Stmt::new(
+        "select count(*) as n from setlist_members where user_id = ?1",
+        args![user],
+    )
+}
+
 /// `GET /v1/me/stats` in one statement ([`JsonRow`]): the caller's counts, and their most
 /// opened scores since `since`.
 pub fn stats(user: &str, since: &str) -> Stmt {

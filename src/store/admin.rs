@@ -22,7 +22,7 @@ macro_rules! admin_user_json {
 macro_rules! user_select {
     ($filter:literal) => {
         concat!(
-            "select u.email as email, ",
+            "select u.email as email, u.id as id, ",
             admin_user_json!(),
             " as json from users u ",
             $filter

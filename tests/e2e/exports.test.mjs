@@ -160,7 +160,7 @@ test("a part upload that fails is retried into one complete archive, nothing lef
   assert.equal(done.state, "done", JSON.stringify(done));
   const zip = await download(done.url, "retried.zip");
   assert.equal(Object.values(zip.entries).filter((e) => e.sha256 === sha(pdf)).length, 1);
-  const db = await w.mf.getD1Database("DB");
+  const db = await w.db();
   const row = await db.prepare("select attempt, upload_id, parts from exports where id = ?").bind(id).first();
   assert.deepEqual(row, { attempt: 2, upload_id: null, parts: 1 }, "the second delivery wrote it");
   assert.equal((await db.prepare("select count(*) as n from multipart_aborts").first()).n, 0, "the first upload was aborted");

@@ -5,7 +5,7 @@
 // migration tracking), copied fresh for every test file.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
@@ -36,13 +36,35 @@ export const wranglerEnv = {
   WRANGLER_HIDE_BANNER: "true",
 };
 
-/** Applies the migrations with wrangler into `persist` (a --persist-to folder). */
-export function applyMigrations(persist) {
-  return execFileSync(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
-    { cwd: ROOT, env: { ...wranglerEnv, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-  );
+/**
+ * The D1 databases the suite spreads users over (docs/scaling.md, "the local simulation"): two
+ * bindings, so every flow crosses databases as a sharded deployment would (`E2E_SHARDS=1`: one).
+ * The first is wrangler.toml's `DB`; the others exist only here.
+ */
+export const SHARDS = process.env.E2E_SHARDS === "1" ? ["DB"] : ["DB", "DB_1"];
+const shardId = (binding) => `e2e-shard-${binding.toLowerCase()}`;
+
+/** Applies the migrations with wrangler into `persist` (a --persist-to folder), to `binding`
+ * (another than `DB` through a config naming it, written into `persist`). */
+export function applyMigrations(persist, binding = "DB") {
+  const args = ["d1", "migrations", "apply", binding, "--local", "--persist-to", persist];
+  if (binding !== "DB") {
+    const config = join(persist, `${binding}.toml`);
+    mkdirSync(persist, { recursive: true });
+    writeFileSync(
+      config,
+      `name = "e2e-shards"\ncompatibility_date = "${readConfig(API_CONFIG).compatibility_date}"\n` +
+        `[[d1_databases]]\nbinding = "${binding}"\ndatabase_name = "${shardId(binding)}"\n` +
+        `database_id = "${shardId(binding)}"\nmigrations_dir = "${join(ROOT, "migrations")}"\n`,
+    );
+    args.push("-c", config);
+  }
+  return execFileSync(join(ROOT, "node_modules/.bin/wrangler"), args, {
+    cwd: ROOT,
+    env: { ...wranglerEnv, CI: "true" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** A D1 state migrated by wrangler, cached per content of migrations/ (so it is never stale). */
@@ -51,8 +73,11 @@ function templateState() {
   for (const f of readdirSync(join(ROOT, "migrations")).sort()) {
     hash.update(f).update(readFileSync(join(ROOT, "migrations", f)));
   }
+  hash.update(SHARDS.join(","));
   const template = join(process.env.E2E_TEMPLATE ?? join(ROOT, ".cache/e2e-template"), hash.digest("hex").slice(0, 16));
-  if (!existsSync(join(template, "v3/d1"))) applyMigrations(template);
+  if (!existsSync(join(template, "v3/d1"))) {
+    for (const binding of SHARDS) applyMigrations(template, binding);
+  }
   return template;
 }
 
@@ -64,7 +89,7 @@ function templateState() {
  */
 export function workerOptions(file, { vars = {}, ratelimits = {}, retryDelay } = {}) {
   const c = readConfig(file);
-  const bindings = { ...c.vars, ...devVars(), ...vars };
+  const bindings = { ...c.vars, ...devVars(), D1_SHARDS: SHARDS.join(","), ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   return {
     name: c.name,
@@ -74,7 +99,10 @@ export function workerOptions(file, { vars = {}, ratelimits = {}, retryDelay } =
     compatibilityDate: c.compatibility_date,
     compatibilityFlags: c.compatibility_flags ?? [],
     bindings,
-    d1Databases: Object.fromEntries((c.d1_databases ?? []).map((d) => [d.binding, d.database_id])),
+    d1Databases: {
+      ...Object.fromEntries((c.d1_databases ?? []).map((d) => [d.binding, d.database_id])),
+      ...Object.fromEntries(SHARDS.slice(1).map((b) => [b, shardId(b)])),
+    },
     r2Buckets: Object.fromEntries((c.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name])),
     queueProducers: Object.fromEntries((c.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
     queueConsumers: Object.fromEntries(
@@ -172,7 +200,11 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay, stat
     logs,
     /** The Worker's loopback address, e.g. http://127.0.0.1:41234/ */
     url,
-    db: () => mf.getD1Database("DB"),
+    /** The library's database as one: a statement runs in every shard and the answers are
+     * merged (rows concatenated, changes added), so a test reads and changes rows wherever
+     * their owner lives. `shard(i)` is one database. */
+    db: async () => shardedDb(await Promise.all(SHARDS.map((b) => mf.getD1Database(b)))),
+    shard: (i) => mf.getD1Database(SHARDS[i]),
     bucket: () => mf.getR2Bucket("FILES"),
     queue: () => mf.getQueueProducer("JOBS"),
     deadLetters: () => mf.getQueueProducer("E2E_DLQ"),
@@ -184,6 +216,9 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay, stat
      * or `none` (delay only).
      */
     async fault(op, pattern, { times = 1, action = "fail", delayMs = 0 } = {}) {
+      // The Worker reads faults from `DB` only; every shard gets the table, so that a test's
+      // query of it through `db()` runs everywhere.
+      await (await this.db()).exec("create table if not exists e2e_faults (op text not null, pattern text not null, remaining integer not null, action text not null, delay_ms integer not null)");
       const db = await mf.getD1Database("DB");
       await db.exec("create table if not exists e2e_faults (op text not null, pattern text not null, remaining integer not null, action text not null, delay_ms integer not null)");
       await db.prepare("insert into e2e_faults values (?, ?, ?, ?, ?)").bind(op, pattern, times, action, delayMs).run();
@@ -193,6 +228,75 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay, stat
     async close({ keep = false } = {}) {
       await mf.dispose();
       if (!keep) rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a write in every database; one whose foreign keys refuse it (the parent row lives in
+ * another database) keeps nothing, as D1 rolls back a refused statement or batch. */
+async function everywhere(dbs, write) {
+  const done = [];
+  let refused;
+  for (const db of dbs) {
+    try {
+      done.push(await write(db));
+    } catch (e) {
+      if (!/FOREIGN KEY/.test(String(e?.message))) throw e;
+      refused ??= e;
+    }
+  }
+  if (done.length === 0) throw refused;
+  return done;
+}
+
+/** `dbs` (one D1 per shard) behind D1's own `prepare`/`bind`/`first`/`all`/`run`/`batch`/`exec`. */
+function shardedDb(dbs) {
+  if (dbs.length === 1) return dbs[0];
+  const statement = (sql, args = []) => ({
+    sql,
+    args,
+    bind: (...a) => statement(sql, a),
+    per: (db) => db.prepare(sql).bind(...args),
+    async all() {
+      const each = await Promise.all(dbs.map((db) => db.prepare(sql).bind(...args).all()));
+      return { ...each[0], results: each.flatMap((r) => r.results) };
+    },
+    async first(column) {
+      const rows = [];
+      for (const db of dbs) {
+        const row = await db.prepare(sql).bind(...args).first(column);
+        if (row !== null && row !== undefined) rows.push(row);
+      }
+      // An aggregate over the whole library is the sum of each database's.
+      const numeric = (r) => typeof r === "number" || (typeof r === "object" && Object.values(r).every((v) => typeof v === "number"));
+      if (rows.length > 1 && /\b(count|sum|total)\s*\(/i.test(sql) && rows.every(numeric)) {
+        if (typeof rows[0] === "number") return rows.reduce((a, b) => a + b, 0);
+        return Object.fromEntries(Object.keys(rows[0]).map((k) => [k, rows.reduce((a, r) => a + r[k], 0)]));
+      }
+      return rows[0] ?? null;
+    },
+    async run() {
+      const each = await everywhere(dbs, (db) => db.prepare(sql).bind(...args).run());
+      const changes = each.reduce((n, r) => n + (r.meta?.changes ?? 0), 0);
+      return { ...each[0], meta: { ...each[0].meta, changes } };
+    },
+    async raw(options) {
+      const each = await Promise.all(dbs.map((db) => db.prepare(sql).bind(...args).raw(options)));
+      return each.flat();
+    },
+  });
+  return {
+    prepare: (sql) => statement(sql),
+    async batch(stmts) {
+      const each = await everywhere(dbs, (db) => db.batch(stmts.map((s) => s.per(db))));
+      return stmts.map((_, i) => ({
+        ...each[0][i],
+        results: each.flatMap((r) => r[i].results ?? []),
+        meta: { ...each[0][i].meta, changes: each.reduce((n, r) => n + (r[i].meta?.changes ?? 0), 0) },
+      }));
+    },
+    async exec(sql) {
+      for (const db of dbs) await db.exec(sql);
     },
   };
 }

@@ -1,0 +1,298 @@
+//! Sharded use cases run natively (docs/scaling.md, `domain::shard`): two real SQLite databases
+//! with the migrations behind ports that route as the shell does (the request's database from
+//! the id it is about or the caller's; `db_of` for another user's rows; `dbs` for what spans
+//! users). Account rows are in every database, sessions and libraries only in their owner's,
+//! a setlist shared across databases is found by its member, and admin changes reach every copy.
+
+mod common;
+
+use std::cell::Cell;
+
+use common::ports::{block_on, MemBlobs, RecordingTasks, SqliteDb, SECRET};
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use scoremate::config::Config;
+use scoremate::domain::shard;
+use scoremate::domain::time::Millis;
+use scoremate::error::{ApiError, ApiResult};
+use scoremate::ports::Ports;
+use scoremate::service::{accounts, activity, admin, setlists, Cx};
+
+/// Two databases; `route` picks the request's as the shell does.
+struct Sharded {
+    dbs: Vec<SqliteDb>,
+    routed: Cell<usize>,
+    vshard: Cell<Option<u8>>,
+    blobs: MemBlobs,
+    tasks: RecordingTasks,
+    counter: Cell<u64>,
+}
+
+impl Ports for Sharded {
+    type Db = SqliteDb;
+    type Blobs = MemBlobs;
+    type Tasks = RecordingTasks;
+
+    fn db(&self) -> &SqliteDb {
+        &self.dbs[self.routed.get()]
+    }
+
+    fn blobs(&self) -> &MemBlobs {
+        &self.blobs
+    }
+
+    fn tasks(&self) -> &RecordingTasks {
+        &self.tasks
+    }
+
+    fn random(&self, out: &mut [u8]) -> ApiResult<()> {
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        let seed = Sha256::digest(n.to_le_bytes());
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = seed[i % seed.len()];
+        }
+        Ok(())
+    }
+
+    fn db_of(&self, id: &str) -> &SqliteDb {
+        &self.dbs[shard::database_of(id, self.dbs.len())]
+    }
+
+    fn dbs(&self) -> &[SqliteDb] {
+        &self.dbs
+    }
+
+    fn vshard(&self) -> Option<u8> {
+        self.vshard.get()
+    }
+}
+
+struct World {
+    ports: Sharded,
+    config: Config,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            ports: Sharded {
+                dbs: vec![
+                    SqliteDb::new(common::migrated()),
+                    SqliteDb::new(common::migrated()),
+                ],
+                routed: Cell::new(0),
+                vshard: Cell::new(None),
+                blobs: MemBlobs::default(),
+                tasks: RecordingTasks::default(),
+                counter: Cell::new(0),
+            },
+            config: Config::from_lookup(|name| {
+                (name == "JWT_SECRET").then(|| SECRET.to_owned())
+            })
+            .unwrap(),
+        }
+    }
+
+    /// The context of a request routed by `key` (`None`: the first database, random ids).
+    fn cx(&self, key: Option<&str>) -> Cx<'_, Sharded> {
+        self.ports
+            .routed
+            .set(key.map_or(0, |k| shard::database_of(k, 2)));
+        self.ports.vshard.set(key.and_then(shard::vshard));
+        Cx {
+            ports: &self.ports,
+            config: &self.config,
+            now: Millis(1_780_000_000_000),
+            base_url: "https://scoremate.test",
+        }
+    }
+
+    fn conn(&self, i: usize) -> &Connection {
+        &self.ports.dbs[i].conn
+    }
+
+    fn count(&self, i: usize, sql: &str, id: &str) -> i64 {
+        self.conn(i)
+            .query_row(sql, [id], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Registers `email`: the account's id.
+    fn register(&self, email: &str) -> String {
+        block_on(accounts::register(
+            &self.cx(None),
+            "ip",
+            body(json!({"email": email, "password": "Str0ng-pass-word", "display_name": "P"})),
+        ))
+        .unwrap()
+        .id
+    }
+}
+
+fn body(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+/// Two accounts whose own rows live in different databases.
+fn two_homes(w: &World) -> (String, String) {
+    let first = w.register("first@example.com");
+    for n in 0..64 {
+        let other = w.register(&format!("other{n}@example.com"));
+        if shard::database_of(&other, 2) != shard::database_of(&first, 2) {
+            return (first, other);
+        }
+    }
+    panic!("64 accounts all landed in one database");
+}
+
+#[test]
+fn an_account_is_in_every_database_and_its_email_is_decided_once() {
+    let w = World::new();
+    let (a, b) = two_homes(&w);
+    for i in 0..2 {
+        for id in [&a, &b] {
+            assert_eq!(w.count(i, "select count(*) from users where id = ?1", id), 1);
+        }
+    }
+    let again = block_on(accounts::register(
+        &w.cx(None),
+        "ip",
+        body(json!({"email": "first@example.com", "password": "Str0ng-pass-word", "display_name": "P"})),
+    ));
+    assert!(matches!(again, Err(ApiError::Conflict { .. })), "{again:?}");
+}
+
+#[test]
+fn a_session_lives_in_its_users_database_and_is_checked_there_wherever_the_request_goes() {
+    let w = World::new();
+    let (a, b) = two_homes(&w);
+    let tokens = block_on(accounts::login(
+        &w.cx(None),
+        "ip",
+        body(json!({"email": "first@example.com", "password": "Str0ng-pass-word"})),
+    ))
+    .unwrap();
+    let home = shard::database_of(&a, 2);
+    assert_eq!(w.count(home, "select count(*) from sessions where user_id = ?1", &a), 1);
+    assert_eq!(w.count(1 - home, "select count(*) from sessions where user_id = ?1", &a), 0);
+    // A request about the other user's rows is routed to their database; the caller's session
+    // is still found in the caller's own.
+    let session = block_on(accounts::authenticate(&w.cx(Some(&b)), Some(&tokens.access))).unwrap();
+    assert_eq!(session.user.id, a);
+    let rotated = block_on(accounts::refresh(
+        &w.cx(None),
+        "ip",
+        body(json!({"refresh": tokens.refresh})),
+    ));
+    assert!(rotated.is_ok(), "{rotated:?}");
+}
+
+#[test]
+fn a_setlist_shared_across_databases_is_found_by_its_member_and_counted_in_their_stats() {
+    let w = World::new();
+    let (owner, member) = two_homes(&w);
+    let created = block_on(setlists::create(
+        &w.cx(Some(&owner)),
+        &owner,
+        body(json!({"name": "Gig"})),
+    ))
+    .unwrap();
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(shard::vshard(&id), shard::vshard(&owner), "the id carries its owner's shard");
+    let home = shard::database_of(&owner, 2);
+    assert_eq!(w.count(home, "select count(*) from setlists where id = ?1", &id), 1);
+    assert_eq!(w.count(1 - home, "select count(*) from setlists where id = ?1", &id), 0);
+    let member_email: String = w
+        .conn(0)
+        .query_row("select email from users where id = ?1", [&member], |r| r.get(0))
+        .unwrap();
+    block_on(setlists::add_member(
+        &w.cx(Some(&id)),
+        &owner,
+        &id,
+        body(json!({"email": member_email, "role": "viewer"})),
+    ))
+    .unwrap();
+    let shared = block_on(setlists::list(
+        &w.cx(Some(&member)),
+        &member,
+        &[("shared".into(), "true".into())],
+    ))
+    .unwrap();
+    let shared: Value = serde_json::from_str(&shared).unwrap();
+    assert_eq!(shared["setlists"][0]["id"], json!(id), "{shared}");
+    assert_eq!(shared["setlists"][0]["role"], json!("viewer"));
+    let own = block_on(setlists::list(&w.cx(Some(&member)), &member, &[])).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&own).unwrap()["setlists"], json!([]));
+    let stats = block_on(activity::stats(&w.cx(Some(&member)), &member)).unwrap();
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["stats"]["setlists_shared_with_me"], json!(1), "{stats}");
+    // The member reads it in the owner's database, routed by the setlist's id.
+    let view = block_on(setlists::get(&w.cx(Some(&id)), &member, &id));
+    assert!(view.is_ok(), "{view:?}");
+}
+
+#[test]
+fn an_admin_change_reaches_every_copy_and_the_user_list_shows_each_account_once() {
+    let w = World::new();
+    let (a, b) = two_homes(&w);
+    for i in 0..2 {
+        w.conn(i)
+            .execute("update users set role = 'admin' where id = ?1", [&a])
+            .unwrap();
+    }
+    let caller = block_on(accounts::authenticate(
+        &w.cx(Some(&a)),
+        Some(
+            &block_on(accounts::login(
+                &w.cx(None),
+                "ip",
+                body(json!({"email": "first@example.com", "password": "Str0ng-pass-word"})),
+            ))
+            .unwrap()
+            .access,
+        ),
+    ))
+    .unwrap()
+    .user;
+    block_on(admin::patch_user(
+        &w.cx(Some(&b)),
+        &caller,
+        &b,
+        body(json!({"disabled": true, "quota_bytes": 5000})),
+    ))
+    .unwrap();
+    for i in 0..2 {
+        assert_eq!(
+            w.count(i, "select count(*) from users where id = ?1 and disabled_at is not null and quota_bytes = 5000", &b),
+            1,
+            "database {i}"
+        );
+    }
+    let list = block_on(admin::users(&w.cx(Some(&a)), &caller, &[])).unwrap();
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let ids: Vec<&str> = list["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    let accounts: i64 = w
+        .conn(0)
+        .query_row("select count(*) from users", [], |r| r.get(0))
+        .unwrap();
+    let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{list}");
+    assert_eq!(ids.len() as i64, accounts, "{list}");
+    assert!(ids.contains(&a.as_str()) && ids.contains(&b.as_str()));
+    let stats: Value =
+        serde_json::from_str(&block_on(admin::stats(&w.cx(Some(&a)), &caller)).unwrap()).unwrap();
+    assert_eq!(stats["users"], json!(accounts), "{stats}");
+    assert_eq!(stats["disabled_users"], json!(1));
+}
