@@ -98,13 +98,18 @@ fn shards(raw: Option<&str>) -> Result<Vec<String>, String> {
         return Ok(vec!["DB".to_owned()]);
     };
     let names: Vec<String> = raw.split(',').map(|n| n.trim().to_owned()).collect();
-    let valid = |n: &String| {
-        !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    };
+    let valid =
+        |n: &String| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if names.len() > 64 || !names.iter().all(valid) {
-        return Err(format!("D1_SHARDS must be 1 to 64 binding names separated by commas, got {raw:?}"));
+        return Err(format!(
+            "D1_SHARDS must be 1 to 64 binding names separated by commas, got {raw:?}"
+        ));
     }
-    if names.iter().enumerate().any(|(i, n)| names[..i].contains(n)) {
+    if names
+        .iter()
+        .enumerate()
+        .any(|(i, n)| names[..i].contains(n))
+    {
         return Err(format!("D1_SHARDS names a binding twice: {raw:?}"));
     }
     Ok(names)

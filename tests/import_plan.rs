@@ -133,7 +133,10 @@ fn every_id_a_plan_makes_carries_the_accounts_virtual_shard() {
         ..Account::default()
     };
     let p = planned(&m, &account, b"s").unwrap();
-    let ids = p.scores.iter().map(|s| s.id.clone())
+    let ids = p
+        .scores
+        .iter()
+        .map(|s| s.id.clone())
         .chain(p.setlists.iter().map(|l| l.id.clone()))
         .chain(p.items.iter().map(|i| i.id.clone()))
         .chain(p.bookmarks.iter().map(|b| b.id.clone()));

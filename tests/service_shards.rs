@@ -89,10 +89,8 @@ impl World {
                 tasks: RecordingTasks::default(),
                 counter: Cell::new(0),
             },
-            config: Config::from_lookup(|name| {
-                (name == "JWT_SECRET").then(|| SECRET.to_owned())
-            })
-            .unwrap(),
+            config: Config::from_lookup(|name| (name == "JWT_SECRET").then(|| SECRET.to_owned()))
+                .unwrap(),
         }
     }
 
@@ -115,9 +113,7 @@ impl World {
     }
 
     fn count(&self, i: usize, sql: &str, id: &str) -> i64 {
-        self.conn(i)
-            .query_row(sql, [id], |r| r.get(0))
-            .unwrap()
+        self.conn(i).query_row(sql, [id], |r| r.get(0)).unwrap()
     }
 
     /// Registers `email`: the account's id.
@@ -154,13 +150,18 @@ fn an_account_is_in_every_database_and_its_email_is_decided_once() {
     let (a, b) = two_homes(&w);
     for i in 0..2 {
         for id in [&a, &b] {
-            assert_eq!(w.count(i, "select count(*) from users where id = ?1", id), 1);
+            assert_eq!(
+                w.count(i, "select count(*) from users where id = ?1", id),
+                1
+            );
         }
     }
     let again = block_on(accounts::register(
         &w.cx(None),
         "ip",
-        body(json!({"email": "first@example.com", "password": "Str0ng-pass-word", "display_name": "P"})),
+        body(
+            json!({"email": "first@example.com", "password": "Str0ng-pass-word", "display_name": "P"}),
+        ),
     ));
     assert!(matches!(again, Err(ApiError::Conflict { .. })), "{again:?}");
 }
@@ -176,11 +177,25 @@ fn a_session_lives_in_its_users_database_and_is_checked_there_wherever_the_reque
     ))
     .unwrap();
     let home = shard::database_of(&a, 2);
-    assert_eq!(w.count(home, "select count(*) from sessions where user_id = ?1", &a), 1);
-    assert_eq!(w.count(1 - home, "select count(*) from sessions where user_id = ?1", &a), 0);
+    assert_eq!(
+        w.count(home, "select count(*) from sessions where user_id = ?1", &a),
+        1
+    );
+    assert_eq!(
+        w.count(
+            1 - home,
+            "select count(*) from sessions where user_id = ?1",
+            &a
+        ),
+        0
+    );
     // A request about the other user's rows is routed to their database; the caller's session
     // is still found in the caller's own.
-    let session = block_on(accounts::authenticate(&w.cx(Some(&b)), Some(&tokens.access))).unwrap();
+    let session = block_on(accounts::authenticate(
+        &w.cx(Some(&b)),
+        Some(&tokens.access),
+    ))
+    .unwrap();
     assert_eq!(session.user.id, a);
     let rotated = block_on(accounts::refresh(
         &w.cx(None),
@@ -204,13 +219,25 @@ fn a_setlist_shared_across_databases_is_found_by_its_member_and_counted_in_their
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(shard::vshard(&id), shard::vshard(&owner), "the id carries its owner's shard");
+    assert_eq!(
+        shard::vshard(&id),
+        shard::vshard(&owner),
+        "the id carries its owner's shard"
+    );
     let home = shard::database_of(&owner, 2);
-    assert_eq!(w.count(home, "select count(*) from setlists where id = ?1", &id), 1);
-    assert_eq!(w.count(1 - home, "select count(*) from setlists where id = ?1", &id), 0);
+    assert_eq!(
+        w.count(home, "select count(*) from setlists where id = ?1", &id),
+        1
+    );
+    assert_eq!(
+        w.count(1 - home, "select count(*) from setlists where id = ?1", &id),
+        0
+    );
     let member_email: String = w
         .conn(0)
-        .query_row("select email from users where id = ?1", [&member], |r| r.get(0))
+        .query_row("select email from users where id = ?1", [&member], |r| {
+            r.get(0)
+        })
         .unwrap();
     block_on(setlists::add_member(
         &w.cx(Some(&id)),
@@ -229,10 +256,17 @@ fn a_setlist_shared_across_databases_is_found_by_its_member_and_counted_in_their
     assert_eq!(shared["setlists"][0]["id"], json!(id), "{shared}");
     assert_eq!(shared["setlists"][0]["role"], json!("viewer"));
     let own = block_on(setlists::list(&w.cx(Some(&member)), &member, &[])).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&own).unwrap()["setlists"], json!([]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&own).unwrap()["setlists"],
+        json!([])
+    );
     let stats = block_on(activity::stats(&w.cx(Some(&member)), &member)).unwrap();
     let stats: Value = serde_json::from_str(&stats).unwrap();
-    assert_eq!(stats["stats"]["setlists_shared_with_me"], json!(1), "{stats}");
+    assert_eq!(
+        stats["stats"]["setlists_shared_with_me"],
+        json!(1),
+        "{stats}"
+    );
     // The member reads it in the owner's database, routed by the setlist's id.
     let view = block_on(setlists::get(&w.cx(Some(&id)), &member, &id));
     assert!(view.is_ok(), "{view:?}");

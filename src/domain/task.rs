@@ -228,17 +228,38 @@ mod tests {
     #[test]
     fn a_task_and_its_record_route_to_their_owners_database() {
         let tasks = [
-            Task::Thumbnail { score_id: "sco_ab01".into() },
-            Task::RenderPage { score_id: "sco_ab01".into(), page: 2, width: 800 },
-            Task::PartRenderPage { part_id: "prt_ab02".into(), page: 1, width: 400 },
-            Task::DeleteFile { key: "u/usr_ab03/sco_x.pdf".into() },
-            Task::SetlistBook { setlist_id: "set_ab04".into(), part_key: "violin".into() },
-            Task::Import { import_id: "imp_ab05".into() },
+            Task::Thumbnail {
+                score_id: "sco_ab01".into(),
+            },
+            Task::RenderPage {
+                score_id: "sco_ab01".into(),
+                page: 2,
+                width: 800,
+            },
+            Task::PartRenderPage {
+                part_id: "prt_ab02".into(),
+                page: 1,
+                width: 400,
+            },
+            Task::DeleteFile {
+                key: "u/usr_ab03/sco_x.pdf".into(),
+            },
+            Task::SetlistBook {
+                setlist_id: "set_ab04".into(),
+                part_key: "violin".into(),
+            },
+            Task::Import {
+                import_id: "imp_ab05".into(),
+            },
         ];
         for task in &tasks {
             assert_eq!(task.owner_key().and_then(vshard), Some(0xab), "{task:?}");
             let record = task.record_id();
-            assert_eq!(record_owner_key(&record).and_then(vshard), Some(0xab), "{record}");
+            assert_eq!(
+                record_owner_key(&record).and_then(vshard),
+                Some(0xab),
+                "{record}"
+            );
         }
         assert_eq!(Task::Ping { id: "x".into() }.owner_key(), None);
         assert_eq!(record_owner_key("nonsense"), None);

@@ -333,8 +333,8 @@ pub async fn stats<P: Ports>(cx: &Cx<'_, P>, user: &str) -> ApiResult<String> {
         return Ok(format!("{{\"stats\":{}}}", row.json));
     }
     // Memberships live in the owners' databases (`domain::shard`): count them in each.
-    let mut stats: serde_json::Value = serde_json::from_str(&row.json)
-        .map_err(|e| ApiError::internal(format!("stats: {e}")))?;
+    let mut stats: serde_json::Value =
+        serde_json::from_str(&row.json).map_err(|e| ApiError::internal(format!("stats: {e}")))?;
     let mut shared_with_me = 0;
     for db in cx.ports.dbs() {
         let count = db.first::<Count>(q::memberships_of(user)).await?;

@@ -201,7 +201,8 @@ pub async fn stats<P: Ports>(cx: &Cx<'_, P>, caller: &UserRow) -> ApiResult<Stri
         };
         // Every database counts every account (each holds a copy: `domain::shard`); the rest
         // is each database's own and adds up.
-        let more: Map<String, Value> = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
+        let more: Map<String, Value> =
+            serde_json::from_str(&row.json).map_err(ApiError::internal)?;
         for (k, v) in more {
             if matches!(k.as_str(), "users" | "disabled_users" | "admins") {
                 continue;

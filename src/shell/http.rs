@@ -16,11 +16,11 @@ use crate::auth::jwt::{self, SessionClaims, TokenType};
 use crate::auth::links;
 use crate::auth::tickets::Ticket;
 use crate::domain::{shard, task};
-use crate::storage::keys;
-use crate::storage::presign::{verify_blob, BlobOp};
 use crate::error::{ApiError, ApiResult};
 use crate::service::platform::{self, Health};
 use crate::service::{accounts as sessions, admin as admins};
+use crate::storage::keys;
+use crate::storage::presign::{verify_blob, BlobOp};
 
 use super::annotations::On;
 use super::call::{Call, Caller, Reply};
