@@ -455,10 +455,22 @@ pub async fn logout_all<P: Ports>(cx: &Cx<'_, P>, user_id: &str) -> ApiResult<()
 /// # Errors
 /// 401 without a token or for an invalid one; 500 when tokens cannot be verified.
 pub fn access_claims<P>(cx: &Cx<'_, P>, bearer: Option<&str>) -> ApiResult<SessionClaims> {
+    verify_access(cx.config, cx.now, bearer)
+}
+
+/// [`access_claims`] from the settings and the time alone (the shell reads the caller's id to
+/// route the request before it has a context).
+///
+/// # Errors
+/// As [`access_claims`].
+pub fn verify_access(
+    config: &crate::config::Config,
+    now: crate::domain::time::Millis,
+    bearer: Option<&str>,
+) -> ApiResult<SessionClaims> {
     let token = bearer.ok_or(ApiError::InvalidToken("missing bearer token"))?;
-    let key = cx.config.jwt_key()?;
-    jwt::verify(key, token, TokenType::Access, cx.now)
-        .map_err(|e| ApiError::InvalidToken(e.reason()))
+    let key = config.jwt_key()?;
+    jwt::verify(key, token, TokenType::Access, now).map_err(|e| ApiError::InvalidToken(e.reason()))
 }
 
 /// Why a valid access token is refused by the database: its session is revoked (or unknown), or

@@ -12,7 +12,7 @@ use crate::api::cors;
 use crate::api::openapi::Audience;
 use crate::api::replicas::{self, Start};
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
-use crate::auth::jwt::{self, SessionClaims, TokenType};
+use crate::auth::jwt::SessionClaims;
 use crate::auth::links;
 use crate::auth::tickets::Ticket;
 use crate::domain::{shard, task};
@@ -140,7 +140,21 @@ async fn handle(
     if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
     }
-    let key = routing_key(route, &params, &req, &env);
+    // The access token is verified once: its subject routes the request, and a batched route
+    // takes its claims as they are (its session is checked in its one statement).
+    let claims = match route.access {
+        Access::Public => None,
+        _ => Some(sessions::verify_access(
+            &*ctx::config(&env)?,
+            ctx::now(),
+            bearer_token(&req).as_deref(),
+        )),
+    };
+    let caller_id = claims
+        .as_ref()
+        .and_then(|c| c.as_ref().ok())
+        .map(|c| c.sub.as_str());
+    let key = routing_key(route, &params, &env, caller_id);
     let ctx = Ctx::for_request(&env, key.as_deref(), &start)?;
     log.dbs = ctx.sessions();
     // The caller is checked before the body is read (SPEC §6): without a valid token every
@@ -149,7 +163,10 @@ async fn handle(
     let (caller, claims) = match route.access {
         Access::Public => (None, None),
         Access::User => (Some(authenticate(&req, &ctx).await?), None),
-        Access::UserBatched => (None, Some(access_claims(&req, &ctx)?)),
+        Access::UserBatched => (
+            None,
+            Some(claims.unwrap_or_else(|| access_claims(&req, &ctx))?),
+        ),
         Access::Admin => match authenticate(&req, &ctx).await {
             Ok(caller) if admins::is_admin(&caller.user) => (Some(caller), None),
             Err(e) if e.is_server_fault() => return Err(e),
@@ -298,7 +315,12 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
 /// The id whose owner's database serves the request (`domain::shard`): the id its path is
 /// about, the link, ticket or upload its token names, or else the caller's own (the access
 /// token's subject, read here only to route: `authenticate` still checks everything).
-fn routing_key(route: &RouteDef, params: &[String], req: &Request, env: &Env) -> Option<String> {
+fn routing_key(
+    route: &RouteDef,
+    params: &[String],
+    env: &Env,
+    caller: Option<&str>,
+) -> Option<String> {
     let config = ctx::config(env).ok()?;
     let param = params.first().map(String::as_str);
     let template = route.template;
@@ -325,10 +347,7 @@ fn routing_key(route: &RouteDef, params: &[String], req: &Request, env: &Env) ->
     if let Some(id) = param.filter(|p| template.contains("/{id}") && shard::vshard(p).is_some()) {
         return Some(id.to_owned());
     }
-    let token = bearer_token(req)?;
-    jwt::verify(config.jwt_key().ok()?, &token, TokenType::Access, now)
-        .ok()
-        .map(|c| c.sub)
+    caller.map(str::to_owned)
 }
 
 /// `GET /health`: `ok` or `degraded` (503 when D1 does not answer) for everyone; the version,
