@@ -13,7 +13,12 @@ bash scripts/build.sh # returns at once when build/ is up to date
 state=${STATE:-$(mktemp -d)}
 work=$(mktemp -d)
 pg=""
-cleanup() { [ "$KEEP" = 1 ] || { [ -n "$pg" ] && kill -TERM -- -"$pg" 2>/dev/null; } || true; rm -rf "$work"; }
+# The local state is removed with the Worker unless it was given (STATE=) or is kept (KEEP=1).
+cleanup() {
+  [ "$KEEP" = 1 ] || { [ -n "$pg" ] && kill -TERM -- -"$pg" 2>/dev/null; } || true
+  rm -rf "$work"
+  if [ "$KEEP" != 1 ] && [ -z "${STATE:-}" ]; then rm -rf "$state"; fi
+}
 trap cleanup EXIT
 base=http://127.0.0.1:$PORT
 
