@@ -8,10 +8,9 @@ mod common;
 
 use std::cell::Cell;
 
-use common::ports::{block_on, MemBlobs, RecordingTasks, SqliteDb, SECRET};
+use common::ports::{block_on, counted_random, MemBlobs, RecordingTasks, SqliteDb, SECRET};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use scoremate::config::Config;
 use scoremate::domain::shard;
@@ -48,13 +47,7 @@ impl Ports for Sharded {
     }
 
     fn random(&self, out: &mut [u8]) -> ApiResult<()> {
-        let n = self.counter.get() + 1;
-        self.counter.set(n);
-        let seed = Sha256::digest(n.to_le_bytes());
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = seed[i % seed.len()];
-        }
-        Ok(())
+        counted_random(&self.counter, out)
     }
 
     fn db_of(&self, id: &str) -> &SqliteDb {

@@ -437,14 +437,22 @@ impl Ports for TestPorts {
     }
 
     fn random(&self, out: &mut [u8]) -> ApiResult<()> {
-        let n = self.counter.get() + 1;
-        self.counter.set(n);
-        let seed = Sha256::digest(n.to_le_bytes());
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = seed[i % seed.len()];
-        }
-        Ok(())
+        counted_random(&self.counter, out)
     }
+}
+
+/// Deterministic "randomness": the SHA-256 of a counter that advances on every call.
+///
+/// # Errors
+/// Never; a `Result` to fit [`Ports::random`].
+pub fn counted_random(counter: &Cell<u64>, out: &mut [u8]) -> ApiResult<()> {
+    let n = counter.get() + 1;
+    counter.set(n);
+    let seed = Sha256::digest(n.to_le_bytes());
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = seed[i % seed.len()];
+    }
+    Ok(())
 }
 
 pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
