@@ -23,6 +23,9 @@ if [ -n "$before" ] && [ ! -d "$before" ]; then
   ln -s "$ROOT/node_modules" "$work/before/node_modules"
   ln -s "$ROOT/.tools" "$work/before/.tools"
   cp "$ROOT/.dev.vars" "$work/before/.dev.vars"
+  # Today's build script: an up-to-date build takes no lock, so wrangler's [build] step does not
+  # wait for another checkout's build in the shared target directory.
+  cp "$ROOT/scripts/build.sh" "$work/before/scripts/build.sh"
   (cd "$work/before" && SCOREMATE_BUILD=release bash scripts/build.sh api >/dev/null 2>&1)
   trap 'cleanup; git -C "$ROOT" worktree remove --force "$work/before" 2>/dev/null || true' EXIT
   before=$work/before

@@ -42,16 +42,28 @@ case ${1:-both} in
   both) scripts=(api consumer) ;;
   *) echo "build: the script to build is api, consumer or both, not $1" >&2; exit 2 ;;
 esac
-# Both scripts link to the same target/…/scoremate.wasm, which worker-build then reads: `wrangler
-# dev` runs the two configs' [build] commands at once, so one build at a time.
-mkdir -p "$CARGO_TARGET_DIR"
-exec 9>"$CARGO_TARGET_DIR/.scoremate-build.lock"
-flock 9
-for script in "${scripts[@]}"; do
-  out=build/$script
-  if [ "${FORCE_BUILD:-0}" != 1 ] && [ -f "$out/index_bg.wasm" ] && [ -f "$out/index.js" ] &&
+# Whether build/$1 is this profile's build of the current sources.
+fresh() {
+  local out=build/$1
+  [ "${FORCE_BUILD:-0}" != 1 ] && [ -f "$out/index_bg.wasm" ] && [ -f "$out/index.js" ] &&
     [ "$(cat "$out/.profile" 2>/dev/null)" = "$stamp" ] &&
-    [ -z "$(find src Cargo.toml Cargo.lock scripts/build.sh -newer "$out/index_bg.wasm" -print -quit)" ]; then
+    [ -z "$(find src Cargo.toml Cargo.lock scripts/build.sh -newer "$out/index_bg.wasm" -print -quit)" ]
+}
+todo=()
+for script in "${scripts[@]}"; do
+  if fresh "$script"; then echo "build: build/$script ($profile) is up to date" >&2; else todo+=("$script"); fi
+done
+# Both scripts link to the same target/…/scoremate.wasm, which worker-build then reads: `wrangler
+# dev` runs the two configs' [build] commands at once, so one build at a time. An up-to-date build
+# takes no lock: it never waits for another checkout's build in a shared target directory.
+if [ ${#todo[@]} -gt 0 ]; then
+  mkdir -p "$CARGO_TARGET_DIR"
+  exec 9>"$CARGO_TARGET_DIR/.scoremate-build.lock"
+  flock 9
+fi
+for script in "${todo[@]}"; do
+  out=build/$script
+  if fresh "$script"; then # built by the other [build] command while this one waited
     echo "build: $out ($profile) is up to date" >&2
     continue
   fi
