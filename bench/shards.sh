@@ -23,9 +23,6 @@ if [ -n "$before" ] && [ ! -d "$before" ]; then
   ln -s "$ROOT/node_modules" "$work/before/node_modules"
   ln -s "$ROOT/.tools" "$work/before/.tools"
   cp "$ROOT/.dev.vars" "$work/before/.dev.vars"
-  # Today's build script: an up-to-date build takes no lock, so wrangler's [build] step does not
-  # wait for another checkout's build in the shared target directory.
-  cp "$ROOT/scripts/build.sh" "$work/before/scripts/build.sh"
   (cd "$work/before" && SCOREMATE_BUILD=release bash scripts/build.sh api >/dev/null 2>&1)
   trap 'cleanup; git -C "$ROOT" worktree remove --force "$work/before" 2>/dev/null || true' EXIT
   before=$work/before
@@ -36,8 +33,7 @@ stop_worker() { kill -TERM -- -"$pg" 2>/dev/null || true; wait "$pg" 2>/dev/null
 echo "## GET /v1/scores?limit=20 (wrk -t2 -c10 -d$DURATION), one database vs two"
 for round in $(seq "$ROUNDS"); do
   if [ -n "$before" ]; then
-    BENCH_VIA=wrangler setsid bash -c 'cd "$1" && exec node bench/start-worker.cjs "$2" "$3"' _ \
-      "$before" "$PORT" "$state" >"$work/worker.log" 2>&1 &
+    BENCH_ROOT=$before BENCH_VIA=wrangler setsid node bench/start-worker.cjs "$PORT" "$state" >"$work/worker.log" 2>&1 &
     pg=$!
     for _ in $(seq 480); do curl -sf -o /dev/null "$base/health" && break; sleep 0.25; done
     big=$(login big@example.test)

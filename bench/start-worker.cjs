@@ -7,7 +7,8 @@
 // one run only.
 // usage: node bench/start-worker.cjs PORT PERSIST_DIR
 const path = require("node:path");
-const root = path.resolve(__dirname, "..");
+// BENCH_ROOT: another built checkout to start (bench/shards.sh BEFORE=…); this one's by default.
+const root = process.env.BENCH_ROOT ? path.resolve(process.env.BENCH_ROOT) : path.resolve(__dirname, "..");
 const [port, persist] = process.argv.slice(2);
 // One D1 database unless BENCH_SHARDS=2 (bench/shards.sh): the harness spreads its tests over two.
 process.env.E2E_SHARDS = process.env.BENCH_SHARDS === "2" ? "2" : "1";
@@ -18,8 +19,15 @@ process.env.E2E_SHARDS = process.env.BENCH_SHARDS === "2" ? "2" : "1";
 // serves every HTTP route; nothing consumes the queue.
 async function viaWrangler() {
   const { unstable_startWorker } = require(path.join(root, "node_modules/wrangler"));
+  // The benchmark built the script already (common.sh): wrangler.toml without its [build] table
+  // (wrangler runs that step before every start, and it may wait for another checkout's build in
+  // the shared target directory), next to the original so its relative paths hold.
+  const fs = require("node:fs");
+  const config = path.join(root, ".wrangler-bench.toml");
+  const toml = fs.readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  fs.writeFileSync(config, toml.replace(/^\[build\]\n(?:(?!\[).*\n)*/m, ""));
   const worker = await unstable_startWorker({
-    config: path.join(root, "wrangler.toml"),
+    config,
     bindings: {
       USER_LIMITER: { type: "ratelimit", namespace_id: "1001", simple: { limit: 1e9, period: 60 } },
       RATE_AUTH_PER_IP: { type: "plain_text", value: "1000000000/60" },
@@ -41,7 +49,7 @@ async function viaWrangler() {
     },
   });
   await worker.ready;
-  const stop = async () => { await worker.dispose(); process.exit(0); };
+  const stop = async () => { await worker.dispose(); fs.rmSync(config, { force: true }); process.exit(0); };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 }
