@@ -518,7 +518,7 @@ fn jpeg_reduced(
 /// "no transform" over components numbered 1, 2, 3 is RGB to zune-jpeg, YCbCr to
 /// `jpeg-decoder`), and the picture must be hayro's. Mirrors zune-jpeg's own fix-ups, which it
 /// makes only when decoding: a 3-component "CMYK" (Adobe transform 0) is RGB. A 3-component
-/// "YCCK" (Adobe transform 2), which hayro decodes its own way, keeps the full-size path.
+/// "YCCK" (Adobe transform 2), rare and read differently by each, is left to the full-size path.
 fn zune_colour(data: &[u8], components: u32) -> Option<ColorTransform> {
     let mut header = zune_jpeg::JpegDecoder::new(ZCursor::new(data));
     header.decode_headers().ok()?;
