@@ -8,6 +8,12 @@
 //! no text or other painting, no annotations. Anything else is left to hayro ([`detect`] says
 //! no), and so is any image whose data disagrees with its dictionary ([`render`] says no).
 //!
+//! A JPEG is decoded at reduced size where that still covers the output: `jpeg-decoder` runs its
+//! inverse DCT at 1/2, 1/4 or 1/8 scale (the 8×8 block's low frequencies only), so a 300 dpi page
+//! made into a 320 px thumbnail is decoded at 620 px wide, not 2480. The colour model it applies
+//! is zune-jpeg's verdict on the same header (hayro's decoder), so both read the markers alike;
+//! any JPEG it cannot take at a reduced scale is decoded at full size with zune-jpeg as before.
+//!
 //! Memory: the preflight has already bounded the page (the image's declared size included);
 //! here the declared size is checked again against the same limit before decoding, and the
 //! decoded image plus the output are all that is held.
@@ -16,8 +22,11 @@ use std::io::Cursor;
 
 use image::codecs::jpeg::JpegDecoder;
 use image::{ColorType, ImageBuffer, ImageDecoder, Luma, Pixel, Rgb};
+use jpeg_decoder::{CodingProcess, ColorTransform, PixelFormat};
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, Stream};
+use zune_jpeg::zune_core::bytestream::ZCursor;
+use zune_jpeg::zune_core::colorspace::ColorSpace;
 
 use super::pdf_info::{self, inherited, number};
 use super::preflight::decode::{self, Filter};
@@ -369,21 +378,23 @@ pub(super) fn render(
     {
         return None;
     }
+    // The image's own axes, sized so that once turned it fills width × height.
+    let (iw, ih) = if scan.u.horizontal() {
+        (width, height)
+    } else {
+        (height, width)
+    };
     let chain = decode::chain(doc, &scan.image.dict);
     let data = decode::prefix(doc, &chain, &scan.image.content, max_bytes).ok()?;
-    let mut samples = if data.codec.is_some() {
-        let decoder = JpegDecoder::new(Cursor::new(&data.data[..])).ok()?;
-        let expected = match scan.components {
-            1 => ColorType::L8,
-            _ => ColorType::Rgb8,
-        };
-        // A JPEG whose header disagrees with the dictionary is not decoded here.
-        if decoder.dimensions() != (scan.width, scan.height) || decoder.color_type() != expected {
-            return None;
+    let declared_image = (scan.width, scan.height, scan.components);
+    let (mut samples, size) = if data.codec.is_some() {
+        match jpeg_reduced(&data.data, declared_image, (iw, ih), max_bytes) {
+            Some(reduced) => reduced,
+            None => (
+                jpeg_full(&data.data, declared_image)?,
+                (scan.width, scan.height),
+            ),
         }
-        let mut buf = vec![0; usize::try_from(decoder.total_bytes()).ok()?];
-        decoder.read_image(&mut buf).ok()?;
-        buf
     } else {
         let mut samples = data.data.into_owned();
         if let Some(params) = chain.last().and_then(|(_, p)| *p) {
@@ -398,25 +409,125 @@ pub(super) fn render(
         if samples.len() as u64 != declared {
             return None;
         }
-        samples
+        (samples, (scan.width, scan.height))
     };
     if scan.invert {
         samples.iter_mut().for_each(|s| *s = 255 - *s);
     }
-    // The image's own axes, sized so that once turned it fills width × height.
-    let (iw, ih) = if scan.u.horizontal() {
-        (width, height)
-    } else {
-        (height, width)
-    };
     let rgb = if scan.components == 1 {
-        let small = resize::<Luma<u8>>(samples, (scan.width, scan.height), (iw, ih))?;
+        let small = resize::<Luma<u8>>(samples, size, (iw, ih))?;
         orient(&small, scan, (width, height))
     } else {
-        let small = resize::<Rgb<u8>>(samples, (scan.width, scan.height), (iw, ih))?;
+        let small = resize::<Rgb<u8>>(samples, size, (iw, ih))?;
         orient(&small, scan, (width, height))
     };
     Some(Rendered { rgb, width, height })
+}
+
+/// A JPEG's size and samples per pixel as the image dictionary declares them.
+type Declared = (u32, u32, u32);
+
+/// The JPEG decoded at full size by zune-jpeg (through `image`), as hayro decodes it. `None`
+/// when its header disagrees with the dictionary or it does not decode.
+fn jpeg_full(data: &[u8], (w, h, components): Declared) -> Option<Vec<u8>> {
+    let decoder = JpegDecoder::new(Cursor::new(data)).ok()?;
+    let expected = match components {
+        1 => ColorType::L8,
+        _ => ColorType::Rgb8,
+    };
+    // A JPEG whose header disagrees with the dictionary is not decoded here.
+    if decoder.dimensions() != (w, h) || decoder.color_type() != expected {
+        return None;
+    }
+    let mut buf = vec![0; usize::try_from(decoder.total_bytes()).ok()?];
+    decoder.read_image(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// The inverse-DCT scale, in eighths (1, 2 or 4), of the smallest reduced decode of a `w`×`h`
+/// JPEG whose whole pixels (a partial 8×8 block at the edge is dropped, as [`block_average`]
+/// drops it) still cover `to` on both axes; `None` when only the full size does.
+fn idct_eighths((w, h): (u32, u32), to: (u32, u32)) -> Option<u32> {
+    [1, 2, 4]
+        .into_iter()
+        .find(|&s| w * s / 8 >= to.0 && h * s / 8 >= to.1)
+}
+
+/// The top left `keep` of a `size` image of `c` samples a pixel, in place.
+fn crop(samples: &mut Vec<u8>, size: (u32, u32), keep: (u32, u32), c: usize) {
+    let (row, kept) = (size.0 as usize * c, keep.0 as usize * c);
+    if kept < row {
+        for y in 1..keep.1 as usize {
+            samples.copy_within(y * row..y * row + kept, y * kept);
+        }
+    }
+    samples.truncate(kept * keep.1 as usize);
+}
+
+/// The JPEG decoded by `jpeg-decoder` at the smallest inverse-DCT scale that still covers `to`
+/// (the image's own axes), and the decoded size. `None` (the caller decodes at full size) when
+/// no reduced scale covers `to`, when the header disagrees with the dictionary, when zune-jpeg
+/// would read its colours otherwise than as grey, YCbCr or RGB, or when it does not decode.
+fn jpeg_reduced(
+    data: &[u8],
+    (w, h, components): Declared,
+    to: (u32, u32),
+    max_bytes: usize,
+) -> Option<(Vec<u8>, (u32, u32))> {
+    let eighths = idct_eighths((w, h), to)?;
+    let transform = zune_colour(data, components)?;
+    let mut decoder = jpeg_decoder::Decoder::new(data);
+    decoder.set_max_decoding_buffer_size(max_bytes);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    let format = match components {
+        1 => PixelFormat::L8,
+        _ => PixelFormat::RGB24,
+    };
+    if (u32::from(info.width), u32::from(info.height)) != (w, h)
+        || info.pixel_format != format
+        || !matches!(
+            info.coding_process,
+            CodingProcess::DctSequential | CodingProcess::DctProgressive
+        )
+    {
+        return None;
+    }
+    // Asking for the rounded-up size makes `jpeg-decoder` pick exactly this scale.
+    let request = |n: u32| u16::try_from((n * eighths).div_ceil(8)).ok();
+    let (sw, sh) = decoder.scale(request(w)?, request(h)?).ok()?;
+    let size = (u32::from(sw), u32::from(sh));
+    // The last column and row stand for a partial block: dropped, as the full-size path's block
+    // average drops it, so that both map the image onto the output alike.
+    let keep = (w * eighths / 8, h * eighths / 8);
+    if size != (request(w)?.into(), request(h)?.into()) || keep.0 < to.0 || keep.1 < to.1 {
+        return None;
+    }
+    decoder.set_color_transform(transform);
+    let mut samples = decoder.decode().ok()?;
+    let expected = u64::from(size.0) * u64::from(size.1) * u64::from(components);
+    if samples.len() as u64 != expected {
+        return None;
+    }
+    crop(&mut samples, size, keep, components as usize);
+    Some((samples, keep))
+}
+
+/// The colour model zune-jpeg (hayro's decoder, and the full-size path's) reads from the JPEG's
+/// header, as `jpeg-decoder`'s transform: the two disagree on some markers (an Adobe APP14
+/// "no transform" over components numbered 1, 2, 3 is RGB to zune-jpeg, YCbCr to
+/// `jpeg-decoder`), and the picture must be hayro's. Mirrors zune-jpeg's own fix-ups, which it
+/// makes only when decoding: a 3-component "CMYK" (Adobe transform 0) is RGB. A 3-component
+/// "YCCK" (Adobe transform 2), rare and read differently by each, is left to the full-size path.
+fn zune_colour(data: &[u8], components: u32) -> Option<ColorTransform> {
+    let mut header = zune_jpeg::JpegDecoder::new(ZCursor::new(data));
+    header.decode_headers().ok()?;
+    match (components, header.input_colorspace()?) {
+        (1, ColorSpace::Luma) => Some(ColorTransform::Grayscale),
+        (3, ColorSpace::YCbCr) => Some(ColorTransform::YCbCr),
+        (3, ColorSpace::RGB | ColorSpace::CMYK) => Some(ColorTransform::RGB),
+        _ => None,
+    }
 }
 
 /// Largest float buffer `image`'s filtered resize may allocate (it resamples one axis at a time
@@ -618,6 +729,180 @@ mod tests {
         assert!(single_image(b"0 0 m 10 10 l S").is_none());
         assert!(single_image(b"Q /Im0 Do").is_none());
         assert!(single_image(b"").is_none());
+    }
+
+    /// A score-like page, `w`×`h`: staff lines, note heads, a black block and (in colour) a red
+    /// one, on white.
+    fn score(w: u32, h: u32, components: u32) -> Vec<u8> {
+        let mut out = Vec::with_capacity((w * h * components) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let staff = y % 48 < 2 && x > w / 10 && x < w - w / 10;
+                let note = (x % 37).abs_diff(18) + (y % 48).abs_diff(24) < 7;
+                let block = x < w / 5 && y < h / 8;
+                let grey = if staff || note || block { 15 } else { 250 };
+                if components == 3 && x > w * 4 / 5 && y < h / 5 {
+                    out.extend_from_slice(&[210, 40, 30]);
+                } else {
+                    out.extend(std::iter::repeat_n(grey, components as usize));
+                }
+            }
+        }
+        out
+    }
+
+    /// Baseline from `image` (JFIF, YCbCr 4:2:0 in colour) or progressive from `jpeg-encoder`.
+    fn encode(w: u32, h: u32, components: u32, progressive: bool) -> Vec<u8> {
+        let pixels = score(w, h, components);
+        let mut out = Vec::new();
+        if progressive {
+            let mut e = jpeg_encoder::Encoder::new(&mut out, 85);
+            e.set_progressive(true);
+            let color = if components == 1 {
+                jpeg_encoder::ColorType::Luma
+            } else {
+                jpeg_encoder::ColorType::Rgb
+            };
+            e.encode(&pixels, w as u16, h as u16, color).unwrap();
+        } else {
+            let color = if components == 1 {
+                image::ExtendedColorType::L8
+            } else {
+                image::ExtendedColorType::Rgb8
+            };
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+                .encode(&pixels, w, h, color)
+                .unwrap();
+        }
+        out
+    }
+
+    fn resized(samples: Vec<u8>, from: (u32, u32), to: (u32, u32), components: u32) -> Vec<u8> {
+        if components == 1 {
+            resize::<Luma<u8>>(samples, from, to).unwrap().into_raw()
+        } else {
+            resize::<Rgb<u8>>(samples, from, to).unwrap().into_raw()
+        }
+    }
+
+    #[test]
+    fn a_crop_keeps_the_top_left_rows() {
+        // 3×3 grey to 2×2, and 2×2 RGB to 1×2.
+        let mut grey = vec![1, 2, 3, 4, 5, 6, 7, 8, 9];
+        crop(&mut grey, (3, 3), (2, 2), 1);
+        assert_eq!(grey, vec![1, 2, 4, 5]);
+        let mut rgb = (0..12).collect();
+        crop(&mut rgb, (2, 2), (1, 2), 3);
+        assert_eq!(rgb, vec![0, 1, 2, 6, 7, 8]);
+    }
+
+    #[test]
+    fn the_idct_scale_is_the_smallest_that_covers_the_output() {
+        // A4 at 300 dpi: a thumbnail from 1/4 (620 wide; 1/8 is 310, under 320), a page image
+        // from 1/2 (exactly 1240 × 1754).
+        assert_eq!(idct_eighths((2480, 3508), (320, 453)), Some(2));
+        assert_eq!(idct_eighths((2480, 3508), (1240, 1754)), Some(4));
+        assert_eq!(idct_eighths((2480, 3508), (1241, 1754)), None);
+        // Both axes must be covered, not one.
+        assert_eq!(idct_eighths((2560, 1000), (320, 126)), Some(2));
+        // A partial block at the edge does not count.
+        assert_eq!(idct_eighths((100, 100), (12, 12)), Some(1));
+        assert_eq!(idct_eighths((100, 100), (13, 13)), Some(2));
+    }
+
+    #[test]
+    fn a_reduced_decode_looks_like_the_full_size_one() {
+        // Each kind of JPEG at each scale, brought to the same output both ways.
+        // Not multiples of 8: the partial blocks at the edges are dropped alike.
+        let (w, h) = (1240, 1754);
+        for components in [1, 3] {
+            for progressive in [false, true] {
+                let data = encode(w, h, components, progressive);
+                let declared = (w, h, components);
+                let full = jpeg_full(&data, declared).unwrap();
+                for (to, eighths) in [((150, 212), 1), ((300, 424), 2), ((600, 849), 4)] {
+                    let name = format!("{components} × {to:?}, progressive {progressive}");
+                    let (reduced, size) = jpeg_reduced(&data, declared, to, 64 << 20).unwrap();
+                    assert_eq!(size, (w * eighths / 8, h * eighths / 8));
+                    let a = resized(reduced, size, to, components);
+                    let b = resized(full.clone(), (w, h), to, components);
+                    let mean = a
+                        .iter()
+                        .zip(&b)
+                        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+                        .sum::<f64>()
+                        / a.len() as f64;
+                    let worst = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+                    eprintln!("{name}: mean difference {mean:.2}, worst {worst}");
+                    assert!(mean < 3.0, "{name}: mean difference {mean:.2}");
+                }
+                // Full size is zune-jpeg's to do.
+                assert!(jpeg_reduced(&data, declared, (w, h), 64 << 20).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_reduced_decode_refuses_what_it_cannot_read_as_hayro_does() {
+        let data = encode(64, 64, 3, false);
+        // The dictionary says otherwise: size or components.
+        assert!(jpeg_reduced(&data, (64, 65, 3), (8, 8), 1 << 20).is_none());
+        assert!(jpeg_reduced(&data, (64, 64, 1), (8, 8), 1 << 20).is_none());
+        // Over the byte limit.
+        assert!(jpeg_reduced(&data, (64, 64, 3), (8, 8), 100).is_none());
+        assert!(jpeg_reduced(&data, (64, 64, 3), (8, 8), 1 << 20).is_some());
+        // An Adobe APP14 "no transform" after the SOI: zune-jpeg (and hayro) read RGB, where
+        // `jpeg-decoder` alone would take components 1, 2, 3 for YCbCr.
+        let mut adobe = data[..2].to_vec();
+        adobe.extend_from_slice(b"\xFF\xEE\x00\x0EAdobe\x00\x64\x00\x00\x00\x00\x00");
+        adobe.extend_from_slice(&data[2..]);
+        assert_eq!(zune_colour(&adobe, 3), Some(ColorTransform::RGB));
+        assert_eq!(zune_colour(&data, 3), Some(ColorTransform::YCbCr));
+        let (rgb, _) = jpeg_reduced(&adobe, (64, 64, 3), (8, 8), 1 << 20).unwrap();
+        let (ycc, _) = jpeg_reduced(&data, (64, 64, 3), (8, 8), 1 << 20).unwrap();
+        // White as YCbCr is (255, 128, 128): read as RGB it is pink, not white.
+        assert!(
+            ycc[8 * 3 * 7 + 3 * 4..][..3].iter().all(|&c| c > 240),
+            "{ycc:?}"
+        );
+        assert!(rgb[8 * 3 * 7 + 3 * 4 + 1] < 160, "{rgb:?}");
+    }
+
+    #[test]
+    fn a_mutated_jpeg_never_panics_the_reduced_decoder() {
+        // Under 128 × 128, as in wasm: `jpeg-decoder` decodes on the calling thread.
+        let seeds = [
+            encode(120, 96, 1, false),
+            encode(120, 96, 3, false),
+            encode(120, 96, 3, true),
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..600 {
+            let mut data = seeds[case % seeds.len()].clone();
+            for _ in 0..=next(4) {
+                let i = next(data.len());
+                match next(3) {
+                    0 => data[i] = next(256) as u8,
+                    1 => data.truncate(i.max(4)),
+                    _ => data[i] ^= 1 << next(8),
+                }
+            }
+            let outcome = std::panic::catch_unwind(|| {
+                jpeg_reduced(
+                    &data,
+                    (120, 96, 1 + 2 * u32::from(case % 3 != 0)),
+                    (30, 24),
+                    1 << 20,
+                )
+            });
+            assert!(outcome.is_ok(), "case {case} panicked");
+        }
     }
 
     #[test]
