@@ -68,4 +68,8 @@ node -e '
 echo "attacker: $(cat "$work/attack.out")"
 echo "workerd resident memory: ${rss_calm} MiB before the attack, peak ${rss_peak} MiB (VmHWM, whole process: every isolate, D1, R2 and queue simulators)"
 max_wasm=$(grep -o '"wasm_memory_mib":[0-9]*' "$work/worker.log" | cut -d: -f2 | sort -n | tail -1)
-[ -n "$max_wasm" ] && echo "the Worker's wasm linear memory: at most ${max_wasm} MiB after any task (the isolate limit is 128 MB)"
+if [ -n "$max_wasm" ]; then
+  echo "the Worker's wasm linear memory: at most ${max_wasm} MiB after any task (the isolate limit is 128 MB)"
+else
+  echo "the Worker's wasm linear memory: not in its log (no task ran?)"
+fi

@@ -1,6 +1,6 @@
 # Shared by the HTTP benchmarks (sourced): loads the benchmark data set into a fresh local D1,
 # starts the built Worker with the inspector off, and times URLs with wrk.
-#   env: PORT=8787 DURATION=5s KEEP=0 (KEEP=1 leaves the Worker running)
+#   env: PORT=8787 DURATION=5s KEEP=0 (KEEP=1 leaves the Worker running and its state) STATE=dir
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 cd "$ROOT"
 PORT=${PORT:-8787} DURATION=${DURATION:-5s} KEEP=${KEEP:-0}
@@ -13,11 +13,15 @@ bash scripts/build.sh # returns at once when build/ is up to date
 state=${STATE:-$(mktemp -d)}
 work=$(mktemp -d)
 pg=""
-# The local state is removed with the Worker unless it was given (STATE=) or is kept (KEEP=1).
+# The local state goes too unless it was given (STATE) or the Worker stays up (KEEP=1): the data
+# set is hundreds of MB, and a disk filled by earlier runs fails the next one.
 cleanup() {
   [ "$KEEP" = 1 ] || { [ -n "$pg" ] && kill -TERM -- -"$pg" 2>/dev/null; } || true
   rm -rf "$work"
-  if [ "$KEEP" != 1 ] && [ -z "${STATE:-}" ]; then rm -rf "$state"; fi
+  if [ -z "${STATE:-}" ] && [ "$KEEP" != 1 ]; then
+    for _ in $(seq 40); do kill -0 -- -"${pg:-0}" 2>/dev/null || break; sleep 0.25; done # workerd lets go
+    rm -rf "$state"
+  fi
 }
 trap cleanup EXIT
 base=http://127.0.0.1:$PORT

@@ -7,6 +7,7 @@
 // one run only.
 // usage: node bench/start-worker.cjs PORT PERSIST_DIR
 const path = require("node:path");
+const readline = require("node:readline");
 // BENCH_ROOT: another built checkout to start (bench/shards.sh BEFORE=…); this one's by default.
 const root = process.env.BENCH_ROOT ? path.resolve(process.env.BENCH_ROOT) : path.resolve(__dirname, "..");
 const [port, persist] = process.argv.slice(2);
@@ -84,11 +85,16 @@ async function viaWrangler() {
     port: Number(port),
     workers,
     ...persistOptions(persist),
-    // BENCH_LOG=info shows the Worker's own log lines (off by default, as before).
+    // BENCH_LOG=info shows all the Worker's own log lines; by default its info lines are dropped
+    // and the rest kept, as wrangler's logLevel "warn" did before the split: bench/attack.sh and
+    // bench/export.mjs read the wasm memory high mark from a warning (src/shell/queue.rs).
     ...(process.env.BENCH_LOG === "info" ? {} : {
       handleRuntimeStdio(stdout, stderr) {
-        stdout.resume();
-        stderr.resume();
+        for (const [input, output] of [[stdout, process.stdout], [stderr, process.stderr]]) {
+          readline.createInterface({ input, crlfDelay: Infinity }).on("line", (line) => {
+            if (!/"level":"(info|debug)"/.test(line)) output.write(`${line}\n`);
+          });
+        }
       },
     }),
   });
