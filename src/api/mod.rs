@@ -7,5 +7,6 @@ pub mod cors;
 pub mod openapi;
 pub mod replicas;
 pub mod routes;
+pub mod routing;
 pub mod shape;
 pub mod views;

@@ -743,24 +743,23 @@ async fn page_image<P: Ports>(
 /// # Errors
 /// 404 when the user is gone.
 pub async fn usage<P: Ports>(cx: &Cx<'_, P>, user_id: &str) -> ApiResult<views::Usage> {
-    let mut row = cx
-        .db()
-        .first::<UsageRow>(q::usage(user_id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
     // Sharded, a member's layers on others' setlists are charged to the user's copy in the
-    // owner's database (`domain::shard`): the usage is every copy's.
-    if cx.ports.dbs().len() > 1 {
-        let (mut used, mut reserved) = (0, 0);
-        for db in cx.ports.dbs() {
-            if let Some(copy) = db.first::<UsageRow>(q::usage(user_id)).await? {
-                used += copy.used_bytes;
-                reserved += copy.reserved_bytes;
+    // owner's database (`domain::shard`): the usage is every copy's (with one database, its
+    // one row).
+    let mut total: Option<UsageRow> = None;
+    for db in cx.ports.dbs() {
+        let Some(copy) = db.first::<UsageRow>(q::usage(user_id)).await? else {
+            continue;
+        };
+        match total.as_mut() {
+            None => total = Some(copy),
+            Some(t) => {
+                t.used_bytes += copy.used_bytes;
+                t.reserved_bytes += copy.reserved_bytes;
             }
         }
-        (row.used_bytes, row.reserved_bytes) = (used, reserved);
     }
-    Ok(views::usage(&row))
+    Ok(views::usage(&total.ok_or(ApiError::NotFound)?))
 }
 
 /// The upload a Worker-mode `PUT /v1/blobs/{token}` writes to, while it is still open.

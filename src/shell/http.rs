@@ -12,15 +12,11 @@ use crate::api::cors;
 use crate::api::openapi::Audience;
 use crate::api::replicas::{self, Start};
 use crate::api::routes::{match_route, Access, BodyKind, Endpoint, Match, RouteDef};
+use crate::api::routing;
 use crate::auth::jwt::SessionClaims;
-use crate::auth::links;
-use crate::auth::tickets::Ticket;
-use crate::domain::{shard, task};
 use crate::error::{ApiError, ApiResult};
 use crate::service::platform::{self, Health};
 use crate::service::{accounts as sessions, admin as admins};
-use crate::storage::keys;
-use crate::storage::presign::{verify_blob, BlobOp};
 
 use super::annotations::On;
 use super::call::{Call, Caller, Reply};
@@ -154,7 +150,9 @@ async fn handle(
         .as_ref()
         .and_then(|c| c.as_ref().ok())
         .map(|c| c.sub.as_str());
-    let key = routing_key(route, &params, &env, caller_id);
+    let key = ctx::config(&env)
+        .ok()
+        .and_then(|config| routing::routing_key(route, &params, &config, ctx::now(), caller_id));
     let ctx = Ctx::for_request(&env, key.as_deref(), &start)?;
     log.dbs = ctx.sessions();
     // The caller is checked before the body is read (SPEC §6): without a valid token every
@@ -310,44 +308,6 @@ async fn dispatch(route: &RouteDef, call: Call) -> ApiResult<Reply> {
             openapi_text(&call.ctx.env, Audience::Admin),
         )),
     }
-}
-
-/// The id whose owner's database serves the request (`domain::shard`): the id its path is
-/// about, the link, ticket or upload its token names, or else the caller's own (the access
-/// token's subject, read here only to route: `authenticate` still checks everything).
-fn routing_key(
-    route: &RouteDef,
-    params: &[String],
-    env: &Env,
-    caller: Option<&str>,
-) -> Option<String> {
-    let config = ctx::config(env).ok()?;
-    let param = params.first().map(String::as_str);
-    let template = route.template;
-    let now = ctx::now();
-    if template.starts_with("/v1/shared/") {
-        return links::link_id(config.link_key().ok()?, param?);
-    }
-    if template.starts_with("/v1/live/") {
-        return Ticket::open(config.ticket_key().ok()?, param?, now).map(|t| t.setlist);
-    }
-    if template.starts_with("/v1/blobs/") {
-        let op = if route.endpoint == Endpoint::PutBlob {
-            BlobOp::Put
-        } else {
-            BlobOp::Get
-        };
-        let claims = verify_blob(config.blob_key().ok()?, param?, op, now).ok()?;
-        return Some(keys::owner_of(&claims.k).to_owned());
-    }
-    if template.starts_with("/v1/admin/tasks/") {
-        return param.and_then(task::record_owner_key).map(str::to_owned);
-    }
-    // A path id we could not have issued routes by the caller, where the answer (404) is read.
-    if let Some(id) = param.filter(|p| template.contains("/{id}") && shard::vshard(p).is_some()) {
-        return Some(id.to_owned());
-    }
-    caller.map(str::to_owned)
 }
 
 /// `GET /health`: `ok` or `degraded` (503 when D1 does not answer) for everyone; the version,

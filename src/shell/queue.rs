@@ -20,31 +20,42 @@ use super::faults::{self, Fault};
 /// Queue names ending in this suffix are dead-letter queues.
 const DLQ_SUFFIX: &str = "-dlq";
 
+/// A message taken apart once: its body, and the task it holds (or why it holds none).
+struct Taken {
+    message: RawMessage,
+    body: Value,
+    task: Result<Task, String>,
+}
+
 pub async fn consume(batch: MessageBatch<Value>, env: Env) {
     let queue = batch.queue();
-    let messages: Vec<RawMessage> = batch.raw_iter().collect();
-    // Each message is handled in its owner's database (`domain::shard`), a group at a time.
+    // Each message is handled in its owner's database (`domain::shard`), a group at a time;
+    // dead letters are recorded in the first, where admins list them.
     let databases = super::ctx::config(&env).map_or(1, |c| c.d1_shards.len());
-    let mut groups: std::collections::BTreeMap<usize, Vec<RawMessage>> = Default::default();
     let dead_letters = queue.ends_with(DLQ_SUFFIX);
-    for message in messages {
-        // Dead letters are recorded in the first database, where admins list them.
-        let task = (!dead_letters)
-            .then(|| jobs::parse(&body_of(&message)).ok())
-            .flatten();
-        let database = task
-            .as_ref()
-            .and_then(Task::owner_key)
-            .map_or(0, |k| shard::database_of(k, databases));
-        groups.entry(database).or_default().push(message);
+    let mut groups: std::collections::BTreeMap<usize, Vec<Taken>> = Default::default();
+    for message in batch.raw_iter() {
+        let body = body_of(&message);
+        let task = jobs::parse(&body);
+        let database = match &task {
+            Ok(task) if !dead_letters => task
+                .owner_key()
+                .map_or(0, |k| shard::database_of(k, databases)),
+            _ => 0,
+        };
+        groups.entry(database).or_default().push(Taken {
+            message,
+            body,
+            task,
+        });
     }
-    for (database, messages) in groups {
-        consume_on(&env, database, &queue, messages).await;
+    for (database, taken) in groups {
+        consume_on(&env, database, &queue, taken).await;
     }
 }
 
 /// [`consume`]'s work for the messages whose rows are in database `database`.
-async fn consume_on(env: &Env, database: usize, queue: &str, messages: Vec<RawMessage>) {
+async fn consume_on(env: &Env, database: usize, queue: &str, taken: Vec<Taken>) {
     let ctx = match Ctx::on_shard(env, database) {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -52,34 +63,32 @@ async fn consume_on(env: &Env, database: usize, queue: &str, messages: Vec<RawMe
                 "{}",
                 json!({"level": "error", "msg": "queue: no context", "error": e.to_string()})
             );
-            for message in &messages {
-                message.retry();
+            for t in &taken {
+                t.message.retry();
             }
             return;
         }
     };
     let cx = ctx.cx("");
     if queue.ends_with(DLQ_SUFFIX) {
-        for message in &messages {
-            let body = body_of(message);
-            let outcome = processing::dead_letter(&cx, &body, &message.id()).await;
-            apply(message, queue, &body, plain(outcome), now());
+        for t in &taken {
+            let outcome = processing::dead_letter(&cx, &t.body, &t.message.id()).await;
+            apply(&t.message, queue, &t.body, plain(outcome), now());
         }
         return;
     }
-    let mut work = Vec::with_capacity(messages.len());
-    for message in &messages {
-        let body = body_of(message);
-        match jobs::parse(&body) {
-            Ok(task) => work.push((message, body, task)),
+    let mut work = Vec::with_capacity(taken.len());
+    for t in &taken {
+        match &t.task {
+            Ok(task) => work.push((&t.message, &t.body, task)),
             // Poison: it will never parse, so retrying is pointless. Record and ack.
             Err(why) => {
-                let outcome = processing::poison(&cx, &message.id(), &why).await;
-                apply(message, queue, &body, plain(outcome), now());
+                let outcome = processing::poison(&cx, &t.message.id(), why).await;
+                apply(&t.message, queue, &t.body, plain(outcome), now());
             }
         }
     }
-    let tasks: Vec<&Task> = work.iter().map(|(_, _, t)| t).collect();
+    let tasks: Vec<&Task> = work.iter().map(|(_, _, t)| *t).collect();
     let suspects = processing::unfinished(&cx, &tasks).await;
     work.sort_by_key(|(_, _, task)| suspects.contains(&task.record_id()));
     for (message, body, task) in work {
@@ -95,19 +104,19 @@ async fn consume_on(env: &Env, database: usize, queue: &str, messages: Vec<RawMe
                     .with_delay_seconds(jobs::DEFER_SECONDS)
                     .build(),
             );
-            log(queue, &body, "deferred", started);
+            log(queue, body, "deferred", started);
             continue;
         }
-        let disposition = match processing::start(&cx, &task).await {
+        let disposition = match processing::start(&cx, task).await {
             Err(_) => Disposition::Retry,
             Ok(Start::GiveUp) => {
-                plain(processing::give_up(&cx, &task, jobs::CRASHED, &message.id()).await)
+                plain(processing::give_up(&cx, task, jobs::CRASHED, &message.id()).await)
             }
             Ok(Start::Run | Start::RunLast) => {
                 let outcome = match faults::take("queue.run", &id).await {
                     Some(Fault::Trap) => faults::trap("queue.run"),
                     Some(Fault::Fail) => Err(ApiError::Storage("injected fault".into())),
-                    _ => processing::run(&cx, &task, &message.id()).await,
+                    _ => processing::run(&cx, task, &message.id()).await,
                 };
                 if let Err(e) = &outcome {
                     console_error!(
@@ -115,10 +124,10 @@ async fn consume_on(env: &Env, database: usize, queue: &str, messages: Vec<RawMe
                         json!({"level": "error", "msg": "task failed", "task": task.name(), "error": e.to_string()})
                     );
                 }
-                processing::finish(&cx, &task, outcome, &message.id()).await
+                processing::finish(&cx, task, outcome, &message.id()).await
             }
         };
-        apply(message, queue, &body, disposition, started);
+        apply(message, queue, body, disposition, started);
     }
 }
 
