@@ -323,3 +323,62 @@ fn an_admin_change_reaches_every_copy_and_the_user_list_shows_each_account_once(
     assert_eq!(stats["users"], json!(accounts), "{stats}");
     assert_eq!(stats["disabled_users"], json!(1));
 }
+
+#[test]
+fn a_copy_that_cannot_be_written_takes_the_new_account_back_and_a_retry_registers_it() {
+    let w = World::new();
+    w.ports.dbs[1].fail_next("insert into users", 1);
+    let failed = block_on(accounts::register(
+        &w.cx(None),
+        "ip",
+        body(
+            json!({"email": "late@example.com", "password": "Str0ng-pass-word", "display_name": "P"}),
+        ),
+    ));
+    assert!(failed.is_err(), "{failed:?}");
+    for i in 0..2 {
+        assert_eq!(
+            w.count(
+                i,
+                "select count(*) from users where email = ?1",
+                "late@example.com"
+            ),
+            0,
+            "database {i}"
+        );
+    }
+    let id = w.register("late@example.com");
+    for i in 0..2 {
+        assert_eq!(
+            w.count(i, "select count(*) from users where id = ?1", &id),
+            1
+        );
+    }
+}
+
+#[test]
+fn a_profile_change_failing_part_way_is_mended_by_the_retry() {
+    let w = World::new();
+    let (a, _) = two_homes(&w);
+    let rename = || {
+        block_on(accounts::patch_me(
+            &w.cx(Some(&a)),
+            &a,
+            body(json!({"display_name": "Renamed"})),
+        ))
+    };
+    w.ports.dbs[1].fail_next("update users set display_name", 1);
+    assert!(rename().is_err());
+    assert!(rename().is_ok(), "the change is idempotent");
+    for i in 0..2 {
+        assert_eq!(
+            w.count(
+                i,
+                "select count(*) from users where id = ?1 and display_name = 'Renamed'",
+                &a
+            ),
+            1,
+            "database {i}"
+        );
+    }
+}
