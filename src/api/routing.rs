@@ -3,13 +3,22 @@
 //! Pure, so that every route's choice is tested natively; the shell opens the database.
 
 use crate::auth::{links, tickets::Ticket};
-use crate::config::Config;
 use crate::domain::time::Millis;
 use crate::domain::{shard, task};
 use crate::storage::keys;
 use crate::storage::presign::{verify_blob, BlobOp};
+use crate::storage::signed::SigningKey;
 
 use super::routes::{Endpoint, RouteDef};
+
+/// The keys that check the tokens a path may carry (`None`: that key is not configured, and such
+/// a token routes nowhere in particular).
+#[derive(Clone, Copy, Default)]
+pub struct TokenKeys<'a> {
+    pub link: Option<&'a SigningKey>,
+    pub ticket: Option<&'a SigningKey>,
+    pub blob: Option<&'a SigningKey>,
+}
 
 /// The id whose owner's database serves a request to `route` with path `params`: the id its
 /// path is about, the link, ticket or upload its token names, or else `caller` (the access
@@ -19,17 +28,17 @@ use super::routes::{Endpoint, RouteDef};
 pub fn routing_key(
     route: &RouteDef,
     params: &[String],
-    config: &Config,
+    keys: TokenKeys<'_>,
     now: Millis,
     caller: Option<&str>,
 ) -> Option<String> {
     let param = params.first().map(String::as_str);
     let template = route.template;
     if template.starts_with("/v1/shared/") {
-        return links::link_id(config.link_key().ok()?, param?);
+        return links::link_id(keys.link?, param?);
     }
     if template.starts_with("/v1/live/") {
-        return Ticket::open(config.ticket_key().ok()?, param?, now).map(|t| t.setlist);
+        return Ticket::open(keys.ticket?, param?, now).map(|t| t.setlist);
     }
     if template.starts_with("/v1/blobs/") {
         let op = if route.endpoint == Endpoint::PutBlob {
@@ -37,7 +46,7 @@ pub fn routing_key(
         } else {
             BlobOp::Get
         };
-        let claims = verify_blob(config.blob_key().ok()?, param?, op, now).ok()?;
+        let claims = verify_blob(keys.blob?, param?, op, now).ok()?;
         return Some(keys::owner_of(&claims.k).to_owned());
     }
     if template.starts_with("/v1/admin/tasks/") {
@@ -54,24 +63,39 @@ pub fn routing_key(
 mod tests {
     use super::*;
     use crate::api::routes::{match_route, Match};
-    use crate::auth::tickets::Bearer;
-    use crate::storage::presign::{self, Mode};
+    use crate::auth::links::LINK_PURPOSE;
+    use crate::auth::tickets::{Bearer, TICKET_PURPOSE};
+    use crate::storage::presign::{self, Mode, BLOB_PURPOSE};
 
     const NOW: Millis = Millis(1_780_000_000_000);
     const CALLER: &str = "usr_11000000000000000000000000000000";
 
-    fn config() -> Config {
-        Config::from_lookup(|name| {
-            (name == "JWT_SECRET").then(|| "routing-test-secret-0123456789abcdef".to_owned())
-        })
-        .unwrap()
+    struct Keys {
+        link: SigningKey,
+        ticket: SigningKey,
+        blob: SigningKey,
+    }
+
+    fn keys() -> Keys {
+        let key = |purpose| SigningKey::derive(b"routing-test-secret", purpose);
+        Keys {
+            link: key(LINK_PURPOSE),
+            ticket: key(TICKET_PURPOSE),
+            blob: key(BLOB_PURPOSE),
+        }
     }
 
     fn key_of(method: &str, path: &str) -> Option<String> {
         let Match::Found { route, params } = match_route(method, path) else {
             panic!("{method} {path} is no route");
         };
-        routing_key(route, &params, &config(), NOW, Some(CALLER))
+        let k = keys();
+        let keys = TokenKeys {
+            link: Some(&k.link),
+            ticket: Some(&k.ticket),
+            blob: Some(&k.blob),
+        };
+        routing_key(route, &params, keys, NOW, Some(CALLER))
     }
 
     #[test]
@@ -105,9 +129,9 @@ mod tests {
 
     #[test]
     fn a_token_routes_to_the_owner_it_names_and_a_forged_one_nowhere() {
-        let c = config();
+        let c = keys();
         let link = "lnk_ab000000000000000000000000000000";
-        let token = links::token(c.link_key().unwrap(), link);
+        let token = links::token(&c.link, link);
         assert_eq!(
             key_of("GET", &format!("/v1/shared/{token}")).as_deref(),
             Some(link)
@@ -120,7 +144,7 @@ mod tests {
             Bearer::User(CALLER.into()),
             NOW,
         )
-        .sign(c.ticket_key().unwrap());
+        .sign(&c.ticket);
         assert_eq!(
             key_of("GET", &format!("/v1/live/{ticket}")).as_deref(),
             Some(setlist)
@@ -128,7 +152,7 @@ mod tests {
         let owner = "usr_ef000000000000000000000000000000";
         let url = presign::download(
             &Mode::Worker,
-            c.blob_key().unwrap(),
+            &c.blob,
             "https://x.test",
             &format!("u/{owner}/s/upl_1.pdf"),
             "application/pdf",

@@ -150,9 +150,14 @@ async fn handle(
         .as_ref()
         .and_then(|c| c.as_ref().ok())
         .map(|c| c.sub.as_str());
-    let key = ctx::config(&env)
-        .ok()
-        .and_then(|config| routing::routing_key(route, &params, &config, ctx::now(), caller_id));
+    let key = ctx::config(&env).ok().and_then(|config| {
+        let keys = routing::TokenKeys {
+            link: config.link_key().ok(),
+            ticket: config.ticket_key().ok(),
+            blob: config.blob_key().ok(),
+        };
+        routing::routing_key(route, &params, keys, ctx::now(), caller_id)
+    });
     let ctx = Ctx::for_request(&env, key.as_deref(), &start)?;
     log.dbs = ctx.sessions();
     // The caller is checked before the body is read (SPEC §6): without a valid token every
