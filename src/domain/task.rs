@@ -120,6 +120,16 @@ pub const REQUEUE_AFTER_SECONDS: i64 = 30 * 60;
 /// ...and this long, given up.
 pub const ABANDON_AFTER_SECONDS: i64 = 24 * 3600;
 
+/// The database (of `databases`) where a message is handled: its task's owner's, for dead
+/// letters too, since a dead letter marks the owner's score failed and admins' task lists read
+/// every database; the first for a ping or a message that holds no task.
+pub fn database_of_message(task: &Result<Task, String>, databases: usize) -> usize {
+    task.as_ref()
+        .ok()
+        .and_then(Task::owner_key)
+        .map_or(0, |key| crate::domain::shard::database_of(key, databases))
+}
+
 impl Task {
     /// The id whose owner's database holds this task's rows (`domain::shard`): the record it
     /// works on, or for a file the owner its key names (`u/{user}/…`); none for a ping.
@@ -263,6 +273,23 @@ mod tests {
         }
         assert_eq!(Task::Ping { id: "x".into() }.owner_key(), None);
         assert_eq!(record_owner_key("nonsense"), None);
+    }
+
+    #[test]
+    fn a_message_is_handled_in_its_owners_database_and_one_without_an_owner_in_the_first() {
+        let thumbnail = |id: &str| {
+            Ok(Task::Thumbnail {
+                score_id: id.into(),
+            })
+        };
+        assert_eq!(database_of_message(&thumbnail("sco_ff01"), 2), 1);
+        assert_eq!(database_of_message(&thumbnail("sco_0001"), 2), 0);
+        assert_eq!(database_of_message(&thumbnail("sco_ff01"), 1), 0);
+        assert_eq!(
+            database_of_message(&Ok(Task::Ping { id: "p".into() }), 2),
+            0
+        );
+        assert_eq!(database_of_message(&Err("unknown task".into()), 2), 0);
     }
 
     use serde_json::json;

@@ -8,7 +8,6 @@ use worker::{
     console_error, console_log, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage,
 };
 
-use crate::domain::shard;
 use crate::domain::task::{self as jobs, Start, Task};
 use crate::domain::time::Millis;
 use crate::error::ApiError;
@@ -29,20 +28,13 @@ struct Taken {
 
 pub async fn consume(batch: MessageBatch<Value>, env: Env) {
     let queue = batch.queue();
-    // Each message is handled in its owner's database (`domain::shard`), a group at a time;
-    // dead letters are recorded in the first, where admins list them.
+    // Each message, dead letters included, is handled in its owner's database, a group at a time.
     let databases = super::ctx::config(&env).map_or(1, |c| c.d1_shards.len());
-    let dead_letters = queue.ends_with(DLQ_SUFFIX);
     let mut groups: std::collections::BTreeMap<usize, Vec<Taken>> = Default::default();
     for message in batch.raw_iter() {
         let body = body_of(&message);
         let task = jobs::parse(&body);
-        let database = match &task {
-            Ok(task) if !dead_letters => task
-                .owner_key()
-                .map_or(0, |k| shard::database_of(k, databases)),
-            _ => 0,
-        };
+        let database = jobs::database_of_message(&task, databases);
         groups.entry(database).or_default().push(Taken {
             message,
             body,

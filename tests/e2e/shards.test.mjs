@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { SHARDS, startWorker } from "./harness.mjs";
+import { SHARDS, eventually, startWorker } from "./harness.mjs";
 import { invariants } from "./invariants.mjs";
 import { makePdf } from "./pdf.mjs";
 
@@ -90,6 +90,16 @@ describe("two databases", { skip: SHARDS.length < 2 && "E2E_SHARDS=1" }, () => {
       ws.on("error", reject);
     });
     assert.equal(typeof first.type, "string", JSON.stringify(first));
+  });
+
+  test("a dead letter for a library in the second database marks its score failed there", async () => {
+    const mine = await api.settled((await api.uploadScore(member.access, makePdf({ pages: 1 }))).id, member.access);
+    assert.equal(home(mine.id), 1, mine.id);
+    await dbs[1].prepare("update scores set thumbnail_state = 'pending', thumbnail_reason = null where id = ?").bind(mine.id).run();
+    await (await w.deadLetters()).send({ task: "thumbnail", score_id: mine.id });
+    await eventually(async () => (await api.get(`/v1/scores/${mine.id}`, member.access)).body.score.processing.thumbnail.state === "failed");
+    assert.equal(await count(dbs[1], "select count(*) n from task_runs where state = 'dead' and detail like ?", `%${mine.id}%`), 1);
+    assert.equal(await count(dbs[0], "select count(*) n from task_runs where state = 'dead' and detail like ?", `%${mine.id}%`), 0);
   });
 
   test("an admin's change reaches both copies and ends the member's sessions", async () => {
