@@ -17,7 +17,8 @@ use scoremate::domain::shard;
 use scoremate::domain::time::Millis;
 use scoremate::error::{ApiError, ApiResult};
 use scoremate::ports::Ports;
-use scoremate::service::{accounts, activity, admin, setlists, Cx};
+use scoremate::service::{accounts, activity, admin, processing, setlists, Cx};
+use scoremate::store::rows::UserRow;
 
 /// Two databases; `route` picks the request's as the shell does.
 struct Sharded {
@@ -269,25 +270,7 @@ fn a_setlist_shared_across_databases_is_found_by_its_member_and_counted_in_their
 fn an_admin_change_reaches_every_copy_and_the_user_list_shows_each_account_once() {
     let w = World::new();
     let (a, b) = two_homes(&w);
-    for i in 0..2 {
-        w.conn(i)
-            .execute("update users set role = 'admin' where id = ?1", [&a])
-            .unwrap();
-    }
-    let caller = block_on(accounts::authenticate(
-        &w.cx(Some(&a)),
-        Some(
-            &block_on(accounts::login(
-                &w.cx(None),
-                "ip",
-                body(json!({"email": "first@example.com", "password": "Str0ng-pass-word"})),
-            ))
-            .unwrap()
-            .access,
-        ),
-    ))
-    .unwrap()
-    .user;
+    let caller = admin_of(&w, &a, "first@example.com");
     block_on(admin::patch_user(
         &w.cx(Some(&b)),
         &caller,
@@ -322,6 +305,81 @@ fn an_admin_change_reaches_every_copy_and_the_user_list_shows_each_account_once(
         serde_json::from_str(&block_on(admin::stats(&w.cx(Some(&a)), &caller)).unwrap()).unwrap();
     assert_eq!(stats["users"], json!(accounts), "{stats}");
     assert_eq!(stats["disabled_users"], json!(1));
+}
+
+/// `id` (whose email is `email`) made an admin in every copy, as its authenticated caller.
+fn admin_of(w: &World, id: &str, email: &str) -> UserRow {
+    for i in 0..2 {
+        w.conn(i)
+            .execute("update users set role = 'admin' where id = ?1", [id])
+            .unwrap();
+    }
+    let access = block_on(accounts::login(
+        &w.cx(None),
+        "ip",
+        body(json!({"email": email, "password": "Str0ng-pass-word"})),
+    ))
+    .unwrap()
+    .access;
+    block_on(accounts::authenticate(&w.cx(Some(id)), Some(&access)))
+        .unwrap()
+        .user
+}
+
+#[test]
+fn a_dead_letter_marks_its_score_failed_in_the_owners_database_and_is_re_run_from_the_first() {
+    let w = World::new();
+    let (a, b) = two_homes(&w);
+    let (owner, admin_id) = if shard::database_of(&a, 2) == 1 {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let home = shard::database_of(&owner, 2);
+    assert_eq!(home, 1);
+    let score = format!("sco_{}", &owner[owner.find('_').unwrap() + 1..]);
+    w.conn(home)
+        .execute(
+            "insert into scores (id, user_id, upload_id, object_key, filename, title, content_hash, size_bytes, pages, \
+             thumbnail_state, created_at, updated_at) \
+             values (?1, ?2, 'up-1', 'u/' || ?2 || '/s.pdf', 'f.pdf', 'T', 'h', 10, 1, 'pending', \
+                     '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+            rusqlite::params![score, owner],
+        )
+        .unwrap();
+    let message = json!({"task": "thumbnail", "score_id": score});
+    block_on(processing::dead_letter(&w.cx(Some(&score)), &message, "m1")).unwrap();
+    let state = |i: usize| -> Option<String> {
+        w.conn(i)
+            .query_row(
+                "select thumbnail_state from scores where id = ?1",
+                [&score],
+                |r| r.get(0),
+            )
+            .ok()
+    };
+    assert_eq!(state(1).as_deref(), Some("failed"));
+    let dead = "select count(*) from task_runs where id = ?1 and state = 'dead'";
+    assert_eq!(
+        (w.count(0, dead, "dead:m1"), w.count(1, dead, "dead:m1")),
+        (1, 0)
+    );
+
+    let email: String = w
+        .conn(0)
+        .query_row("select email from users where id = ?1", [&admin_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let caller = admin_of(&w, &admin_id, &email);
+    // Routed as the shell routes `dead:…`: no owner in the id, so the first database.
+    block_on(admin::retry_task(&w.cx(None), &caller, "dead:m1")).unwrap();
+    assert_eq!(state(1).as_deref(), Some("pending"));
+    assert_eq!(
+        w.count(0, dead, "dead:m1"),
+        0,
+        "the dead letter is re-run once"
+    );
 }
 
 #[test]

@@ -121,8 +121,8 @@ pub const REQUEUE_AFTER_SECONDS: i64 = 30 * 60;
 pub const ABANDON_AFTER_SECONDS: i64 = 24 * 3600;
 
 /// The database (of `databases`) where a message is handled: its task's owner's, for dead
-/// letters too, since a dead letter marks the owner's score failed and admins' task lists read
-/// every database; the first for a ping or a message that holds no task.
+/// letters too, since a dead letter marks the owner's score failed; the first for a ping or a
+/// message that holds no task.
 pub fn database_of_message(task: &Result<Task, String>, databases: usize) -> usize {
     task.as_ref()
         .ok()

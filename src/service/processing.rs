@@ -203,7 +203,9 @@ pub async fn poison<P: Ports>(cx: &Cx<'_, P>, message_id: &str, why: &str) -> Ap
 
 /// A dead-lettered message, recorded for admins; what its task was producing is marked failed,
 /// so nothing stays `pending`. (The consumer gives up on tasks itself; the dead-letter queue is
-/// the backstop for messages delivered more times than the queue allows.)
+/// the backstop for messages delivered more times than the queue allows.) `cx` is routed to the
+/// task's owner ([`jobs::database_of_message`]); the record goes to the first database, where
+/// its id (`dead:{message}`, no owner in it) is looked up when an admin re-runs it.
 ///
 /// # Errors
 /// Database errors.
@@ -215,7 +217,7 @@ pub async fn dead_letter<P: Ports>(
     if let Ok(task) = jobs::parse(body) {
         mark_failed(cx, &task, jobs::GAVE_UP).await?;
     }
-    cx.db()
+    cx.directory()
         .run(q::record_task(
             &format!("dead:{message_id}"),
             "dead_letter",
