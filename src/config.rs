@@ -83,6 +83,9 @@ pub struct Config {
     pub score_versions_max: i64,
     /// Test-only fault injection (`E2E_FAULTS=on`; see `shell::faults`).
     pub e2e_faults: bool,
+    /// Test-only: the virtual shard of every new account (`E2E_VSHARD`, two hex digits), so the
+    /// e2e suite can put every user in one database instead of where random ids fall.
+    pub e2e_vshard: Option<u8>,
     /// Derived images (thumbnail, page images) a score may hold: twice its PDF, or this floor.
     pub derived_min_bytes: i64,
     /// Days a trashed score is kept before the sweep purges it (SPEC §11).
@@ -199,6 +202,7 @@ impl Config {
             upload_url_ttl_seconds: ttl("UPLOAD_URL_TTL_SECONDS", 900)?,
             upload_grace_seconds: int("UPLOAD_GRACE_SECONDS", 3600, 0, 7 * 24 * 3600)?,
             e2e_faults: lookup("E2E_FAULTS").is_some_and(|v| v.trim() == "on"),
+            e2e_vshard: lookup("E2E_VSHARD").and_then(|v| u8::from_str_radix(v.trim(), 16).ok()),
             derived_min_bytes: int(
                 "DERIVED_MIN_BYTES",
                 DEFAULT_DERIVED_MIN_BYTES,

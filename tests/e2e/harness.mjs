@@ -89,7 +89,10 @@ function templateState() {
  */
 export function workerOptions(file, { vars = {}, ratelimits = {}, retryDelay } = {}) {
   const c = readConfig(file);
-  const bindings = { ...c.vars, ...devVars(), D1_SHARDS: SHARDS.join(","), ...vars };
+  // E2E_HOME=1: every new account (and so its library) in the second database instead of where
+  // its random id falls, so that a route which assumes the first database fails every time.
+  const home = process.env.E2E_HOME === "1" && SHARDS.length > 1 ? { E2E_VSHARD: "ff" } : {};
+  const bindings = { ...c.vars, ...devVars(), D1_SHARDS: SHARDS.join(","), ...home, ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   return {
     name: c.name,

@@ -18,6 +18,7 @@ const count = async (db, sql, ...args) => (await db.prepare(sql).bind(...args).f
 let w, api, owner, member, dbs, setlist, score, item;
 
 before(async () => {
+  if (SHARDS.length < 2 || process.env.E2E_HOME === "1") return;
   w = await startWorker();
   api = w.api;
   dbs = await Promise.all(SHARDS.map((_, i) => w.shard(i)));
@@ -37,9 +38,9 @@ before(async () => {
   item = added.body.setlist?.items?.at(-1)?.id;
   assert.ok(item, JSON.stringify(added.body));
 });
-after(() => w.close());
+after(() => w?.close());
 
-describe("two databases", { skip: SHARDS.length < 2 && "E2E_SHARDS=1" }, () => {
+describe("two databases", { skip: (SHARDS.length < 2 && "E2E_SHARDS=1") || (process.env.E2E_HOME === "1" && "E2E_HOME=1: every user in one database") }, () => {
   test("every id made for a library carries its owner's database, and its rows are only there", async () => {
     for (const id of [score.id, setlist, item]) assert.equal(home(id), 0, id);
     assert.equal(await count(dbs[0], "select count(*) n from scores where id = ?", score.id), 1);
@@ -118,4 +119,16 @@ describe("two databases", { skip: SHARDS.length < 2 && "E2E_SHARDS=1" }, () => {
     const listed = await api.get(`/v1/admin/users?q=${encodeURIComponent(member.user.email)}`, owner.access);
     assert.deepEqual(listed.body.users.map((u) => u.id), [member.user.id]);
   });
+});
+
+test("E2E_HOME=1 puts every new account in the second database", { skip: (process.env.E2E_HOME !== "1" || SHARDS.length < 2) && "not E2E_HOME=1" }, async () => {
+  const only = await startWorker();
+  try {
+    for (let n = 0; n < 4; n++) {
+      const { user } = await only.api.signup(`home${n}@example.com`);
+      assert.equal(home(user.id), 1, user.id);
+    }
+  } finally {
+    await only.close();
+  }
 });
