@@ -25,6 +25,10 @@ assets() {
   cp "$dist/swagger-ui.css" "$dist/swagger-ui-bundle.js" "$dist/favicon-32x32.png" \
     docs-ui/index.html docs-ui/init.js docs-ui/live.html docs-ui/live.js docs-ui/live.css \
     build/assets/docs/
+  # The renderer's standard fonts (src/media/fonts.rs), fetched by the consumer through its own
+  # [assets] binding over this same folder (wrangler.consumer.toml says why it is shared).
+  mkdir -p build/assets/fonts
+  cp fonts/*.pfb fonts/LICENSE_FOXIT build/assets/fonts/
 }
 assets
 profile=${SCOREMATE_BUILD:-release}

@@ -151,6 +151,18 @@ impl Task {
         }
     }
 
+    /// Whether the task draws a page (a thumbnail or a page image), and so needs the renderer's
+    /// standard fonts (`media::fonts`).
+    pub fn renders(&self) -> bool {
+        matches!(
+            self,
+            Self::Thumbnail { .. }
+                | Self::RenderPage { .. }
+                | Self::PartThumbnail { .. }
+                | Self::PartRenderPage { .. }
+        )
+    }
+
     /// The score whose processing state this task sets, if any.
     pub fn score_id(&self) -> Option<&str> {
         match self {

@@ -23,6 +23,8 @@ pub mod preflight;
 // The renderer and what it alone uses: only the queue consumer's script carries them (cargo
 // feature `consumer`, README "Two Worker scripts").
 #[cfg(feature = "consumer")]
+pub mod fonts;
+#[cfg(feature = "consumer")]
 pub mod scan;
 #[cfg(feature = "consumer")]
 mod stroke_adjust;

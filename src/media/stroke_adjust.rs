@@ -14,7 +14,7 @@
 use hayro::hayro_interpret::font::GlyphRun;
 use hayro::hayro_interpret::{
     interpret_page, BlendMode, ClipPath, Context, Device, DrawMode, DrawProps, Image,
-    ImageDrawProps, InterpreterCache, InterpreterSettings, Paint, SoftMask, StrokeProps,
+    ImageDrawProps, InterpreterCache, Paint, SoftMask, StrokeProps,
 };
 use hayro::hayro_syntax::page::Page;
 use hayro::kurbo::{Affine, BezPath, PathEl, Point, Rect};
@@ -32,7 +32,7 @@ pub(super) fn hairlines(page: &Page<'_>, transform: Affine, width: u32, height: 
         target,
         &cache,
         page.xref(),
-        InterpreterSettings::default(),
+        super::fonts::settings(),
     );
     let mut device = Collector::default();
     interpret_page(page, &mut context, &mut device);

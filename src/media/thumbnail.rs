@@ -4,7 +4,6 @@
 //! Rendering has explicit limits: input bytes (checked by the caller before loading), page area
 //! and output pixels. Exceeding one is a permanent failure with a reason.
 
-use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::TransformExt;
 use hayro::hayro_syntax::{LoadPdfError, Pdf};
 use hayro::kurbo::Affine;
@@ -274,7 +273,7 @@ fn render_snapped(page: &hayro::hayro_syntax::page::Page<'_>, scale: f32) -> Pix
     render_into(
         page,
         &RenderCache::new(),
-        &InterpreterSettings::default(),
+        &super::fonts::settings(),
         &RenderSettings::default(),
         &mut ctx,
         transform,

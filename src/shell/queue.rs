@@ -11,6 +11,7 @@ use worker::{
 use crate::domain::task::{self as jobs, Start, Task};
 use crate::domain::time::Millis;
 use crate::error::ApiError;
+use crate::media::fonts;
 use crate::service::processing::{self, Disposition};
 
 use super::ctx::{now, Ctx};
@@ -46,6 +47,38 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env) {
     }
 }
 
+/// Installs the renderer's standard fonts from the script's static assets (`FONTS`: `fonts/`
+/// of build/assets, copied from the repository's `fonts/`), once per isolate (`media::fonts`).
+async fn install_fonts(env: &Env) -> Result<(), String> {
+    let assets = env
+        .assets("FONTS")
+        .map_err(|e| format!("FONTS binding: {e}"))?;
+    let fetches = fonts::FILES.iter().map(|(_, file)| {
+        let assets = &assets;
+        async move {
+            let mut res = assets
+                .fetch(format!("https://assets.invalid/fonts/{file}"), None)
+                .await
+                .map_err(|e| format!("{file}: {e}"))?;
+            if res.status_code() != 200 {
+                return Err(format!("{file}: status {}", res.status_code()));
+            }
+            let bytes = res.bytes().await.map_err(|e| format!("{file}: {e}"))?;
+            Ok::<_, String>((*file, bytes))
+        }
+    });
+    let mut files = futures_util::future::join_all(fetches)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    let fonts = fonts::Fonts::from_files(|wanted| {
+        let at = files.iter().position(|(file, _)| *file == wanted)?;
+        Some(files.swap_remove(at).1)
+    })?;
+    fonts::install(fonts);
+    Ok(())
+}
+
 /// [`consume`]'s work for the messages whose rows are in database `database`.
 async fn consume_on(env: &Env, database: usize, queue: &str, taken: Vec<Taken>) {
     let ctx = match Ctx::on_shard(env, database) {
@@ -78,6 +111,19 @@ async fn consume_on(env: &Env, database: usize, queue: &str, taken: Vec<Taken>) 
                 let outcome = processing::poison(&cx, &t.message.id(), why).await;
                 apply(&t.message, queue, &t.body, plain(outcome), now());
             }
+        }
+    }
+    if work.iter().any(|(_, _, task)| task.renders()) && !fonts::installed() {
+        if let Err(why) = install_fonts(env).await {
+            // Rendering without them would store thumbnails without their text: try again later.
+            console_error!(
+                "{}",
+                json!({"level": "error", "msg": "queue: no standard fonts", "error": why})
+            );
+            for (message, _, _) in &work {
+                message.retry();
+            }
+            return;
         }
     }
     let tasks: Vec<&Task> = work.iter().map(|(_, _, t)| *t).collect();

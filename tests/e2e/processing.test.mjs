@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ROOT, eventually, startWorker } from "./harness.mjs";
 import { makePdf } from "./pdf.mjs";
+import { inkShare } from "./png.mjs";
 
 let w, api, s;
 before(async () => {
@@ -49,6 +50,10 @@ test("the thumbnail is rendered, stored under the score's prefix and served by a
   assert.equal(png.subarray(1, 4).toString(), "PNG");
   assert.equal(png.readUInt32BE(16), 320, "width");
   assert.ok(png.readUInt32BE(20) > 320, "portrait");
+  // Its only ink is the title, in Helvetica that the PDF does not embed: drawn with the standard
+  // fonts the consumer installs from its assets (src/media/fonts.rs), blank without them.
+  const ink = inkShare(png);
+  assert.ok(ink > 0.001 && ink < 0.05, `ink ${ink}`);
   // In the list too.
   const listed = (await api.get("/v1/scores?limit=100", s.access)).body.scores.find((x) => x.id === score.id);
   assert.match(listed.thumbnail_url, /\/v1\/blobs\//);

@@ -26,10 +26,14 @@ test("the consumer's config shares the API's settings, database, bucket, queue a
   assert.deepEqual(consumer.observability, api.observability);
 });
 
-test("the queue is consumed by the consumer script only; rooms, Cron, assets and limits are the API's", () => {
+test("the queue is consumed by the consumer script only; rooms, Cron, public assets and limits are the API's", () => {
   assert.equal(api.queues.consumers, undefined);
   assert.deepEqual(consumer.queues.consumers.map((c) => c.queue), ["scoremate-jobs", "scoremate-jobs-dlq"]);
-  for (const key of ["durable_objects", "migrations", "triggers", "assets", "ratelimits"]) {
+  // The consumer's assets are the renderer's fonts, reached through its binding only; the folder
+  // is the API's, as local Miniflare serves every script's assets from one folder.
+  assert.deepEqual(consumer.assets, { directory: api.assets.directory, binding: "FONTS" });
+  assert.equal(api.assets.binding, "ASSETS");
+  for (const key of ["durable_objects", "migrations", "triggers", "ratelimits"]) {
     assert.ok(api[key], key);
     assert.equal(consumer[key], undefined, key);
   }
@@ -38,9 +42,15 @@ test("the queue is consumed by the consumer script only; rooms, Cron, assets and
   assert.match(consumer.build.command, / consumer$/);
 });
 
-test("only the consumer's build carries the renderer", () => {
+test("only the consumer's build carries the renderer, and neither carries the standard fonts", () => {
   assert.equal(built(api, "index_bg.wasm").includes("hayro"), false);
   assert.equal(built(consumer, "index_bg.wasm").includes("hayro"), true);
+  // A stretch of the middle of each font file (fonts/, served to the consumer as assets).
+  for (const file of ["FoxitSans.pfb", "FoxitSerifBold.pfb"]) {
+    const font = readFileSync(join(ROOT, "fonts", file));
+    const probe = font.subarray(font.length >> 1, (font.length >> 1) + 64);
+    assert.equal(built(consumer, "index_bg.wasm").includes(probe), false, file);
+  }
 });
 
 test("each script has only its own entry points", () => {
