@@ -56,6 +56,9 @@ async fn install_fonts(env: &Env) -> Result<(), String> {
     let fetches = fonts::FILES.iter().map(|(_, file)| {
         let assets = &assets;
         async move {
+            if faults::take("assets.fetch", file).await == Some(Fault::Fail) {
+                return Err(format!("{file}: injected fault"));
+            }
             let mut res = assets
                 .fetch(format!("https://assets.invalid/fonts/{file}"), None)
                 .await

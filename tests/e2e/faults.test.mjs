@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { assertEnvelope, eventually, startWorker } from "./harness.mjs";
 import { invariants } from "./invariants.mjs";
 import { makePdf, sha256 } from "./pdf.mjs";
+import { inkShare } from "./png.mjs";
 
 let w, api;
 before(async () => {
@@ -192,5 +193,27 @@ describe("the queue consumer", () => {
     const objects = (await (await w.bucket()).list({ prefix: `u/${s.user.id}/` })).objects.map((o) => o.key);
     assert.equal(objects.length, 2, JSON.stringify(objects));
     await invariants(w, { objects: true });
+  });
+});
+
+describe("the renderer's fonts", () => {
+  test("a batch whose fonts cannot be fetched is retried, and its thumbnail then shows its text", async () => {
+    // A worker of its own: the fonts are installed once per isolate, and this file's other tests
+    // have rendered in the shared one already.
+    const fresh = await startWorker({ vars: { E2E_FAULTS: "on" }, retryDelay: 1 });
+    try {
+      await fresh.fault("assets.fetch", "FoxitSans.pfb", { times: 2 });
+      const s = await fresh.api.signup("fonts@example.com");
+      const created = await fresh.api.uploadScore(s.access, makePdf({ title: "Fonts Fetched Later" }));
+      const score = await fresh.api.settled(created.id, s.access);
+      assert.deepEqual(score.processing.thumbnail, { state: "ok" });
+      const png = Buffer.from(await (await fresh.mf.dispatchFetch(score.thumbnail_url)).arrayBuffer());
+      assert.ok(inkShare(png) > 0.001, "the title is drawn");
+      const left = await (await fresh.shard(0)).prepare("select remaining from e2e_faults where op = 'assets.fetch'").first();
+      assert.equal(left.remaining, 0, "both planned failures were met");
+      assert.ok(fresh.logs.some((l) => l.includes("no standard fonts")), "the failure was logged");
+    } finally {
+      await fresh.close();
+    }
   });
 });

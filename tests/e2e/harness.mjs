@@ -213,7 +213,7 @@ export async function startWorker({ vars = {}, ratelimits = {}, retryDelay, stat
     deadLetters: () => mf.getQueueProducer("E2E_DLQ"),
     /**
      * Plans a fault (needs `vars: { E2E_FAULTS: "on" }`): the next `times` calls of `op`
-     * (`d1.first|all|run|batch`, `r2.head|get|put|delete`, `queue.run`) whose subject (SQL text,
+     * (`d1.first|all|run|batch`, `r2.head|get|put|delete`, `queue.run`, `assets.fetch`) whose subject (SQL text,
      * object key, task id) contains `pattern` are delayed by `delayMs`, then `action`ed:
      * `fail`, `trap` (the isolate aborts), `defer` (the consumer acts as if near its CPU limit)
      * or `none` (delay only).
