@@ -483,7 +483,15 @@ pub const SESSION_REVOKED: &str = "session revoked";
 /// # Errors
 /// As [`access_claims`]; 401 for a revoked session or a disabled account.
 pub async fn authenticate<P: Ports>(cx: &Cx<'_, P>, bearer: Option<&str>) -> ApiResult<Session> {
-    let claims = access_claims(cx, bearer)?;
+    session_of(cx, access_claims(cx, bearer)?).await
+}
+
+/// [`authenticate`] for an access token already verified (the shell verifies it once, to route
+/// the request): its session must be live and its account enabled.
+///
+/// # Errors
+/// As [`authenticate`], but for the token itself.
+pub async fn session_of<P: Ports>(cx: &Cx<'_, P>, claims: SessionClaims) -> ApiResult<Session> {
     let user = cx
         .ports
         .db_of(&claims.sub)

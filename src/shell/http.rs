@@ -136,13 +136,15 @@ async fn handle(
     if matches!(route.endpoint, Endpoint::Docs | Endpoint::DocsAsset) {
         return docs(&env, params.first().map_or("index.html", String::as_str)).await;
     }
-    // The access token is verified once: its subject routes the request, and a batched route
-    // takes its claims as they are (its session is checked in its one statement).
+    // The access token is verified once: its subject routes the request, then its session is
+    // checked (a batched route checks it in its one statement).
+    let config = ctx::config(&env)?;
+    let now = ctx::now();
     let claims = match route.access {
         Access::Public => None,
         _ => Some(sessions::verify_access(
-            &*ctx::config(&env)?,
-            ctx::now(),
+            &config,
+            now,
             bearer_token(&req).as_deref(),
         )),
     };
@@ -150,27 +152,23 @@ async fn handle(
         .as_ref()
         .and_then(|c| c.as_ref().ok())
         .map(|c| c.sub.as_str());
-    let key = ctx::config(&env).ok().and_then(|config| {
-        let keys = routing::TokenKeys {
-            link: config.link_key().ok(),
-            ticket: config.ticket_key().ok(),
-            blob: config.blob_key().ok(),
-        };
-        routing::routing_key(route, &params, keys, ctx::now(), caller_id)
-    });
+    let keys = routing::TokenKeys {
+        link: config.link_key().ok(),
+        ticket: config.ticket_key().ok(),
+        blob: config.blob_key().ok(),
+    };
+    let key = routing::routing_key(route, &params, keys, now, caller_id);
     let ctx = Ctx::for_request(&env, key.as_deref(), &start)?;
+    let claims = claims.unwrap_or_else(|| access_claims(&req, &ctx));
     log.dbs = ctx.sessions();
     // The caller is checked before the body is read (SPEC §6): without a valid token every
     // non-open route answers 401, whatever the body; admin routes answer anyone else 404, as
     // if they did not exist (a malformed body must not answer 400 first).
     let (caller, claims) = match route.access {
         Access::Public => (None, None),
-        Access::User => (Some(authenticate(&req, &ctx).await?), None),
-        Access::UserBatched => (
-            None,
-            Some(claims.unwrap_or_else(|| access_claims(&req, &ctx))?),
-        ),
-        Access::Admin => match authenticate(&req, &ctx).await {
+        Access::User => (Some(caller_of(claims, &ctx).await?), None),
+        Access::UserBatched => (None, Some(claims?)),
+        Access::Admin => match caller_of(claims, &ctx).await {
             Ok(caller) if admins::is_admin(&caller.user) => (Some(caller), None),
             Err(e) if e.is_server_fault() => return Err(e),
             _ => return Err(ApiError::NotFound),
@@ -401,14 +399,20 @@ fn access_claims(req: &Request, ctx: &Ctx) -> ApiResult<SessionClaims> {
     sessions::access_claims(&ctx.cx(""), bearer_token(req).as_deref())
 }
 
-/// Verifies the bearer access token and that its session is live and its account enabled. A
-/// revoked session read on a replica is confirmed on the primary: the replica may not yet have a
-/// session signed in a moment ago, and a client without a bookmark would be signed out.
+/// Verifies the bearer access token and that its session is live and its account enabled.
 async fn authenticate(req: &Request, ctx: &Ctx) -> ApiResult<Caller> {
-    let token = bearer_token(req);
-    let mut session = sessions::authenticate(&ctx.cx(""), token.as_deref()).await;
+    caller_of(access_claims(req, ctx), ctx).await
+}
+
+/// The caller behind a verified access token (or the token's refusal): its session must be live
+/// and its account enabled. A revoked session read on a replica is confirmed on the primary: the
+/// replica may not yet have a session signed in a moment ago, and a client without a bookmark
+/// would be signed out.
+async fn caller_of(claims: ApiResult<SessionClaims>, ctx: &Ctx) -> ApiResult<Caller> {
+    let claims = claims?;
+    let mut session = sessions::session_of(&ctx.cx(""), claims.clone()).await;
     if d1::may_lag(&session) && ctx.to_primary()? {
-        session = sessions::authenticate(&ctx.cx(""), token.as_deref()).await;
+        session = sessions::session_of(&ctx.cx(""), claims).await;
     }
     let session = session?;
     Ok(Caller {
@@ -526,30 +530,14 @@ async fn docs(env: &Env, file: &str) -> ApiResult<Reply> {
     if !crate::api::routes::is_docs_file(file) {
         return Err(ApiError::NotFound);
     }
-    let assets = env
-        .assets("ASSETS")
-        .map_err(|e| ApiError::Misconfigured(format!("assets binding ASSETS: {e}")))?;
-    let response = assets
-        .fetch(
-            format!("https://assets.invalid/docs/{}", asset_name(file)),
-            None,
-        )
-        .await
-        .map_err(|e| ApiError::internal(format!("assets fetch: {e}")))?;
-    let mut response = match response.status_code() {
-        200 => response,
-        404 => return Err(ApiError::NotFound),
-        other => return Err(ApiError::internal(format!("assets answered {other}"))),
-    };
-    // A fetched response's headers are immutable: copy the body into one of ours, so the
+    let asset = super::assets::read(env, "ASSETS", &format!("docs/{}", asset_name(file)))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    // A fetched response's headers are immutable: the body goes into one of ours, so the
     // security headers (and the docs CSP) can be set on it.
-    let content_type = response.headers().get("content-type").ok().flatten();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ApiError::internal(format!("assets body: {e}")))?;
-    let mut own = Response::from_bytes(bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-    if let Some(ct) = content_type {
+    let mut own =
+        Response::from_bytes(asset.bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some(ct) = asset.content_type {
         let _ = own.headers_mut().set("content-type", &ct);
     }
     Ok(Reply::Raw(200, own))

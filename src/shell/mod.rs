@@ -14,6 +14,7 @@ mod activity;
 mod admin;
 #[cfg(feature = "api")]
 mod annotations;
+mod assets;
 #[cfg(feature = "api")]
 mod blobs;
 #[cfg(feature = "api")]

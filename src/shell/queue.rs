@@ -50,24 +50,14 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env) {
 /// Installs the renderer's standard fonts from the script's static assets (`FONTS`: `fonts/`
 /// of build/assets, copied from the repository's `fonts/`), once per isolate (`media::fonts`).
 async fn install_fonts(env: &Env) -> Result<(), String> {
-    let assets = env
-        .assets("FONTS")
-        .map_err(|e| format!("FONTS binding: {e}"))?;
-    let fetches = fonts::FILES.iter().map(|(_, file)| {
-        let assets = &assets;
-        async move {
-            if faults::take("assets.fetch", file).await == Some(Fault::Fail) {
-                return Err(format!("{file}: injected fault"));
-            }
-            let mut res = assets
-                .fetch(format!("https://assets.invalid/fonts/{file}"), None)
-                .await
-                .map_err(|e| format!("{file}: {e}"))?;
-            if res.status_code() != 200 {
-                return Err(format!("{file}: status {}", res.status_code()));
-            }
-            let bytes = res.bytes().await.map_err(|e| format!("{file}: {e}"))?;
-            Ok::<_, String>((*file, bytes))
+    let fetches = fonts::FILES.iter().map(|(_, file)| async move {
+        if faults::take("assets.fetch", file).await == Some(Fault::Fail) {
+            return Err(format!("{file}: injected fault"));
+        }
+        match super::assets::read(env, "FONTS", &format!("fonts/{file}")).await {
+            Ok(Some(asset)) => Ok((*file, asset.bytes)),
+            Ok(None) => Err(format!("{file}: not among the assets")),
+            Err(e) => Err(format!("{file}: {e}")),
         }
     });
     let mut files = futures_util::future::join_all(fetches)
